@@ -1,0 +1,94 @@
+/**
+ * The seam between the training loop (data, epochs, checkpoints, the SageMaker contract) and
+ * the numeric core (ONNX graphs, autodiff, ONNX Runtime sessions). The loop only ever sees
+ * this interface; models/ implements it.
+ */
+import type { Algorithm, Task } from '../artifact/model-description.ts';
+
+/** What to build. Sizes are known once the data's schema is read. */
+export interface ModelConfig {
+  readonly algorithm: Algorithm;
+  readonly task: Task;
+  /** F: number of input features. */
+  readonly inputSize: number;
+  /** Regression: number of targets (T). Binary: 1 (one logit). Multiclass: number of classes (K). */
+  readonly outputSize: number;
+  /** mlp only: hidden layer widths, e.g. [64, 64]. */
+  readonly hiddenSizes: readonly number[];
+  /** mlp only. */
+  readonly activation: 'relu' | 'tanh' | 'sigmoid';
+  /** mlp only: dropout probability on hidden activations during training, 0 = off. */
+  readonly dropout: number;
+  /** Seeds the initial weights (and dropout masks). */
+  readonly seed: number;
+}
+
+export interface OptimizerConfig {
+  readonly name: 'sgd' | 'adam' | 'adamw';
+  readonly learningRate: number;
+  /** sgd only. */
+  readonly momentum: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient. */
+  readonly weightDecay: number;
+  readonly schedule: {
+    readonly kind: 'constant' | 'cosine';
+    /** Linear warm-up from 0 over this many steps, then the schedule. */
+    readonly warmupSteps: number;
+    /** Steps of the whole run, for cosine decay. */
+    readonly totalSteps: number;
+  };
+}
+
+/**
+ * One mini-batch, row-major. Features are already standardised by the loop.
+ * y: regression (B, T) standardised targets; binary (B) 0 or 1; multiclass (B) class ids.
+ */
+export interface Batch {
+  readonly size: number;
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+}
+
+export interface Evaluation {
+  /** Mean loss over the batch. */
+  readonly loss: number;
+  /** Classification only: how many rows were predicted right. */
+  readonly correct: number | null;
+  /** Regression only: sum of squared errors in standardised units. */
+  readonly sumSquaredError: number | null;
+}
+
+/** Everything needed to resume exactly: parameters, optimizer state, step counter. */
+export interface TrainingState {
+  readonly step: number;
+  readonly tensors: Readonly<Record<string, { readonly dims: readonly number[]; readonly data: Float32Array }>>;
+}
+
+/** Standardisation to bake into the exported inference graph. */
+export interface InferencePreprocessing {
+  readonly featureMean: readonly number[];
+  readonly featureStd: readonly number[];
+  readonly targetMean: readonly number[] | null;
+  readonly targetStd: readonly number[] | null;
+}
+
+export interface TrainableModel {
+  readonly config: ModelConfig;
+  /** One optimizer step (forward, backward, update) as one ONNX Runtime run. Returns the batch's mean loss. */
+  step(batch: Batch): Promise<number>;
+  /** Forward pass and loss only; no update, no dropout. */
+  evaluate(batch: Batch): Promise<Evaluation>;
+  getState(): TrainingState;
+  setState(state: TrainingState): void;
+  /**
+   * The inference graph as ONNX bytes, with the current parameters as initializers:
+   * input `features` (N, F) raw, output `output` as described in artifact/model-description.ts.
+   */
+  exportInference(preprocessing: InferencePreprocessing): Uint8Array;
+  release(): Promise<void>;
+}
+
+export type CreateTrainableModel = (model: ModelConfig, optimizer: OptimizerConfig) => Promise<TrainableModel>;
