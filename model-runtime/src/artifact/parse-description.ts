@@ -1,0 +1,81 @@
+/**
+ * Reads model.json back into a ModelDescription, checking the fields serving relies on, so a
+ * hand-edited or foreign model.json fails at load with the field named rather than at the
+ * first request.
+ */
+import { ALGORITHMS, MODEL_FORMAT, TASKS, type ModelDescription } from './model-description.ts';
+
+export class ModelDescriptionError extends Error {
+  constructor(message: string) {
+    super(`model.json: ${message}`);
+    this.name = 'ModelDescriptionError';
+  }
+}
+
+export function parseModelDescription(json: string): ModelDescription {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new ModelDescriptionError(`not valid JSON: ${(error as Error).message}`);
+  }
+  const d = expectRecord(value, 'the document');
+  if (d.format !== MODEL_FORMAT) {
+    throw new ModelDescriptionError(`format is ${JSON.stringify(d.format)}; expected "${MODEL_FORMAT}"`);
+  }
+  expectOneOf(d.algorithm, ALGORITHMS, 'algorithm');
+  expectOneOf(d.task, TASKS, 'task');
+  const features = expectStrings(d.features, 'features');
+  if (features.length === 0) throw new ModelDescriptionError('features must name at least one column');
+  expectStrings(d.targets, 'targets');
+  if (d.task === 'regression') {
+    if (d.labels !== null) throw new ModelDescriptionError('labels must be null for a regression model');
+  } else {
+    const labels = expectStrings(d.labels, 'labels');
+    if (labels.length < 2) throw new ModelDescriptionError(`a ${String(d.task)} model needs at least 2 labels`);
+  }
+  const pre = expectRecord(d.preprocessing, 'preprocessing');
+  for (const key of ['featureMean', 'featureStd'] as const) {
+    const values = expectNumbers(pre[key], `preprocessing.${key}`);
+    if (values.length !== features.length) {
+      throw new ModelDescriptionError(
+        `preprocessing.${key} has ${values.length} values; expected one per feature (${features.length})`,
+      );
+    }
+  }
+  for (const key of ['targetMean', 'targetStd'] as const) {
+    if (pre[key] !== null) expectNumbers(pre[key], `preprocessing.${key}`);
+  }
+  expectRecord(d.hyperparameters, 'hyperparameters');
+  expectRecord(d.metrics, 'metrics');
+  expectRecord(d.versions, 'versions');
+  if (typeof d.createdAt !== 'string') throw new ModelDescriptionError('createdAt must be an ISO 8601 string');
+  return value as ModelDescription;
+}
+
+function expectRecord(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ModelDescriptionError(`${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function expectOneOf(value: unknown, allowed: readonly string[], what: string): void {
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw new ModelDescriptionError(`${what} is ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}`);
+  }
+}
+
+function expectStrings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new ModelDescriptionError(`${what} must be an array of strings`);
+  }
+  return value as string[];
+}
+
+function expectNumbers(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number' && Number.isFinite(item))) {
+    throw new ModelDescriptionError(`${what} must be an array of finite numbers`);
+  }
+  return value as number[];
+}
