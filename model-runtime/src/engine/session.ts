@@ -1,0 +1,81 @@
+/**
+ * Creates ONNX Runtime sessions for this runtime's graphs: picks the execution provider
+ * (device.ts), sets the thread count, and turns on every graph optimisation. Options come
+ * from the caller or from the environment (MODEL_RUNTIME_DEVICE, MODEL_RUNTIME_THREADS).
+ */
+import * as ort from 'onnxruntime-node';
+import { cudaProviderInstalled, nvidiaGpuPresent, parseDevice } from './device.ts';
+import type { Device } from './device.ts';
+
+export interface EngineOptions {
+  /**
+   * Where to run. `auto` uses CUDA when a GPU and the CUDA provider are present, else the CPU.
+   * @default MODEL_RUNTIME_DEVICE, else 'auto'
+   */
+  readonly device?: Device;
+  /**
+   * Threads ONNX Runtime uses inside one op (intra-op parallelism). 0 lets ONNX Runtime choose
+   * (one per physical core).
+   * @default MODEL_RUNTIME_THREADS, else 0
+   */
+  readonly intraOpNumThreads?: number;
+  /** Where the one-line device decision is written. @default console.error (stdout carries metric lines) */
+  readonly log?: (line: string) => void;
+}
+
+/** Engine options from the environment, validated. */
+export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EngineOptions {
+  const threads = env.MODEL_RUNTIME_THREADS;
+  const intraOpNumThreads = threads === undefined || threads === '' ? 0 : Number(threads);
+  if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 0 || intraOpNumThreads > 1024) {
+    throw new Error(`MODEL_RUNTIME_THREADS='${threads}' must be an integer from 0 (ONNX Runtime decides) to 1024`);
+  }
+  return { device: parseDevice(env.MODEL_RUNTIME_DEVICE), intraOpNumThreads };
+}
+
+const logged = new Set<string>();
+function logOnce(log: (line: string) => void, line: string): void {
+  if (logged.has(line)) return;
+  logged.add(line);
+  log(line);
+}
+
+/** Session options shared by every session this runtime creates. */
+export function sessionOptions(providers: string[], intraOpNumThreads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: providers,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads,
+    interOpNumThreads: 1,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+}
+
+/** Loads ONNX bytes into a session on the chosen device. */
+export async function createSession(model: Uint8Array, options: EngineOptions = {}): Promise<ort.InferenceSession> {
+  const env = options.device === undefined || options.intraOpNumThreads === undefined ? engineOptionsFromEnv() : {};
+  const device = options.device ?? env.device ?? 'auto';
+  const threads = options.intraOpNumThreads ?? env.intraOpNumThreads ?? 0;
+  const log = options.log ?? ((line: string) => console.error(line));
+
+  const wantCuda = device === 'cuda' || (device === 'auto' && nvidiaGpuPresent() && cudaProviderInstalled());
+  if (wantCuda) {
+    try {
+      const session = await ort.InferenceSession.create(model, sessionOptions(['cuda', 'cpu'], threads));
+      logOnce(log, 'model-runtime: device=cuda (ONNX Runtime CUDA execution provider)');
+      return session;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (device === 'cuda') {
+        throw new Error(`MODEL_RUNTIME_DEVICE=cuda, but the CUDA execution provider failed to start: ${reason}. ` +
+          'Install onnxruntime-node with --onnxruntime-node-install=cuda12 on a machine with an NVIDIA driver, or use device auto or cpu.');
+      }
+      logOnce(log, `model-runtime: device=cpu (CUDA provider failed to start: ${reason.split('\n')[0]})`);
+    }
+  } else if (device === 'auto') {
+    logOnce(log, `model-runtime: device=cpu (${nvidiaGpuPresent() ? 'CUDA provider not installed' : 'no NVIDIA GPU found'})`);
+  }
+  return ort.InferenceSession.create(model, sessionOptions(['cpu'], threads));
+}

@@ -1,0 +1,357 @@
+/**
+ * A small ONNX graph builder. Each method appends one ONNX node, infers the output's element
+ * type and static shape (symbolic dimensions such as the batch 'B' pass through), and records
+ * the node on a tape, so that autodiff.ts can walk the tape backwards and append the gradient
+ * graph to the same builder. `toModel()` turns the whole thing into ONNX bytes.
+ *
+ * Opset 18: every reduction takes its axes as an input, ScatterND can accumulate ('add').
+ */
+import { broadcastShapes, formatShape, normalizeAxis, staticSize } from './shape.ts';
+import type { Attribute, ConstantData, Dim, DType, NodeRecord, Shape, Value } from './types.ts';
+import { isFloat } from './types.ts';
+
+export const OPSET = 18;
+
+/** A graph input or initializer. Initializers carry their data into the ONNX file. */
+interface Declared {
+  readonly value: Value;
+  readonly data: ConstantData | null;
+}
+
+export class GraphBuilder {
+  /** Nodes in creation order, which is a topological order. */
+  readonly nodes: NodeRecord[] = [];
+  private readonly inputs: Declared[] = [];
+  private readonly initializers: Declared[] = [];
+  private readonly outputs: Value[] = [];
+  private readonly names = new Set<string>();
+  private readonly scalarCache = new Map<string, Value>();
+  private counter = 0;
+
+  constructor(readonly name: string) {}
+
+  // ---------------------------------------------------------------- declarations
+
+  /** A graph input fed at every run. */
+  input(name: string, dtype: DType, shape: Shape): Value {
+    const value = { name: this.claim(name), dtype, shape };
+    this.inputs.push({ value, data: null });
+    return value;
+  }
+
+  /** A constant tensor stored in the model file (weights of an exported model, axes, scalars). */
+  initializer(name: string, data: ConstantData): Value {
+    const value = { name: this.claim(name), dtype: data.dtype, shape: data.dims };
+    this.initializers.push({ value, data });
+    return value;
+  }
+
+  /** A scalar constant of the given type, shared by every use. */
+  scalar(v: number, dtype: DType): Value {
+    const key = `${dtype}:${v}`;
+    let value = this.scalarCache.get(key);
+    if (value === undefined) {
+      value = this.initializer(this.fresh(`const_${dtype}`), { dtype, dims: [], values: [v] });
+      this.scalarCache.set(key, value);
+    }
+    return value;
+  }
+
+  /** A 1-D int64 constant (axes, shapes, slice bounds). */
+  ints(values: readonly number[]): Value {
+    const key = `ints:${values.join(',')}`;
+    let value = this.scalarCache.get(key);
+    if (value === undefined) {
+      value = this.initializer(this.fresh('const_ints'), { dtype: 'int64', dims: [values.length], values });
+      this.scalarCache.set(key, value);
+    }
+    return value;
+  }
+
+  /** Marks a value as a graph output, optionally under another name (via Identity). */
+  output(value: Value, name?: string): Value {
+    const out = name === undefined || name === value.name ? value : this.unary('Identity', value, {}, name);
+    this.outputs.push(out);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  add(a: Value, b: Value): Value { return this.binary('Add', a, b); }
+  sub(a: Value, b: Value): Value { return this.binary('Sub', a, b); }
+  mul(a: Value, b: Value): Value { return this.binary('Mul', a, b); }
+  div(a: Value, b: Value): Value { return this.binary('Div', a, b); }
+  pow(a: Value, b: Value): Value { return this.binary('Pow', a, b); }
+  neg(x: Value): Value { return this.unary('Neg', x); }
+  exp(x: Value): Value { return this.unary('Exp', x); }
+  log(x: Value): Value { return this.unary('Log', x); }
+  sqrt(x: Value): Value { return this.unary('Sqrt', x); }
+  abs(x: Value): Value { return this.unary('Abs', x); }
+  sign(x: Value): Value { return this.unary('Sign', x); }
+  relu(x: Value): Value { return this.unary('Relu', x); }
+  sigmoid(x: Value): Value { return this.unary('Sigmoid', x); }
+  tanh(x: Value): Value { return this.unary('Tanh', x); }
+  identity(x: Value): Value { return this.unary('Identity', x); }
+
+  greater(a: Value, b: Value): Value { return this.binary('Greater', a, b, 'bool'); }
+  equal(a: Value, b: Value): Value { return this.binary('Equal', a, b, 'bool'); }
+
+  where(condition: Value, a: Value, b: Value): Value {
+    if (condition.dtype !== 'bool') throw new Error(`Where: condition must be bool, got ${condition.dtype}`);
+    this.checkSameType('Where', a, b);
+    return this.node('Where', [condition, a, b], {}, a.dtype, broadcastShapes(condition.shape, a.shape, b.shape));
+  }
+
+  cast(x: Value, to: DType): Value {
+    return this.node('Cast', [x], { to: { int: onnxTypeOf(to) } }, to, x.shape);
+  }
+
+  // ---------------------------------------------------------------- linear algebra
+
+  /** Matrix product with numpy batching: (..., M, K) x (..., K, N) -> (..., M, N). */
+  matmul(a: Value, b: Value): Value {
+    this.checkSameType('MatMul', a, b);
+    if (a.shape.length < 2 || b.shape.length < 2) {
+      throw new Error(`MatMul: both inputs need rank >= 2 here, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    }
+    const [m, k1] = a.shape.slice(-2) as [Dim, Dim];
+    const [k2, n] = b.shape.slice(-2) as [Dim, Dim];
+    checkInner('MatMul', k1, k2, a, b);
+    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    return this.node('MatMul', [a, b], {}, a.dtype, [...batch, m, n]);
+  }
+
+  /** Y = op(A) op(B) + C with op = transpose when asked; A, B are 2-D, C broadcasts to (M, N). */
+  gemm(a: Value, b: Value, c: Value | null, options: { transA?: boolean; transB?: boolean } = {}): Value {
+    this.checkSameType('Gemm', a, b);
+    if (a.shape.length !== 2 || b.shape.length !== 2) {
+      throw new Error(`Gemm: A and B must be 2-D, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    }
+    const transA = options.transA === true;
+    const transB = options.transB === true;
+    const [m, k1] = (transA ? [a.shape[1], a.shape[0]] : a.shape) as [Dim, Dim];
+    const [k2, n] = (transB ? [b.shape[1], b.shape[0]] : b.shape) as [Dim, Dim];
+    checkInner('Gemm', k1, k2, a, b);
+    const attributes: Record<string, Attribute> = {};
+    if (transA) attributes.transA = { int: 1 };
+    if (transB) attributes.transB = { int: 1 };
+    if (c !== null) broadcastShapes(c.shape, [m, n]);
+    return this.node('Gemm', c === null ? [a, b] : [a, b, c], attributes, a.dtype, [m, n]);
+  }
+
+  // ---------------------------------------------------------------- reductions and softmax
+
+  reduceSum(x: Value, axes: readonly number[], keepdims: boolean): Value {
+    return this.reduce('ReduceSum', x, axes, keepdims);
+  }
+
+  reduceMean(x: Value, axes: readonly number[], keepdims: boolean): Value {
+    return this.reduce('ReduceMean', x, axes, keepdims);
+  }
+
+  softmax(x: Value, axis: number): Value {
+    return this.node('Softmax', [x], { axis: { int: normalizeAxis(axis, x.shape.length, 'Softmax') } }, x.dtype, x.shape);
+  }
+
+  logSoftmax(x: Value, axis: number): Value {
+    return this.node('LogSoftmax', [x], { axis: { int: normalizeAxis(axis, x.shape.length, 'LogSoftmax') } }, x.dtype, x.shape);
+  }
+
+  /** Index of the largest value along `axis`, that axis dropped: int64. */
+  argMax(x: Value, axis: number): Value {
+    const a = normalizeAxis(axis, x.shape.length, 'ArgMax');
+    return this.node('ArgMax', [x], { axis: { int: a }, keepdims: { int: 0 } }, 'int64', x.shape.filter((_, i) => i !== a));
+  }
+
+  // ---------------------------------------------------------------- shape ops
+
+  /**
+   * Reshape to `shape`. A number is a fixed size, -1 is inferred, and a symbol must be the
+   * input's own dimension at the same position (sent to ONNX as 0, "copy").
+   */
+  reshape(x: Value, shape: Shape): Value {
+    const sent = shape.map((d, i) => {
+      if (typeof d === 'number') return d;
+      if (x.shape[i] !== d) throw new Error(`Reshape: symbolic dimension '${d}' must sit where the input has it; input is ${formatShape(x.shape)}`);
+      return 0;
+    });
+    const out: Dim[] = [...shape];
+    const inferred = out.indexOf(-1);
+    if (inferred >= 0) {
+      const total = staticSize(x.shape);
+      const rest = staticSize(out.filter((_, i) => i !== inferred));
+      out[inferred] = total !== null && rest !== null ? total / rest : '?';
+    }
+    return this.node('Reshape', [x, this.ints(sent)], {}, x.dtype, out);
+  }
+
+  /** Reshape to another value's run-time shape (used by gradients). */
+  reshapeLike(x: Value, like: Value): Value {
+    return this.node('Reshape', [x, this.shapeOf(like)], {}, x.dtype, like.shape);
+  }
+
+  transpose(x: Value, perm: readonly number[]): Value {
+    if (perm.length !== x.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+      throw new Error(`Transpose: perm [${perm.join(', ')}] is not a permutation of the ${x.shape.length} axes of ${formatShape(x.shape)}`);
+    }
+    return this.node('Transpose', [x], { perm: { ints: perm } }, x.dtype, perm.map((p) => x.shape[p] as Dim));
+  }
+
+  unsqueeze(x: Value, axes: readonly number[]): Value {
+    const rank = x.shape.length + axes.length;
+    const normalized = axes.map((a) => normalizeAxis(a, rank, 'Unsqueeze'));
+    const out: Dim[] = [];
+    let j = 0;
+    for (let i = 0; i < rank; i++) out.push(normalized.includes(i) ? 1 : (x.shape[j++] as Dim));
+    return this.node('Unsqueeze', [x, this.ints(normalized)], {}, x.dtype, out);
+  }
+
+  squeeze(x: Value, axes: readonly number[]): Value {
+    const normalized = axes.map((a) => normalizeAxis(a, x.shape.length, 'Squeeze'));
+    for (const a of normalized) {
+      if (x.shape[a] !== 1) throw new Error(`Squeeze: axis ${a} of ${formatShape(x.shape)} is not 1`);
+    }
+    return this.node('Squeeze', [x, this.ints(normalized)], {}, x.dtype, x.shape.filter((_, i) => !normalized.includes(i)));
+  }
+
+  concat(values: readonly Value[], axis: number): Value {
+    const first = values[0];
+    if (first === undefined) throw new Error('Concat: needs at least one input');
+    const a = normalizeAxis(axis, first.shape.length, 'Concat');
+    let size: Dim = 0;
+    for (const v of values) {
+      this.checkSameType('Concat', first, v);
+      const d = v.shape[a] as Dim;
+      size = typeof size === 'number' && typeof d === 'number' ? size + d : '?';
+    }
+    return this.node('Concat', values, { axis: { int: a } }, first.dtype, first.shape.map((d, i) => (i === a ? size : d)));
+  }
+
+  /** x[starts:ends] along `axes`, step 1. Bounds are clamped like numpy; negative counts from the end. */
+  slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[]): Value {
+    const out: Dim[] = [...x.shape];
+    axes.forEach((axis, i) => {
+      const a = normalizeAxis(axis, x.shape.length, 'Slice');
+      const dim = x.shape[a];
+      if (typeof dim !== 'number') {
+        out[a] = '?';
+        return;
+      }
+      const [s, e] = clampSlice(starts[i] as number, ends[i] as number, dim);
+      out[a] = Math.max(0, e - s);
+    });
+    return this.node('Slice', [x, this.ints(starts), this.ints(ends), this.ints(axes)], {}, x.dtype, out);
+  }
+
+  /** Rows of `data` picked by integer `indices` along `axis` (an embedding lookup for axis 0). */
+  gather(data: Value, indices: Value, axis = 0): Value {
+    if (indices.dtype !== 'int64') throw new Error(`Gather: indices must be int64, got ${indices.dtype}`);
+    const a = normalizeAxis(axis, data.shape.length, 'Gather');
+    const out = [...data.shape.slice(0, a), ...indices.shape, ...data.shape.slice(a + 1)];
+    return this.node('Gather', [data, indices], { axis: { int: a } }, data.dtype, out);
+  }
+
+  /** Zero-pads `x` (constant mode); pads = [begin_0, ..., begin_n, end_0, ..., end_n]. */
+  pad(x: Value, pads: readonly number[]): Value {
+    const rank = x.shape.length;
+    const out = x.shape.map((d, i) => (typeof d === 'number' ? d + (pads[i] as number) + (pads[i + rank] as number) : d));
+    return this.node('Pad', [x, this.ints(pads)], {}, x.dtype, out);
+  }
+
+  /** The run-time shape of `x` as int64 (1-D). */
+  shapeOf(x: Value): Value {
+    return this.node('Shape', [x], {}, 'int64', [x.shape.length]);
+  }
+
+  /** Broadcasts `x` to the run-time shape of `like`. */
+  expandLike(x: Value, like: Value): Value {
+    return this.node('Expand', [x, this.shapeOf(like)], {}, x.dtype, like.shape);
+  }
+
+  /** Zeros with the run-time shape of `like`. */
+  zerosLike(like: Value): Value {
+    return this.node('ConstantOfShape', [this.shapeOf(like)], { value: { tensor: { dtype: like.dtype, dims: [1], values: [0] } } }, like.dtype, like.shape);
+  }
+
+  /** Number of elements of `x` at run time, as a scalar of `dtype`. */
+  sizeOf(x: Value, dtype: DType): Value {
+    const size = this.node('Size', [x], {}, 'int64', []);
+    return this.cast(size, dtype);
+  }
+
+  /** data with `updates` added at `indices` (last axis of indices indexes data's leading axes). */
+  scatterAdd(data: Value, indices: Value, updates: Value): Value {
+    return this.node('ScatterND', [data, indices, updates], { reduction: { string: 'add' } }, data.dtype, data.shape);
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** A name not used yet in this graph, derived from `base`. */
+  fresh(base: string): string {
+    let name: string;
+    do name = `${base}_${this.counter++}`;
+    while (this.names.has(name));
+    return name;
+  }
+
+  /** Appends a node with one output. Exposed for ops the builder has no method for. */
+  node(op: string, inputs: readonly (Value | null)[], attributes: Readonly<Record<string, Attribute>>, dtype: DType, shape: Shape, name?: string): Value {
+    const output = { name: name === undefined ? this.fresh(op.toLowerCase()) : this.claim(name), dtype, shape };
+    this.nodes.push({ op, inputs, outputs: [output], attributes });
+    return output;
+  }
+
+  get declaredInputs(): readonly Value[] { return this.inputs.map((d) => d.value); }
+  get declaredOutputs(): readonly Value[] { return this.outputs; }
+  get declaredInitializers(): readonly { readonly value: Value; readonly data: ConstantData | null }[] { return this.initializers; }
+
+  private unary(op: string, x: Value, attributes: Readonly<Record<string, Attribute>> = {}, name?: string): Value {
+    if (op !== 'Identity' && op !== 'Neg' && op !== 'Abs' && op !== 'Sign' && !isFloat(x.dtype)) {
+      throw new Error(`${op}: input ${x.name} must be float32 or float64, got ${x.dtype}`);
+    }
+    return this.node(op, [x], attributes, x.dtype, x.shape, name);
+  }
+
+  private binary(op: string, a: Value, b: Value, dtype?: DType): Value {
+    this.checkSameType(op, a, b);
+    return this.node(op, [a, b], {}, dtype ?? a.dtype, broadcastShapes(a.shape, b.shape));
+  }
+
+  private reduce(op: string, x: Value, axes: readonly number[], keepdims: boolean): Value {
+    const normalized = axes.map((a) => normalizeAxis(a, x.shape.length, op));
+    const out = keepdims ? x.shape.map((d, i) => (normalized.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !normalized.includes(i));
+    return this.node(op, [x, this.ints(normalized)], { keepdims: { int: keepdims ? 1 : 0 } }, x.dtype, out);
+  }
+
+  private checkSameType(op: string, a: Value, b: Value): void {
+    if (a.dtype !== b.dtype) throw new Error(`${op}: inputs ${a.name} (${a.dtype}) and ${b.name} (${b.dtype}) must have the same element type`);
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`graph ${this.name}: the name '${name}' is already used`);
+    this.names.add(name);
+    return name;
+  }
+}
+
+function checkInner(op: string, k1: Dim, k2: Dim, a: Value, b: Value): void {
+  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) {
+    throw new Error(`${op}: inner dimensions differ (${k1} vs ${k2}) for ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+}
+
+/** numpy-style clamping of slice bounds to [0, dim]. */
+export function clampSlice(start: number, end: number, dim: number): [number, number] {
+  const clamp = (v: number): number => Math.min(dim, Math.max(0, v < 0 ? v + dim : v));
+  return [clamp(start), clamp(end)];
+}
+
+/** ONNX TensorProto.DataType code of an element type. */
+export function onnxTypeOf(dtype: DType): number {
+  switch (dtype) {
+    case 'float32': return 1;
+    case 'int64': return 7;
+    case 'bool': return 9;
+    case 'float64': return 11;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The vocabulary of the graph builder: element types, shapes with symbolic dimensions, values
+ * (named edges of the graph) and the nodes recorded on the tape that autodiff walks backwards.
+ */
+
+/** Element types this runtime builds graphs in. Float64 exists for gradient checks. */
+export type DType = 'float32' | 'float64' | 'int64' | 'bool';
+
+/** A dimension: a fixed size, or a symbol such as 'B' (the batch) that ONNX Runtime resolves per run. */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+/** One named tensor in the graph, with the element type and shape the builder inferred for it. */
+export interface Value {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+/** ONNX attributes, tagged by kind because JavaScript numbers do not tell an int from a float. */
+export type Attribute =
+  | { readonly int: number }
+  | { readonly float: number }
+  | { readonly ints: readonly number[] }
+  | { readonly string: string }
+  | { readonly tensor: ConstantData };
+
+/** The data of a constant (an initializer or a Constant/ConstantOfShape value). */
+export interface ConstantData {
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly values: ArrayLike<number> | ArrayLike<boolean>;
+}
+
+/** One op application, as recorded on the builder's tape. */
+export interface NodeRecord {
+  readonly op: string;
+  /** Inputs in ONNX order; null marks an omitted optional input. */
+  readonly inputs: readonly (Value | null)[];
+  readonly outputs: readonly Value[];
+  readonly attributes: Readonly<Record<string, Attribute>>;
+}
+
+export const FLOAT_TYPES: readonly DType[] = ['float32', 'float64'];
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}

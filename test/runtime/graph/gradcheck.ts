@@ -1,0 +1,87 @@
+/**
+ * Gradient checking through ONNX Runtime itself, in float64: the autodiff gradient (the
+ * backward graph, run by ONNX Runtime) against central finite differences of the same
+ * graph's loss (also run by ONNX Runtime).
+ */
+import * as ort from 'onnxruntime-node';
+import { gradients } from '../../../model-runtime/src/graph/autodiff.ts';
+import { GraphBuilder } from '../../../model-runtime/src/graph/builder.ts';
+import { toModelBytes } from '../../../model-runtime/src/graph/proto.ts';
+import type { Value } from '../../../model-runtime/src/graph/types.ts';
+
+export interface GradCheckInput {
+  readonly shape: readonly number[];
+  /** Values to start from; default: seeded uniform in [-1, 1]. */
+  readonly values?: readonly number[];
+}
+
+export interface GradCheckResult {
+  /** Largest |analytic - numeric| / max(1, |numeric|) over every element of every input. */
+  readonly maxError: number;
+  readonly analytic: Float64Array[];
+  readonly numeric: Float64Array[];
+}
+
+/** Deterministic uniform numbers in [-1, 1) (tests only). */
+function uniform(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  });
+}
+
+/**
+ * `build` maps the float64 inputs to one output of any shape; the checked loss is
+ * sum(output * R) with a fixed random R, so every output element's gradient matters.
+ */
+export async function gradCheck(
+  inputs: readonly GradCheckInput[],
+  build: (g: GraphBuilder, xs: Value[]) => Value,
+  eps = 1e-6,
+): Promise<GradCheckResult> {
+  const g = new GraphBuilder('gradcheck');
+  const xs = inputs.map((inp, i) => g.input(`x${i}`, 'float64', inp.shape));
+  const y = build(g, xs);
+  const shape = y.shape.map((d) => {
+    if (typeof d !== 'number') throw new Error('gradCheck: output must have a static shape');
+    return d;
+  });
+  const r = g.initializer('R', { dtype: 'float64', dims: shape, values: uniform(shape.reduce((a, b) => a * b, 1), 99) });
+  const loss = g.reduceSum(g.mul(y, r), shape.map((_, i) => i), false);
+  g.output(loss, 'loss');
+  gradients(g, loss, xs).forEach((grad, i) => g.output(grad, `grad${i}`));
+
+  const session = await ort.InferenceSession.create(toModelBytes(g), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  try {
+    const data = inputs.map((inp, i) => Float64Array.from(inp.values ?? uniform(inp.shape.reduce((a, b) => a * b, 1), 7 + i)));
+    const feeds = (): Record<string, ort.Tensor> =>
+      Object.fromEntries(data.map((d, i) => [`x${i}`, new ort.Tensor('float64', d, inputs[i]!.shape as number[])]));
+    const result = await session.run(feeds());
+    const analytic = inputs.map((_, i) => Float64Array.from(result[`grad${i}`]!.data as Float64Array));
+    const lossAt = async (): Promise<number> => ((await session.run(feeds(), ['loss'])).loss!.data as Float64Array)[0]!;
+    const numeric: Float64Array[] = [];
+    let maxError = 0;
+    for (let i = 0; i < data.length; i++) {
+      const d = data[i]!;
+      const num = new Float64Array(d.length);
+      for (let k = 0; k < d.length; k++) {
+        const keep = d[k]!;
+        d[k] = keep + eps;
+        const plus = await lossAt();
+        d[k] = keep - eps;
+        const minus = await lossAt();
+        d[k] = keep;
+        num[k] = (plus - minus) / (2 * eps);
+        maxError = Math.max(maxError, Math.abs(analytic[i]![k]! - num[k]!) / Math.max(1, Math.abs(num[k]!)));
+      }
+      numeric.push(num);
+    }
+    return { maxError, analytic, numeric };
+  } finally {
+    await session.release();
+  }
+}
