@@ -1,0 +1,432 @@
+/**
+ * hyperparameters.json -> a typed, validated training configuration.
+ *
+ * SageMaker writes every value as a string. Each key below has a default that trains ordinary
+ * tabular data without tuning; an unknown key or a value out of range is an error that names
+ * the key, the value and what is allowed. Keys SageMaker adds itself (`sagemaker_*`, and
+ * `_tuning_objective_metric` and friends from tuning jobs) are accepted and ignored.
+ *
+ * `HYPERPARAMETER_SPECS` is the single table of names, defaults and ranges: parsing, the
+ * resolved values stored in model.json and the README's table all come from it.
+ */
+import { ALGORITHMS, TASKS, type Algorithm, type Task } from '../artifact/model-description.ts';
+import { parseDecimal } from '../data/numbers.ts';
+
+export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+export const CONTENT_TYPES = ['text/csv', 'application/jsonlines'] as const;
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+/** Content types SageMaker users write, mapped to the two this runtime reads. */
+export const CONTENT_TYPE_ALIASES: Readonly<Record<string, ContentType>> = {
+  'text/csv': 'text/csv',
+  csv: 'text/csv',
+  'application/jsonlines': 'application/jsonlines',
+  'application/x-jsonlines': 'application/jsonlines',
+  'application/jsonl': 'application/jsonlines',
+  'application/json-lines': 'application/jsonlines',
+  jsonl: 'application/jsonlines',
+  jsonlines: 'application/jsonlines',
+};
+
+export interface Hyperparameters {
+  /** Which model to fit. */
+  readonly algorithm: Algorithm;
+  /** null: inferred from the labels (see data/schema.ts). */
+  readonly task: Task | null;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly optimizer: (typeof OPTIMIZERS)[number];
+  readonly momentum: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  readonly lrSchedule: (typeof LR_SCHEDULES)[number];
+  readonly warmupSteps: number;
+  readonly hiddenSizes: readonly number[];
+  readonly activation: (typeof ACTIVATIONS)[number];
+  readonly dropout: number;
+  /** Epochs without a better validation loss before stopping; 0 = never stop early. */
+  readonly earlyStoppingPatience: number;
+  /** 0 = no cross-validation; otherwise k >= 2. */
+  readonly cvFolds: number;
+  readonly seed: number;
+  /** null: the first CSV column, or the `label` key of a JSON Lines object. */
+  readonly labelColumn: string | null;
+  /** null: from inputdataconfig.json's ContentType, else from the file extension. */
+  readonly contentType: ContentType | null;
+  /** 0 = checkpoint only at the end of each epoch and on SIGTERM. */
+  readonly checkpointEverySteps: number;
+  /** null: 0.1 when there is no validation channel, unused when there is one. */
+  readonly validationFraction: number | null;
+}
+
+export class HyperparameterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HyperparameterError';
+  }
+}
+
+/** How to read one key: parse a string (already trimmed, unquoted) or throw with the allowed range. */
+interface Spec<K extends keyof Hyperparameters> {
+  readonly field: K;
+  /** What the README says the default is. */
+  readonly defaultText: string;
+  /** What the README and errors say is allowed. */
+  readonly allowed: string;
+  readonly description: string;
+  /** The default given the keys already parsed (some defaults depend on the algorithm or optimizer). */
+  readonly fallback: (parsed: Partial<Hyperparameters>) => Hyperparameters[K];
+  /** Returns undefined when the text is not allowed. */
+  readonly parse: (text: string) => Hyperparameters[K] | undefined;
+  /** How the value is written back into model.json. */
+  readonly format?: (value: Hyperparameters[K]) => string;
+}
+
+type SpecTable = { readonly [name: string]: Spec<keyof Hyperparameters> };
+
+function spec<K extends keyof Hyperparameters>(s: Spec<K>): Spec<keyof Hyperparameters> {
+  return s as unknown as Spec<keyof Hyperparameters>;
+}
+
+/** Order matters: a fallback may read only fields of keys listed before it. */
+export const HYPERPARAMETER_SPECS: SpecTable = {
+  algorithm: spec({
+    field: 'algorithm',
+    defaultText: 'mlp',
+    allowed: ALGORITHMS.join(' | '),
+    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either.',
+    fallback: () => 'mlp',
+    parse: oneOf(ALGORITHMS),
+  }),
+  task: spec({
+    field: 'task',
+    defaultText: 'inferred from the labels',
+    allowed: TASKS.join(' | '),
+    description: 'What the label is. Unset: classification when a label is not a number, or when all labels are integers with at most 10 distinct values (binary when 2); otherwise regression. The choice is logged.',
+    fallback: () => null,
+    parse: oneOf(TASKS),
+    format: (value) => value ?? '',
+  }),
+  epochs: spec({
+    field: 'epochs',
+    defaultText: '100',
+    allowed: 'integer 1 to 100000',
+    description: 'Passes over the training data (fewer when early stopping ends the run).',
+    fallback: () => 100,
+    parse: integer(1, 100_000),
+  }),
+  batch_size: spec({
+    field: 'batchSize',
+    defaultText: '32',
+    allowed: 'integer 1 to 65536',
+    description: 'Rows per optimizer step.',
+    fallback: () => 32,
+    parse: integer(1, 65_536),
+  }),
+  learning_rate: spec({
+    field: 'learningRate',
+    defaultText: '0.01 (linear-regression, logistic-regression), 0.001 (mlp)',
+    allowed: 'number > 0 and <= 10',
+    description: 'Peak step size of the optimizer.',
+    fallback: (p) => (p.algorithm === 'mlp' ? 1e-3 : 1e-2),
+    parse: number({ min: 0, minExclusive: true, max: 10 }),
+  }),
+  optimizer: spec({
+    field: 'optimizer',
+    defaultText: 'adam',
+    allowed: OPTIMIZERS.join(' | '),
+    description: 'SGD with momentum, Adam, or AdamW (decoupled weight decay).',
+    fallback: () => 'adam',
+    parse: oneOf(OPTIMIZERS),
+  }),
+  momentum: spec({
+    field: 'momentum',
+    defaultText: '0.9',
+    allowed: 'number >= 0 and < 1',
+    description: 'sgd only: momentum of the velocity.',
+    fallback: () => 0.9,
+    parse: number({ min: 0, max: 1, maxExclusive: true }),
+  }),
+  beta1: spec({
+    field: 'beta1',
+    defaultText: '0.9',
+    allowed: 'number >= 0 and < 1',
+    description: 'adam/adamw: decay of the first-moment estimate.',
+    fallback: () => 0.9,
+    parse: number({ min: 0, max: 1, maxExclusive: true }),
+  }),
+  beta2: spec({
+    field: 'beta2',
+    defaultText: '0.999',
+    allowed: 'number >= 0 and < 1',
+    description: 'adam/adamw: decay of the second-moment estimate.',
+    fallback: () => 0.999,
+    parse: number({ min: 0, max: 1, maxExclusive: true }),
+  }),
+  epsilon: spec({
+    field: 'epsilon',
+    defaultText: '1e-8',
+    allowed: 'number > 0 and <= 1',
+    description: 'adam/adamw: added to the denominator for numerical stability.',
+    fallback: () => 1e-8,
+    parse: number({ min: 0, minExclusive: true, max: 1 }),
+  }),
+  weight_decay: spec({
+    field: 'weightDecay',
+    defaultText: '0.01 (adamw), 0 (sgd, adam)',
+    allowed: 'number >= 0 and <= 1',
+    description: 'adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient.',
+    fallback: (p) => (p.optimizer === 'adamw' ? 0.01 : 0),
+    parse: number({ min: 0, max: 1 }),
+  }),
+  lr_schedule: spec({
+    field: 'lrSchedule',
+    defaultText: 'constant',
+    allowed: LR_SCHEDULES.join(' | '),
+    description: 'constant, or cosine decay to 0 over all epochs x batches (after warm-up).',
+    fallback: () => 'constant',
+    parse: oneOf(LR_SCHEDULES),
+  }),
+  warmup_steps: spec({
+    field: 'warmupSteps',
+    defaultText: '0',
+    allowed: 'integer 0 to 1000000000',
+    description: 'Optimizer steps of linear warm-up from 0 to learning_rate.',
+    fallback: () => 0,
+    parse: integer(0, 1e9),
+  }),
+  hidden_sizes: spec({
+    field: 'hiddenSizes',
+    defaultText: '64,64',
+    allowed: '1 to 16 comma-separated integers 1 to 65536',
+    description: 'mlp only: width of each hidden layer.',
+    fallback: () => [64, 64],
+    parse: integerList(1, 16, 1, 65_536),
+    format: (value) => value.join(','),
+  }),
+  activation: spec({
+    field: 'activation',
+    defaultText: 'relu',
+    allowed: ACTIVATIONS.join(' | '),
+    description: 'mlp only: non-linearity after each hidden layer.',
+    fallback: () => 'relu',
+    parse: oneOf(ACTIVATIONS),
+  }),
+  dropout: spec({
+    field: 'dropout',
+    defaultText: '0',
+    allowed: 'number >= 0 and < 1',
+    description: 'mlp only: probability of zeroing a hidden activation during training.',
+    fallback: () => 0,
+    parse: number({ min: 0, max: 1, maxExclusive: true }),
+  }),
+  early_stopping_patience: spec({
+    field: 'earlyStoppingPatience',
+    defaultText: '10',
+    allowed: 'integer 0 to 100000 (0 = off)',
+    description: 'Stop after this many epochs without a lower validation loss; the model saved is the one of the best epoch.',
+    fallback: () => 10,
+    parse: integer(0, 100_000),
+  }),
+  cv_folds: spec({
+    field: 'cvFolds',
+    defaultText: '0 (off)',
+    allowed: '0, or integer 2 to 100',
+    description: 'k-fold cross-validation: trains k models, prints the mean and standard deviation of their validation metrics (cv_* lines), then trains the final model on all data for the folds\' mean best epoch count.',
+    fallback: () => 0,
+    parse: (text) => {
+      const k = integer(0, 100)(text);
+      return k === 1 ? undefined : k;
+    },
+  }),
+  seed: spec({
+    field: 'seed',
+    defaultText: '0',
+    allowed: 'integer 0 to 4294967295',
+    description: 'Seeds initial weights, dropout, shuffling, the validation split and the folds: the same seed and data give the same losses.',
+    fallback: () => 0,
+    parse: integer(0, 2 ** 32 - 1),
+  }),
+  label_column: spec({
+    field: 'labelColumn',
+    defaultText: 'first CSV column; JSON Lines key `label`',
+    allowed: 'a CSV header name or JSON key; for CSV without a header, a 0-based column index',
+    description: 'Which column holds the label; every other column is a feature.',
+    fallback: () => null,
+    parse: (text) => (text === '' ? undefined : text),
+    format: (value) => value ?? '',
+  }),
+  content_type: spec({
+    field: 'contentType',
+    defaultText: "the channel's ContentType in inputdataconfig.json, else the file extension",
+    allowed: Object.keys(CONTENT_TYPE_ALIASES).join(' | '),
+    description: 'Format of the data files.',
+    fallback: () => null,
+    parse: (text) => CONTENT_TYPE_ALIASES[text.toLowerCase().split(';')[0]!.trim()],
+    format: (value) => value ?? '',
+  }),
+  checkpoint_every_steps: spec({
+    field: 'checkpointEverySteps',
+    defaultText: '0 (each epoch end and on SIGTERM only)',
+    allowed: 'integer 0 to 1000000000',
+    description: 'Also write a checkpoint to checkpoints/ every this many optimizer steps.',
+    fallback: () => 0,
+    parse: integer(0, 1e9),
+  }),
+  validation_fraction: spec({
+    field: 'validationFraction',
+    defaultText: '0.1 without a validation channel',
+    allowed: 'number >= 0 and <= 0.5 (0 = no validation)',
+    description: 'Share of training rows held out (chosen by seed) for validation and early stopping when there is no validation channel.',
+    fallback: () => null,
+    parse: number({ min: 0, max: 0.5 }),
+    format: (value) => (value === null ? '' : String(value)),
+  }),
+};
+
+/** The validation fraction used when neither a validation channel nor validation_fraction is given. */
+export const DEFAULT_VALIDATION_FRACTION = 0.1;
+
+/** Keys SageMaker itself puts into hyperparameters.json. */
+function isPlatformKey(name: string): boolean {
+  return name.startsWith('sagemaker_') || name.startsWith('_');
+}
+
+/**
+ * Parses hyperparameters.json's content (an object of strings). Numbers and booleans are accepted
+ * too, for hand-written local files; a value wrapped in extra JSON quotes (`"\"adam\""`, as some
+ * SDKs write) is unwrapped.
+ */
+export function parseHyperparameters(raw: unknown): Hyperparameters {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new HyperparameterError('hyperparameters.json must be a JSON object of "name": "value" strings');
+  }
+  const given = new Map<string, string>();
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (isPlatformKey(name)) continue;
+    if (!(name in HYPERPARAMETER_SPECS)) {
+      const suggestion = closestName(name);
+      throw new HyperparameterError(
+        `unknown hyperparameter "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''} Known: ${Object.keys(HYPERPARAMETER_SPECS).join(', ')}`,
+      );
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new HyperparameterError(`hyperparameter ${name} must be a string, got ${JSON.stringify(value)}`);
+    }
+    given.set(name, unquote(String(value).trim()));
+  }
+
+  const parsed: Partial<Record<keyof Hyperparameters, unknown>> = {};
+  for (const [name, s] of Object.entries(HYPERPARAMETER_SPECS)) {
+    const text = given.get(name);
+    if (text === undefined) {
+      parsed[s.field] = s.fallback(parsed as Partial<Hyperparameters>);
+      continue;
+    }
+    const value = s.parse(text);
+    if (value === undefined) {
+      throw new HyperparameterError(`hyperparameter ${name}=${JSON.stringify(text)} is not allowed; expected ${s.allowed}`);
+    }
+    parsed[s.field] = value;
+  }
+  const hp = parsed as unknown as Hyperparameters;
+  checkCombinations(hp, given);
+  return hp;
+}
+
+/** Rules between keys, checked once every key is parsed. */
+function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
+  if (hp.algorithm === 'linear-regression' && hp.task !== null && hp.task !== 'regression') {
+    throw new HyperparameterError(
+      `algorithm=linear-regression fits task=regression only, but task=${hp.task}; use logistic-regression or mlp for classification`,
+    );
+  }
+  if (hp.algorithm === 'logistic-regression' && hp.task === 'regression') {
+    throw new HyperparameterError(
+      'algorithm=logistic-regression fits task=binary or multiclass, but task=regression; use linear-regression or mlp',
+    );
+  }
+  if (hp.algorithm !== 'mlp') {
+    for (const name of ['hidden_sizes', 'activation', 'dropout']) {
+      if (given.has(name)) {
+        throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=mlp only, but algorithm=${hp.algorithm}`);
+      }
+    }
+  }
+}
+
+/** Every hyperparameter as resolved for the run, as strings, for model.json. */
+export function formatHyperparameters(hp: Hyperparameters): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, s] of Object.entries(HYPERPARAMETER_SPECS)) {
+    const value = hp[s.field];
+    out[name] = s.format ? s.format(value) : String(value);
+  }
+  return out;
+}
+
+/** The nearest known name within edit distance 2 (typos), or one the name is a prefix of. */
+function closestName(name: string): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const known of Object.keys(HYPERPARAMETER_SPECS)) {
+    const distance = editDistance(name.toLowerCase().replaceAll('-', '_'), known);
+    if (distance < bestDistance) {
+      best = known;
+      bestDistance = distance;
+    }
+  }
+  if (best !== null) return best;
+  return Object.keys(HYPERPARAMETER_SPECS).find((known) => name.length >= 3 && known.startsWith(name)) ?? null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function unquote(text: string): string {
+  return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+}
+
+function oneOf<T extends string>(allowed: readonly T[]): (text: string) => T | undefined {
+  return (text) => allowed.find((value) => value === text.toLowerCase());
+}
+
+function number(range: { min: number; max: number; minExclusive?: boolean; maxExclusive?: boolean }) {
+  return (text: string): number | undefined => {
+    const value = parseDecimal(text);
+    if (value === undefined) return undefined;
+    if (range.minExclusive ? value <= range.min : value < range.min) return undefined;
+    if (range.maxExclusive ? value >= range.max : value > range.max) return undefined;
+    return value;
+  };
+}
+
+function integer(min: number, max: number) {
+  return (text: string): number | undefined => {
+    const value = number({ min, max })(text);
+    return value !== undefined && Number.isInteger(value) ? value : undefined;
+  };
+}
+
+function integerList(minLength: number, maxLength: number, min: number, max: number) {
+  return (text: string): number[] | undefined => {
+    const parts = text.split(',').map((part) => part.trim());
+    if (parts.length < minLength || parts.length > maxLength) return undefined;
+    const values = parts.map(integer(min, max));
+    return values.every((value): value is number => value !== undefined) ? values : undefined;
+  };
+}
