@@ -1,0 +1,20 @@
+/**
+ * `modelstack`: train, serve and invoke models on this machine with the same runtime and the
+ * same AWS SDK calls as the cloud. One command per file.
+ */
+import { Command } from 'commander';
+import { invokeCommand } from './invoke.ts';
+import { serveCommand } from './serve.ts';
+
+const program = new Command('modelstack')
+  .description('Train, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
+  .showHelpAfterError('(run with --help for usage)')
+  .addCommand(serveCommand())
+  .addCommand(invokeCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`modelstack: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,54 @@
+/**
+ * `modelstack serve <model>`: the container's `serve` on this machine, on loopback by default.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { serveConfigFromEnv } from '../../model-runtime/src/serve/serve-config.ts';
+import { serveModel } from '../../model-runtime/src/serve/serve-model.ts';
+import { openModel } from './model-source.ts';
+
+interface ServeOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly workers?: number;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Serve a model with SageMaker\'s /ping and /invocations contract (and the runtime API path the AWS SDK calls).')
+    .argument('<model>', 'model.tar.gz written by `modelstack train`, or an extracted model folder')
+    .option('-p, --port <port>', 'port to listen on; 0 picks a free one', parseWholeNumber('port', 0, 65535), Number(process.env.SAGEMAKER_BIND_TO_PORT ?? 8080))
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('-w, --workers <count>', 'worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS or 1)', parseWholeNumber('workers', 1, 256))
+    .addHelpText('after', `
+Examples:
+  $ modelstack serve model.tar.gz --port 8080
+  $ curl -s localhost:8080/invocations -H 'content-type: text/csv' --data-binary $'1.5\\n2.0'
+  $ modelstack invoke my-endpoint --local http://127.0.0.1:8080 --body '{"instances": [[1.5]]}'
+
+Stops on Ctrl-C or SIGTERM after finishing the requests in flight.`)
+    .action(async (source: string, options: ServeOptions) => {
+      const model = await openModel(source);
+      try {
+        const config = serveConfigFromEnv(process.env, {
+          port: options.port,
+          host: options.host,
+          workers: options.workers ?? (process.env.SAGEMAKER_MODEL_SERVER_WORKERS === undefined ? 1 : undefined),
+        });
+        await serveModel(model.dir, config, {
+          onReady: (port) => process.stderr.write(`modelstack: serving ${source} at http://${options.host}:${port} (Ctrl-C to stop)\n`),
+        });
+      } finally {
+        await model.cleanup();
+      }
+    });
+}
+
+export function parseWholeNumber(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min || number > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, not '${value}'.`);
+    }
+    return number;
+  };
+}

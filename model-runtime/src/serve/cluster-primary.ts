@@ -1,0 +1,72 @@
+/**
+ * SAGEMAKER_MODEL_SERVER_WORKERS > 1: a node:cluster primary forks that many workers, each
+ * loading the model and serving on the shared port (the primary hands connections round-robin).
+ *
+ * A worker that dies before its model loads (a failed verification, say) brings the whole
+ * server down non-zero, as a single process would; one that dies later is replaced. SIGTERM is
+ * passed to every worker, and the primary resolves once all of them have drained and exited.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import path from 'node:path';
+import { logEvent } from './log.ts';
+import type { ServeConfig } from './serve-config.ts';
+import type { ServeHooks, WorkerReadyMessage } from './serve-model.ts';
+
+/** Environment variables a worker reads its job from (see worker-entry.ts). */
+export const WORKER_MODEL_DIR_ENV = 'MODELSTACK_SERVE_MODEL_DIR';
+export const WORKER_CONFIG_ENV = 'MODELSTACK_SERVE_CONFIG';
+
+export function servePrimary(modelDir: string, config: ServeConfig, hooks: ServeHooks): Promise<void> {
+  // Workers run worker-entry.ts; when this runtime runs from TypeScript, they need tsx's loader too.
+  const runningTypeScript = import.meta.url.endsWith('.ts');
+  cluster.setupPrimary({
+    exec: path.join(import.meta.dirname, runningTypeScript ? 'worker-entry.ts' : 'worker-entry.js'),
+    execArgv: runningTypeScript ? ['--import', import.meta.resolve('tsx')] : [],
+  });
+  const env = { [WORKER_MODEL_DIR_ENV]: modelDir, [WORKER_CONFIG_ENV]: JSON.stringify(config) };
+
+  return new Promise<void>((resolve, reject) => {
+    const ready = new Set<number>();
+    let stopping = false;
+    let failure: Error | undefined;
+
+    const fork = (): Worker => {
+      const worker = cluster.fork(env);
+      worker.on('message', (message: WorkerReadyMessage) => {
+        if (message?.type !== 'modelstack:worker-ready') return;
+        ready.add(worker.id);
+        if (ready.size === config.workers) {
+          logEvent('info', 'all workers ready', { workers: config.workers, port: message.port });
+          hooks.onReady?.(message.port);
+        }
+      });
+      return worker;
+    };
+
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logEvent('info', 'stopping workers', { signal });
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+
+    cluster.on('exit', (worker, code, signal) => {
+      const wasReady = ready.delete(worker.id);
+      if (!stopping && !wasReady) {
+        failure = new Error(`serving worker ${worker.process.pid} exited (code ${code ?? signal}) before its model was ready; see its log above`);
+        stop('SIGTERM');
+      } else if (!stopping) {
+        logEvent('warn', 'worker died; starting another', { pid: worker.process.pid, code, signal });
+        fork();
+      }
+      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) {
+        if (failure === undefined) resolve();
+        else reject(failure);
+      }
+    });
+
+    for (let index = 0; index < config.workers; index++) fork();
+  });
+}

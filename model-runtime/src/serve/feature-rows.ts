@@ -1,0 +1,123 @@
+/**
+ * Turns decoded request rows (arrays of numbers, or objects keyed by feature name) into the
+ * model's input matrix, with a 400 that says exactly which row and value was wrong and what the
+ * model expects instead.
+ */
+import { badRequest, type HttpError } from './http-error.ts';
+
+/** The model input: `count` rows of `features.length` float32 values, row-major. */
+export interface FeatureMatrix {
+  readonly count: number;
+  readonly values: Float32Array; // (count, F)
+}
+
+export class FeatureRowWriter {
+  private readonly width: number;
+  private readonly columnOf: ReadonlyMap<string, number>;
+
+  constructor(readonly features: readonly string[]) {
+    this.width = features.length;
+    this.columnOf = new Map(features.map((name, column) => [name, column]));
+  }
+
+  /** The shape a request must have, for error messages. */
+  expectedShape(): string {
+    const names = this.features.join(', ');
+    return `expected rows of ${this.width} feature${this.width === 1 ? '' : 's'} [${names}]: ` +
+      `{"instances": [[${this.features.map(() => 'number').join(', ')}], ...]}, a bare array of such rows, ` +
+      `or rows as objects keyed by feature name`;
+  }
+
+  error(where: string, problem: string): HttpError {
+    return badRequest(`${where}: ${problem}; ${this.expectedShape()}.`);
+  }
+
+  /** Writes decoded JSON rows into a matrix; `where(i)` names row i in messages (`instances[3]`, `line 4`). */
+  fromJsonRows(rows: readonly unknown[], where: (index: number) => string): FeatureMatrix {
+    if (rows.length === 0) throw this.error('request', 'no rows to predict');
+    const values = new Float32Array(rows.length * this.width);
+    rows.forEach((row, index) => this.writeJsonRow(row, values, index, where(index)));
+    return { count: rows.length, values };
+  }
+
+  /** Writes CSV records (strings) into a matrix; `columns[j]` is the feature column of CSV field j. */
+  fromTextRows(records: readonly (readonly string[])[], columns: readonly number[], firstLine: number): FeatureMatrix {
+    if (records.length === 0) throw this.error('request', 'no rows to predict');
+    const values = new Float32Array(records.length * this.width);
+    records.forEach((record, index) => {
+      const where = `line ${firstLine + index}`;
+      if (record.length !== this.width) {
+        throw this.error(where, `has ${record.length} value${record.length === 1 ? '' : 's'}`);
+      }
+      record.forEach((cell, field) => {
+        const value = cell.trim() === '' ? Number.NaN : Number(cell);
+        if (!Number.isFinite(value)) {
+          throw this.error(where, `value ${JSON.stringify(cell)} for feature '${this.features[columns[field]!]}' is not a finite number`);
+        }
+        values[index * this.width + columns[field]!] = value;
+      });
+    });
+    return { count: records.length, values };
+  }
+
+  /** CSV columns in feature order, or a header row naming each feature (any order). */
+  csvColumns(firstRecord: readonly string[]): { readonly columns: readonly number[]; readonly hasHeader: boolean } {
+    const inOrder = this.features.map((_, column) => column);
+    // A header has no numbers in it; a data row with one bad cell is reported as a bad value.
+    const looksLikeHeader = firstRecord.every((cell) => cell.trim() !== '' && !Number.isFinite(Number(cell)));
+    if (!looksLikeHeader) return { columns: inOrder, hasHeader: false };
+    const columns = firstRecord.map((name) => {
+      const column = this.columnOf.get(name.trim());
+      if (column === undefined) throw this.error('header line 1', `'${name.trim()}' is not a feature of this model`);
+      return column;
+    });
+    const missing = this.features.filter((_, column) => !columns.includes(column));
+    if (missing.length > 0 || columns.length !== this.width) {
+      throw this.error('header line 1', `missing feature${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+    }
+    return { columns, hasHeader: true };
+  }
+
+  private writeJsonRow(row: unknown, values: Float32Array, index: number, where: string): void {
+    const offset = index * this.width;
+    if (Array.isArray(row)) {
+      this.writeArray(row, values, offset, where);
+      return;
+    }
+    if (row === null || typeof row !== 'object') {
+      throw this.error(where, `is ${describe(row)}, not a row`);
+    }
+    const record = row as Record<string, unknown>;
+    // SageMaker's built-in algorithms' JSON row shape: {"features": [...]}.
+    if (!this.columnOf.has('features') && Array.isArray(record.features) && Object.keys(record).length === 1) {
+      this.writeArray(record.features, values, offset, `${where}.features`);
+      return;
+    }
+    for (const key of Object.keys(record)) {
+      if (!this.columnOf.has(key)) throw this.error(where, `'${key}' is not a feature of this model`);
+    }
+    this.features.forEach((name, column) => {
+      if (!(name in record)) throw this.error(where, `is missing feature '${name}'`);
+      values[offset + column] = this.number(record[name], `${where}.${name}`);
+    });
+  }
+
+  private writeArray(row: readonly unknown[], values: Float32Array, offset: number, where: string): void {
+    if (row.length !== this.width) {
+      throw this.error(where, `has ${row.length} value${row.length === 1 ? '' : 's'}`);
+    }
+    for (let column = 0; column < this.width; column++) {
+      values[offset + column] = this.number(row[column], `${where}[${column}]`);
+    }
+  }
+
+  private number(value: unknown, where: string): number {
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    throw this.error(where, `is ${describe(value)}, not a finite number`);
+  }
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}

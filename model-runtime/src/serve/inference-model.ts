@@ -1,0 +1,69 @@
+/**
+ * A loaded, verified model ready for forward passes: the ONNX Runtime session over model.onnx
+ * plus what model.json says about its rows and outputs.
+ */
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { loadArtifact } from '../artifact/load.ts';
+import { INFERENCE_INPUT, INFERENCE_OUTPUT, type ModelDescription } from '../artifact/model-description.ts';
+import type { Manifest } from '../artifact/digest.ts';
+import { FeatureRowWriter } from './feature-rows.ts';
+import { outputInterpreter, type OutputInterpreter } from './predictions.ts';
+
+export interface InferenceModelOptions {
+  /**
+   * ONNX Runtime intra-op threads per session.
+   * @default available cores / worker processes, at least 1
+   */
+  readonly threads?: number;
+}
+
+export class InferenceModel {
+  /** How many ONNX Runtime runs this model has made; batching makes it smaller than the request count. */
+  runs = 0;
+  readonly rows: FeatureRowWriter;
+  readonly output: OutputInterpreter;
+
+  private constructor(
+    readonly description: ModelDescription,
+    readonly manifest: Manifest,
+    private readonly session: ort.InferenceSession,
+  ) {
+    this.rows = new FeatureRowWriter(description.features);
+    this.output = outputInterpreter(description);
+  }
+
+  /** Verifies MANIFEST.json (throws ArtifactIntegrityError naming each bad file), then opens the session. */
+  static async load(modelDir: string, options: InferenceModelOptions = {}): Promise<InferenceModel> {
+    const artifact = await loadArtifact(modelDir);
+    const threads = options.threads ?? Math.max(1, os.availableParallelism());
+    const session = await ort.InferenceSession.create(artifact.onnx, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    for (const [names, name, what] of [
+      [session.inputNames, INFERENCE_INPUT, 'input'],
+      [session.outputNames, INFERENCE_OUTPUT, 'output'],
+    ] as const) {
+      if (!names.includes(name)) {
+        throw new Error(`model.onnx has no ${what} named '${name}' (it has ${names.join(', ')}); see artifact/model-description.ts`);
+      }
+    }
+    return new InferenceModel(artifact.description, artifact.manifest, session);
+  }
+
+  /** One forward pass over `count` rows: features (count, F) -> output (count, width). */
+  async predict(features: Float32Array, count: number): Promise<Float32Array> {
+    this.runs += 1;
+    const input = new ort.Tensor('float32', features, [count, this.description.features.length]);
+    const results = await this.session.run({ [INFERENCE_INPUT]: input }, [INFERENCE_OUTPUT]);
+    const output = results[INFERENCE_OUTPUT]!;
+    return output.data as Float32Array;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The content types the server reads and writes, and Accept negotiation between them.
+ */
+import { HttpError } from './http-error.ts';
+
+export const JSON_TYPE = 'application/json';
+export const CSV_TYPE = 'text/csv';
+export const JSON_LINES_TYPE = 'application/jsonlines';
+
+export type MediaType = typeof JSON_TYPE | typeof CSV_TYPE | typeof JSON_LINES_TYPE;
+
+export const SUPPORTED_MEDIA_TYPES: readonly MediaType[] = [JSON_TYPE, CSV_TYPE, JSON_LINES_TYPE];
+
+/** Spellings seen in the wild for the same three formats. */
+const ALIASES: Readonly<Record<string, MediaType>> = {
+  'application/json': JSON_TYPE,
+  'text/json': JSON_TYPE,
+  'text/csv': CSV_TYPE,
+  'application/csv': CSV_TYPE,
+  'application/jsonlines': JSON_LINES_TYPE,
+  'application/jsonl': JSON_LINES_TYPE,
+  'application/x-jsonlines': JSON_LINES_TYPE,
+  'application/json-lines': JSON_LINES_TYPE,
+  'application/x-ndjson': JSON_LINES_TYPE,
+};
+
+/** `text/csv; charset=utf-8` -> `text/csv`. */
+function essence(header: string): string {
+  return header.split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * The request body's format. A missing Content-Type is read as JSON (curl and many clients omit
+ * it); anything else unsupported is a 415 that lists what is supported.
+ */
+export function requestMediaType(contentType: string | undefined): MediaType {
+  if (contentType === undefined || contentType.trim() === '') return JSON_TYPE;
+  const type = ALIASES[essence(contentType)];
+  if (type === undefined) {
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type '${contentType}' is not supported; send one of ${SUPPORTED_MEDIA_TYPES.join(', ')}.`,
+    );
+  }
+  return type;
+}
+
+/**
+ * The response format for an Accept header (RFC 9110 q-values, wildcards). Without an Accept
+ * header, or with `*\/*`, the answer comes back in the request's own format (CSV in, CSV out).
+ * Nothing acceptable is a 406 that lists what the server can produce.
+ */
+export function responseMediaType(accept: string | undefined, requestType: MediaType): MediaType {
+  if (accept === undefined || accept.trim() === '') return requestType;
+  const ranges = accept
+    .split(',')
+    .map((part, order) => {
+      const [range = '', ...params] = part.split(';').map((token) => token.trim().toLowerCase());
+      const q = params.find((param) => param.startsWith('q='));
+      return { range, q: q === undefined ? 1 : Number(q.slice(2)), order };
+    })
+    .filter((entry) => entry.range !== '' && Number.isFinite(entry.q) && entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.order - b.order);
+  for (const { range } of ranges) {
+    const match = matchRange(range, requestType);
+    if (match !== undefined) return match;
+  }
+  throw new HttpError(
+    406,
+    'NotAcceptable',
+    `Accept '${accept}' matches nothing this server produces; accept one of ${SUPPORTED_MEDIA_TYPES.join(', ')}.`,
+  );
+}
+
+function matchRange(range: string, requestType: MediaType): MediaType | undefined {
+  if (range === '*/*') return requestType;
+  const exact = ALIASES[range];
+  if (exact !== undefined) return exact;
+  if (range.endsWith('/*')) {
+    const family = range.slice(0, -1);
+    if (requestType.startsWith(family)) return requestType;
+    return SUPPORTED_MEDIA_TYPES.find((type) => type.startsWith(family));
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+/**
+ * Reads a request body up to a byte limit (SageMaker real-time endpoints cap payloads at about
+ * 6 MB), so an oversized upload is refused with a 413 instead of filling memory.
+ */
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from './http-error.ts';
+
+/** 6 MB, SageMaker's real-time InvokeEndpoint payload limit. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+export function payloadTooLarge(bytes: number | undefined, limit: number): HttpError {
+  const size = bytes === undefined ? 'more than that' : `${bytes} bytes`;
+  return new HttpError(
+    413,
+    'PayloadTooLarge',
+    `request body is too large: the limit is ${limit} bytes (${(limit / 1024 / 1024).toFixed(0)} MB) and this one is ${size}; split the rows over several requests or use batch transform`,
+  );
+}
+
+export function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    request.resume(); // discard the upload so the client can read the 413
+    return Promise.reject(payloadTooLarge(declared, limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let refused = false;
+    request.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      received += chunk.length;
+      if (received > limit) {
+        refused = true;
+        chunks.length = 0;
+        reject(payloadTooLarge(undefined, limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (!refused) resolve(Buffer.concat(chunks, received).toString('utf8'));
+    });
+    request.on('error', reject);
+  });
+}

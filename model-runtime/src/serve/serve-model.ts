@@ -1,0 +1,75 @@
+/**
+ * Serves one model folder until SIGTERM or SIGINT: in this process when one worker is asked for,
+ * otherwise as a node:cluster primary whose workers share the port (cluster-primary.ts).
+ *
+ * Lifecycle (SageMaker's): listen at once, answer /ping 503 while the model loads and its
+ * manifest is verified, 200 after; if verification fails, log why and reject (the caller exits
+ * non-zero). On SIGTERM stop accepting, finish in-flight requests, close, resolve.
+ */
+import cluster from 'node:cluster';
+import { ArtifactIntegrityError } from '../artifact/digest.ts';
+import { InferenceModel } from './inference-model.ts';
+import { logEvent } from './log.ts';
+import { InferenceServer } from './server.ts';
+import type { ServeConfig } from './serve-config.ts';
+import { servePrimary } from './cluster-primary.ts';
+
+/** Time allowed for in-flight requests after SIGTERM; SageMaker sends SIGKILL 30 s after it. */
+const DRAIN_GRACE_MS = 25_000;
+
+/** Sent by a cluster worker to the primary once its model is loaded and it answers /ping with 200. */
+export interface WorkerReadyMessage {
+  readonly type: 'modelstack:worker-ready';
+  readonly port: number;
+}
+
+export interface ServeHooks {
+  /** Called once the model is loaded and the server answers /ping 200 on `port` (every worker, under cluster). */
+  readonly onReady?: (port: number) => void;
+}
+
+export async function serveModel(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<void> {
+  if (config.workers > 1 && cluster.isPrimary) {
+    await servePrimary(modelDir, config, hooks);
+    return;
+  }
+  await serveInThisProcess(modelDir, config, hooks);
+}
+
+export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<void> {
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  const server = new InferenceServer({
+    model: InferenceModel.load(modelDir, { threads: config.threadsPerWorker }),
+    timeoutMs: config.timeoutMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
+  });
+  const address = await server.listen(config.port, config.host);
+  logEvent('info', 'listening', { host: address.address, port: address.port, modelDir });
+
+  const loaded = await Promise.race([server.ready.then(() => 'loaded' as const), stopSignal]).catch(async (error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    logEvent('error', error instanceof ArtifactIntegrityError ? 'model failed verification' : 'model failed to load', { modelDir, reason });
+    await server.drain(0);
+    throw error;
+  });
+  if (loaded === 'loaded') {
+    const model = server.model!;
+    logEvent('info', 'model loaded', {
+      algorithm: model.description.algorithm,
+      task: model.description.task,
+      features: model.description.features,
+      digest: model.manifest.digest,
+      threads: config.threadsPerWorker,
+    });
+    hooks.onReady?.(address.port);
+    if (cluster.isWorker) process.send?.({ type: 'modelstack:worker-ready', port: address.port } satisfies WorkerReadyMessage);
+  }
+  const signal = loaded === 'loaded' ? await stopSignal : loaded;
+  logEvent('info', 'draining', { signal });
+  await server.drain(DRAIN_GRACE_MS);
+  logEvent('info', 'stopped', {});
+}

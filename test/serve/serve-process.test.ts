@@ -1,0 +1,62 @@
+import http from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { regressionTruth, writeRegressionArtifact } from './fixtures/onnx-models.ts';
+import { fixtureArtifacts, type FixtureArtifacts } from './fixtures/local-server.ts';
+import { runCli } from './fixtures/spawn-cli.ts';
+
+let artifacts: FixtureArtifacts;
+
+beforeAll(async () => {
+  artifacts = await fixtureArtifacts();
+});
+
+afterAll(async () => {
+  await artifacts?.remove();
+});
+
+describe('modelstack serve as a process', () => {
+  it('logs why and exits non-zero when the manifest does not verify', async () => {
+    const tampered = path.join(artifacts.root, 'tampered');
+    await writeRegressionArtifact(tampered);
+    await writeFile(path.join(tampered, 'model.onnx'), 'not the trained model');
+    const cli = runCli(['serve', tampered, '--port', '0']);
+    const failure = await cli.waitForLog((entry) => entry.msg === 'model failed verification');
+    expect(failure.reason).toMatch(/model\.onnx/);
+    expect(await cli.exited).not.toBe(0);
+  });
+
+  it('serves from SAGEMAKER_MODEL_SERVER_WORKERS workers and drains an in-flight request on SIGTERM, then exits 0', async () => {
+    const cli = runCli(['serve', artifacts.regression, '--port', '0'], { SAGEMAKER_MODEL_SERVER_WORKERS: '2' });
+    try {
+      const ready = await cli.waitForLog((entry) => entry.msg === 'all workers ready');
+      const port = ready.port as number;
+      const loaded = await cli.waitForLog((entry) => entry.msg === 'model loaded');
+      expect(loaded.digest).toMatch(/^[0-9a-f]{64}$/);
+
+      // Start a request and send only half its body, so it is in flight when SIGTERM arrives.
+      const body = JSON.stringify({ instances: [[1, 2], [3, 4]] });
+      const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const request = http.request({ host: '127.0.0.1', port, path: '/invocations', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode!, text }));
+        });
+        request.on('error', reject);
+        request.write(body.slice(0, 10));
+        setTimeout(() => {
+          cli.child.kill('SIGTERM');
+          void cli.waitForLog((entry) => entry.msg === 'draining').then(() => setTimeout(() => request.end(body.slice(10)), 200));
+        }, 300);
+      });
+
+      const { status, text } = await answer;
+      expect(status).toBe(200);
+      expect(JSON.parse(text)).toEqual({ predictions: [regressionTruth(1, 2), regressionTruth(3, 4)] });
+      expect(await cli.exited).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/ping`)).rejects.toThrow();
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  });
+});
