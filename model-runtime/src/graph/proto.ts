@@ -2,10 +2,14 @@
  * Serialises a GraphBuilder into ONNX protobuf bytes with onnx-proto. Float tensors travel as
  * little-endian raw bytes (compact and fast for large weights); int64 and bool as typed fields.
  */
-import { onnx } from 'onnx-proto';
+// onnx-proto is CommonJS without named-export hints: Node's ESM loader (tsx) only sees a default export.
+import onnxProto from 'onnx-proto';
+import type { onnx as proto } from 'onnx-proto';
 import { OPSET, onnxTypeOf } from './builder.ts';
 import type { GraphBuilder } from './builder.ts';
 import type { Attribute, ConstantData, Value } from './types.ts';
+
+const { onnx } = onnxProto;
 
 /** IR version 8 (ONNX 1.13) pairs with opset 18. */
 const IR_VERSION = 8;
@@ -34,7 +38,7 @@ export function toModelBytes(graph: GraphBuilder, producer = 'modelstack'): Uint
   return onnx.ModelProto.encode(model).finish();
 }
 
-function valueInfo(v: Value): onnx.IValueInfoProto {
+function valueInfo(v: Value): proto.IValueInfoProto {
   return {
     name: v.name,
     type: {
@@ -46,7 +50,7 @@ function valueInfo(v: Value): onnx.IValueInfoProto {
   };
 }
 
-export function tensorProto(name: string, data: ConstantData): onnx.ITensorProto {
+export function tensorProto(name: string, data: ConstantData): proto.ITensorProto {
   const base = { name, dims: [...data.dims], dataType: onnxTypeOf(data.dtype) };
   const values = data.values;
   switch (data.dtype) {
@@ -65,7 +69,7 @@ export function tensorProto(name: string, data: ConstantData): onnx.ITensorProto
   }
 }
 
-function attributeProto(name: string, a: Attribute): onnx.IAttributeProto {
+function attributeProto(name: string, a: Attribute): proto.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if ('int' in a) return { name, type: T.INT, i: a.int };
   if ('float' in a) return { name, type: T.FLOAT, f: a.float };
