@@ -1,0 +1,270 @@
+/**
+ * Training-step benchmark: the MLP 784-512-512-10 (ReLU, batch 256, plain SGD) in this runtime
+ * (one ONNX Runtime run per step) against PyTorch 1.13 on the CPU, from the same initial weights
+ * (written here, read by torch_peer.py) on the same batches.
+ *
+ * 1. Losses over 20 steps must agree to 1e-4 relative (at 1 and at 2 threads).
+ * 2. Time per step at 1 and 2 threads, in interleaved rounds (runtime, PyTorch, PyTorch,
+ *    runtime, ...), medians over every timed step, reported as runtime / PyTorch.
+ *
+ * Usage: npx tsx bench/train/bench.ts [--rounds N] [--steps-per-round N] [--write-results]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Command } from 'commander';
+import * as ort from 'onnxruntime-node';
+import { buildTrainingGraph } from '../../model-runtime/src/models/graphs.ts';
+import { createNetwork, createTrainableModel } from '../../model-runtime/src/models/index.ts';
+import { mulberry32 } from '../../model-runtime/src/models/random.ts';
+import type { Batch, ModelConfig, OptimizerConfig, TrainableModel } from '../../model-runtime/src/train/trainable.ts';
+
+const LAYERS = [784, 512, 512, 10];
+const BATCH = 256;
+const LEARNING_RATE = 0.05;
+const LOSS_STEPS = 20;
+const BATCHES = 20;
+const TOLERANCE = 1e-4;
+const THREADS = [1, 2];
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DATA_DIR = join(ROOT, 'bench', 'out', 'train');
+const GRAPH_FILE = join(import.meta.dirname, 'mlp-784-512-512-10-sgd.train.onnx');
+const RESULTS_FILE = join(ROOT, 'bench', 'RESULTS.md');
+
+const model: ModelConfig = {
+  algorithm: 'mlp', task: 'multiclass', inputSize: LAYERS[0]!, outputSize: LAYERS.at(-1)!, hiddenSizes: LAYERS.slice(1, -1),
+  activation: 'relu', dropout: 0, seed: 2024,
+};
+const optimizer: OptimizerConfig = {
+  name: 'sgd', learningRate: LEARNING_RATE, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0,
+  schedule: { kind: 'constant', warmupSteps: 0, totalSteps: 1 },
+};
+
+// ---------------------------------------------------------------- shared inputs
+
+interface TensorEntry { dims: number[]; offset: number }
+
+/** Concatenates named float32 arrays into one .bin with a .json index (offsets in floats). */
+function writeTensors(prefix: string, entries: [string, number[], Float32Array][], extra: (index: Record<string, TensorEntry>) => object): void {
+  const index: Record<string, TensorEntry> = {};
+  let offset = 0;
+  for (const [name, dims, data] of entries) {
+    index[name] = { dims, offset };
+    offset += data.length;
+  }
+  const all = new Float32Array(offset);
+  for (const [name, , data] of entries) all.set(data, index[name]!.offset);
+  writeFileSync(`${prefix}.bin`, new Uint8Array(all.buffer));
+  writeFileSync(`${prefix}.json`, JSON.stringify({ ...extra(index), tensors: index }));
+}
+
+/** Gaussian inputs labelled by a random linear teacher, so the loss really falls. */
+function makeBatches(): Batch[] {
+  const random = mulberry32(7);
+  const normal = (): number => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
+  const [f, k] = [LAYERS[0]!, LAYERS.at(-1)!];
+  const teacher = Float32Array.from({ length: f * k }, normal);
+  return Array.from({ length: BATCHES }, () => {
+    const x = Float32Array.from({ length: BATCH * f }, normal);
+    const y = new Float32Array(BATCH);
+    for (let r = 0; r < BATCH; r++) {
+      let best = 0;
+      let bestScore = -Infinity;
+      for (let c = 0; c < k; c++) {
+        let s = 0;
+        for (let j = 0; j < f; j++) s += x[r * f + j]! * teacher[j * k + c]!;
+        if (s > bestScore) [best, bestScore] = [c, s];
+      }
+      y[r] = best;
+    }
+    return { size: BATCH, x, y };
+  });
+}
+
+// ---------------------------------------------------------------- the PyTorch peer
+
+class TorchPeer {
+  private readonly lines: AsyncIterator<string>;
+  private readonly child;
+
+  constructor(readonly threads: number) {
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+    this.child = spawn('/usr/bin/python3', [join(import.meta.dirname, 'torch_peer.py'), DATA_DIR], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  async ready(): Promise<string> {
+    return ((await this.next()) as { torch: string }).torch;
+  }
+
+  async losses(steps: number): Promise<number[]> {
+    return ((await this.send({ cmd: 'losses', steps })) as { losses: number[] }).losses;
+  }
+
+  async time(steps: number): Promise<number[]> {
+    return ((await this.send({ cmd: 'time', steps })) as { times: number[] }).times.map((s) => s * 1000);
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+
+  private async send(command: object): Promise<unknown> {
+    this.child.stdin.write(`${JSON.stringify({ ...command, threads: this.threads })}\n`);
+    return this.next();
+  }
+
+  private async next(): Promise<unknown> {
+    const line = await this.lines.next();
+    if (line.done === true) throw new Error('the PyTorch peer exited early (see its stderr above)');
+    return JSON.parse(line.value);
+  }
+}
+
+// ---------------------------------------------------------------- measuring
+
+async function runtimeLosses(threads: number, batches: Batch[]): Promise<number[]> {
+  const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads });
+  const losses: number[] = [];
+  for (let s = 0; s < LOSS_STEPS; s++) losses.push(await m.step(batches[s % batches.length]!));
+  await m.release();
+  return losses;
+}
+
+async function timeRuntime(m: TrainableModel, batches: Batch[], steps: number, offset: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const start = performance.now();
+    await m.step(batches[(offset + s) % batches.length]!);
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const maxRelative = (a: readonly number[], b: readonly number[]): number =>
+  Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / Math.max(Math.abs(b[i]!), 1e-12)));
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .option('--rounds <n>', 'interleaved timing rounds per thread count', (v) => Number.parseInt(v, 10), 6)
+    .option('--steps-per-round <n>', 'timed steps per engine per round', (v) => Number.parseInt(v, 10), 10)
+    .option('--write-results', 'replace the "Training step" section of bench/RESULTS.md')
+    .parse()
+    .opts<{ rounds: number; stepsPerRound: number; writeResults?: boolean }>();
+
+  mkdirSync(DATA_DIR, { recursive: true });
+  const batches = makeBatches();
+  const batchEntries = batches.flatMap((b, i) => [[`x${i}`, [BATCH, LAYERS[0]!], b.x], [`y${i}`, [BATCH], b.y]] as [string, number[], Float32Array][]);
+  writeTensors(join(DATA_DIR, 'batches'), batchEntries, (index) => ({ batches: batches.map((_, i) => ({ x: index[`x${i}`], y: index[`y${i}`] })) }));
+
+  const initial = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: 1 });
+  const state = initial.getState().tensors;
+  await initial.release();
+  const names = ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'out.weight', 'out.bias'];
+  writeTensors(join(DATA_DIR, 'init'), names.map((n) => [n, [...state[n]!.dims], state[n]!.data]), () => ({ layers: LAYERS, names, learning_rate: LEARNING_RATE }));
+
+  const network = createNetwork(model);
+  writeFileSync(GRAPH_FILE, buildTrainingGraph({ network, task: model.task, inputSize: model.inputSize, outputSize: model.outputSize }, optimizer));
+
+  const peers = THREADS.map((t) => new TorchPeer(t));
+  const torchVersion = (await Promise.all(peers.map((p) => p.ready())))[0]!;
+
+  // 1. Loss parity.
+  const parity: { threads: number; maxRelative: number; runtime: number[]; torch: number[] }[] = [];
+  for (const [i, threads] of THREADS.entries()) {
+    const runtime = await runtimeLosses(threads, batches);
+    const torch = await peers[i]!.losses(LOSS_STEPS);
+    parity.push({ threads, maxRelative: maxRelative(runtime, torch), runtime, torch });
+  }
+  for (const p of parity) {
+    console.log(`losses, ${p.threads} thread(s): max relative difference ${p.maxRelative.toExponential(2)} (first ${p.runtime[0]!.toFixed(6)} vs ${p.torch[0]!.toFixed(6)}, last ${p.runtime.at(-1)!.toFixed(6)} vs ${p.torch.at(-1)!.toFixed(6)})`);
+  }
+
+  // 2. Interleaved timing.
+  const timing: { threads: number; runtimeMs: number; torchMs: number; ratio: number }[] = [];
+  for (const [i, threads] of THREADS.entries()) {
+    const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads });
+    const peer = peers[i]!;
+    await timeRuntime(m, batches, 3, 0); // warm-up: first runs allocate the arena
+    await peer.time(3);
+    const runtimeTimes: number[] = [];
+    const torchTimes: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const runRuntime = async (): Promise<void> => { runtimeTimes.push(...(await timeRuntime(m, batches, options.stepsPerRound, round))); };
+      const runTorch = async (): Promise<void> => { torchTimes.push(...(await peer.time(options.stepsPerRound))); };
+      if (round % 2 === 0) { await runRuntime(); await runTorch(); } else { await runTorch(); await runRuntime(); }
+    }
+    await m.release();
+    const [runtimeMs, torchMs] = [median(runtimeTimes), median(torchTimes)];
+    timing.push({ threads, runtimeMs, torchMs, ratio: runtimeMs / torchMs });
+    console.log(`time per step, ${threads} thread(s): runtime ${runtimeMs.toFixed(2)} ms, PyTorch ${torchMs.toFixed(2)} ms, ratio ${(runtimeMs / torchMs).toFixed(2)}`);
+  }
+  peers.forEach((p) => p.close());
+
+  const ok = parity.every((p) => p.maxRelative <= TOLERANCE);
+  const section = renderSection(torchVersion, parity, timing, options.rounds * options.stepsPerRound);
+  console.log(`\n${section}`);
+  if (options.writeResults === true) writeSection(section);
+  if (!ok) {
+    console.error(`FAIL: losses differ by more than ${TOLERANCE} relative`);
+    process.exitCode = 1;
+  }
+}
+
+function renderSection(
+  torchVersion: string,
+  parity: { threads: number; maxRelative: number; runtime: number[]; torch: number[] }[],
+  timing: { threads: number; runtimeMs: number; torchMs: number; ratio: number }[],
+  timedSteps: number,
+): string {
+  const lines = [
+    '## Training step',
+    '',
+    `MLP ${LAYERS.join('-')}, ReLU, batch ${BATCH}, plain SGD (lr ${LEARNING_RATE}), softmax cross-entropy; the same initial`,
+    'weights and the same 20 batches in both engines. This runtime runs each step (forward, backward, update) as one',
+    `ONNX Runtime ${ort.env.versions.common} session run; the peer is PyTorch ${torchVersion} (Debian python3-torch + OpenBLAS, CPU).`,
+    `Time is the median over ${timedSteps} timed steps per engine, taken in interleaved rounds on a shared ${THREADS.length}-core machine.`,
+    '',
+    '| threads | losses: max relative difference over 20 steps | runtime ms/step | PyTorch ms/step | ratio (runtime / PyTorch) |',
+    '|---|---|---|---|---|',
+    ...timing.map((t) => {
+      const p = parity.find((q) => q.threads === t.threads)!;
+      return `| ${t.threads} | ${p.maxRelative.toExponential(1)} | ${t.runtimeMs.toFixed(1)} | ${t.torchMs.toFixed(1)} | ${t.ratio.toFixed(2)} |`;
+    }),
+    '',
+    `Loss at step 1 / 20: ${parity[0]!.runtime[0]!.toFixed(5)} / ${parity[0]!.runtime.at(-1)!.toFixed(5)} (runtime), ${parity[0]!.torch[0]!.toFixed(5)} / ${parity[0]!.torch.at(-1)!.toFixed(5)} (PyTorch).`,
+    '',
+    'Command: `npm run bench:train` (needs `apt-get install -y python3-torch libopenblas0-pthread`; runs',
+    '`npx tsx bench/train/bench.ts --write-results`). The training-step graph is saved as',
+    '`bench/train/mlp-784-512-512-10-sgd.train.onnx` (inputs: parameters, `x` (B, 784), `y` (B), `lr`; outputs: `loss`,',
+    '`<parameter>:next`) for a run on a CUDA machine.',
+  ];
+  return lines.join('\n');
+}
+
+/** Replaces this section (from its heading to the next `## `) in bench/RESULTS.md, keeping the others. */
+function writeSection(section: string): void {
+  let text = '';
+  try {
+    text = readFileSync(RESULTS_FILE, 'utf8');
+  } catch {
+    text = '# Benchmarks\n';
+  }
+  const start = text.indexOf('## Training step');
+  if (start < 0) {
+    text = `${text.trimEnd()}\n\n${section}\n`;
+  } else {
+    const next = text.indexOf('\n## ', start + 3);
+    text = `${text.slice(0, start)}${section}\n${next < 0 ? '' : text.slice(next)}`;
+  }
+  writeFileSync(RESULTS_FILE, text);
+}
+
+await main();
