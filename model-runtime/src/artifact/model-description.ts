@@ -8,7 +8,7 @@
  *                  target's own units; classification (N, K) class probabilities, K =
  *                  labels.length (binary models too: [P(labels[0]), P(labels[1])]).
  *   model.json     this description.
- *   MANIFEST.json  the SHA-256 of each file and one digest over them (see manifest.ts).
+ *   MANIFEST.json  the SHA-256 of each file and one digest over them (see digest.ts).
  */
 
 export const MODEL_FORMAT = 'modelstack/1';

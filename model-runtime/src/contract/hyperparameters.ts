@@ -171,10 +171,10 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   epsilon: spec({
     field: 'epsilon',
     defaultText: '1e-8',
-    allowed: 'number > 0 and <= 1',
+    allowed: 'number > 0 and < 1',
     description: 'adam/adamw: added to the denominator for numerical stability.',
     fallback: () => 1e-8,
-    parse: number({ min: 0, minExclusive: true, max: 1 }),
+    parse: number({ min: 0, minExclusive: true, max: 1, maxExclusive: true }),
   }),
   weight_decay: spec({
     field: 'weightDecay',

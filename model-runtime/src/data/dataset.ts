@@ -35,6 +35,7 @@ export interface PreparedData {
   preprocessing(trainingPartitions: readonly number[]): Preprocessing;
   /** Batches of the training-channel rows in the given partitions. */
   source(partitions: readonly number[], pre: Preprocessing): BatchSource;
+  readonly hasValidationChannel: boolean;
   /** Batches of the validation channel, or null when there is none. */
   validationChannel(pre: Preprocessing): BatchSource | null;
 }
@@ -94,6 +95,7 @@ export async function prepareData(
     partitioning,
     rows: scan.rows,
     scan,
+    hasValidationChannel: validationFiles !== null,
     preprocessing: (partitions) => learnPreprocessing(scan, task.task, task.labels, partitions),
     source(partitions, pre) {
       const included = new Set(partitions);

@@ -1,0 +1,146 @@
+/**
+ * The process around the runtime: parses the command, and for `train` owns what SageMaker
+ * reads from the outside: exit status, output/failure, stdout metric lines (run.ts prints
+ * them), SIGTERM -> checkpoint and a clean exit.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { HyperparameterError } from './contract/hyperparameters.ts';
+import { runtimePaths, type RuntimePaths } from './contract/paths.ts';
+import { DataError } from './data/data-error.ts';
+import { TrainingStopped } from './train/fit.ts';
+import type { TrainingProgress } from './train/run.ts';
+
+/** SageMaker keeps the first 1024 characters of output/failure as the job's FailureReason. */
+const FAILURE_REASON_LIMIT = 1024;
+
+const HELP_AFTER = `
+Paths follow SageMaker's container layout under MODEL_RUNTIME_ROOT (default /opt/ml):
+  input/config/hyperparameters.json   training settings (all values strings)
+  input/config/inputdataconfig.json   channel content types (optional)
+  input/data/train/, input/data/validation/   CSV or JSON Lines files
+  model/                              the trained artifact (model.onnx, model.json, MANIFEST.json)
+  output/failure                      why a failed run failed
+  checkpoints/                        resumable training state`;
+
+async function train(paths: RuntimePaths): Promise<number> {
+  await rm(paths.failure, { force: true });
+  const controller = new AbortController();
+  const onSigterm = () => {
+    console.error('SIGTERM: writing a checkpoint, then stopping');
+    controller.abort();
+  };
+  process.on('SIGTERM', onSigterm);
+  const bar = process.stderr.isTTY ? progressBar() : null;
+  try {
+    // Loaded here so `serve` never pays for the training modules, nor `train` for serving's.
+    const { runTraining } = await import('./train/run.ts');
+    const result = await runTraining(paths, {
+      signal: controller.signal,
+      onProgress: bar ? (p) => bar.update(p) : undefined,
+      log: (line) => {
+        bar?.clear();
+        console.log(line);
+      },
+    });
+    bar?.stop();
+    console.error(`trained ${result.description.algorithm} (${result.description.task}) -> ${result.modelDir}`);
+    return 0;
+  } catch (error) {
+    bar?.stop();
+    if (error instanceof TrainingStopped) {
+      console.error(`${error.message}; running train again resumes from ${paths.checkpoints}`);
+      return 0;
+    }
+    const reason = failureReason(error);
+    console.error(reason);
+    if (!(error instanceof HyperparameterError || error instanceof DataError) && error instanceof Error && error.stack) {
+      console.error(error.stack);
+    }
+    await mkdir(path.dirname(paths.failure), { recursive: true });
+    await writeFile(paths.failure, reason.slice(0, FAILURE_REASON_LIMIT));
+    return 1;
+  } finally {
+    process.off('SIGTERM', onSigterm);
+  }
+}
+
+/** One line that says what was wrong: the category first, since the job's console truncates. */
+function failureReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof HyperparameterError) return `Invalid hyperparameters: ${message}`;
+  if (error instanceof DataError) return `Invalid training data: ${message}`;
+  return `Training failed: ${message}`;
+}
+
+/** A progress bar on stderr for people at a terminal; stdout stays metric lines only. */
+function progressBar(): { update(p: TrainingProgress): void; clear(): void; stop(): void } {
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: '{phase} epoch {epoch}/{epochs} [{bar}] batch {batch} train_loss {trainLoss} validation_loss {validationLoss}',
+    hideCursor: true,
+    clearOnComplete: true,
+  });
+  let started = false;
+  return {
+    update(p) {
+      const payload = {
+        phase: p.fold === null ? p.phase : `${p.phase} fold ${p.fold + 1}`,
+        epoch: p.epoch,
+        epochs: p.epochs,
+        batch: p.batch,
+        trainLoss: p.trainLoss.toPrecision(4),
+        validationLoss: p.validationLoss === null ? '-' : p.validationLoss.toPrecision(4),
+      };
+      if (!started) {
+        bar.start(p.epochs, p.epoch - 1, payload);
+        started = true;
+      }
+      bar.setTotal(p.epochs);
+      bar.update(p.epoch - 1, payload);
+    },
+    clear() {
+      if (started) process.stderr.write('\r\x1b[K');
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('model-runtime')
+    .description('Train and serve models under the SageMaker container contract.')
+    .addHelpText('after', HELP_AFTER)
+    .exitOverride()
+    .showHelpAfterError();
+  program
+    .command('train')
+    .description('train on input/data/*, write the model to model/ (exit 1 and output/failure on error)')
+    .action(async () => {
+      exitCode = await train(runtimePaths());
+    });
+  program
+    .command('serve')
+    .description('serve model/ on port 8080 (SAGEMAKER_BIND_TO_PORT): GET /ping, POST /invocations')
+    .action(async () => {
+      const { runServe } = await import('./serve/command.ts');
+      await runServe(runtimePaths());
+    });
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  return exitCode;
+}
+
+process.exitCode = await main(process.argv.slice(2));

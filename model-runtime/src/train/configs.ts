@@ -1,0 +1,38 @@
+/**
+ * Hyperparameters and the data's shape -> the core's ModelConfig and OptimizerConfig.
+ */
+import type { Task } from '../artifact/model-description.ts';
+import type { Hyperparameters } from '../contract/hyperparameters.ts';
+import type { ModelConfig, OptimizerConfig } from './trainable.ts';
+
+export function modelConfig(hp: Hyperparameters, task: Task, inputSize: number, classes: number): ModelConfig {
+  return {
+    algorithm: hp.algorithm,
+    task,
+    inputSize,
+    // Binary models have one logit; multiclass one per class; regression one target.
+    outputSize: task === 'multiclass' ? classes : 1,
+    hiddenSizes: hp.hiddenSizes,
+    activation: hp.activation,
+    dropout: hp.dropout,
+    seed: hp.seed,
+  };
+}
+
+/** Optimizer steps in a run of `epochs` epochs over `rows` rows: the cosine schedule's length. */
+export function totalSteps(rows: number, batchSize: number, epochs: number): number {
+  return Math.max(1, Math.ceil(rows / batchSize) * epochs);
+}
+
+export function optimizerConfig(hp: Hyperparameters, steps: number): OptimizerConfig {
+  return {
+    name: hp.optimizer,
+    learningRate: hp.learningRate,
+    momentum: hp.momentum,
+    beta1: hp.beta1,
+    beta2: hp.beta2,
+    epsilon: hp.epsilon,
+    weightDecay: hp.weightDecay,
+    schedule: { kind: hp.lrSchedule, warmupSteps: hp.warmupSteps, totalSteps: steps },
+  };
+}

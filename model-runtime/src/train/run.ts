@@ -1,0 +1,330 @@
+/**
+ * `model-runtime train`, minus the process concerns (main.ts handles exit codes, the failure
+ * file, signals and the progress bar):
+ *
+ *   1. read hyperparameters.json and inputdataconfig.json
+ *   2. scan the training data: schema, task, split, statistics (data/)
+ *   3. cv_folds > 0: fit one model per fold, report mean and spread of their validation metrics
+ *   4. fit the final model (early stopping on validation loss, best parameters kept)
+ *   5. write model.onnx, model.json and MANIFEST.json to model/
+ *
+ * Checkpoints let a restarted job resume at the batch it stopped at, with the same result.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { MODEL_FORMAT, type ModelDescription } from '../artifact/model-description.ts';
+import type { Manifest } from '../artifact/digest.ts';
+import { saveArtifact } from '../artifact/save.ts';
+import { HyperparameterError, formatHyperparameters, parseHyperparameters, type Hyperparameters } from '../contract/hyperparameters.ts';
+import { readInputDataConfig } from '../contract/input-data-config.ts';
+import { formatMetricLine, type MetricName } from '../contract/metrics.ts';
+import type { RuntimePaths } from '../contract/paths.ts';
+import type { BatchSource } from '../data/batch-source.ts';
+import { prepareData, type PreparedData } from '../data/dataset.ts';
+import { HOLDOUT_VALIDATION, partitionCount } from '../data/partitioning.ts';
+import type { Preprocessing } from '../data/preprocessing.ts';
+import { createTrainableModel } from '../models/index.ts';
+import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type EpochMetrics, type FoldResult } from './checkpoint.ts';
+import { modelConfig, optimizerConfig, totalSteps } from './configs.ts';
+import { evaluate, fit, type FitResult } from './fit.ts';
+import { sha256Hex } from '../artifact/digest.ts';
+
+export interface TrainingProgress {
+  readonly phase: 'train' | 'cv';
+  readonly fold: number | null;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly trainLoss: number;
+  readonly validationLoss: number | null;
+}
+
+export interface TrainingOptions {
+  readonly onProgress?: (p: TrainingProgress) => void;
+  /** Metric lines and log lines. @default console.log */
+  readonly log?: (line: string) => void;
+  /** Stops the run after writing a checkpoint (main.ts aborts it on SIGTERM). */
+  readonly signal?: AbortSignal;
+  /**
+   * Data smaller than this is held in memory; larger data streams from the files every epoch.
+   * @default MODEL_RUNTIME_MAX_IN_MEMORY_MB (in MiB), else 512 MiB
+   */
+  readonly maxInMemoryBytes?: number;
+}
+
+export interface TrainingResult {
+  readonly modelDir: string;
+  readonly description: ModelDescription;
+  readonly manifest: Manifest;
+  readonly history: ReadonlyArray<Partial<Record<MetricName, number>>>;
+}
+
+const DEFAULT_MAX_IN_MEMORY_MB = 512;
+
+/** Keeps the shuffles of folds and the final fit apart (epochs never exceed 100000). */
+const EPOCH_KEY_STRIDE = 100_003;
+
+export async function runTraining(paths: RuntimePaths, options: TrainingOptions = {}): Promise<TrainingResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const hp = await readHyperparameters(paths.hyperparameters);
+  const inputConfig = await readInputDataConfig(paths.inputDataConfig);
+  const data = await prepareData(paths, hp, inputConfig, { maxInMemoryBytes: options.maxInMemoryBytes ?? maxInMemoryFromEnv(), log });
+  const resolved = formatHyperparameters({ ...hp, task: data.task.task });
+  const fingerprint = sha256Hex(
+    new TextEncoder().encode(JSON.stringify({ resolved, schema: data.schema, rows: data.rows, rowsPerPartition: data.scan.rowsPerPartition })),
+  );
+
+  const checkpoint = await readCheckpoint(paths.checkpoints);
+  if (checkpoint && checkpoint.document.fingerprint !== fingerprint) {
+    throw new CheckpointError(
+      `the checkpoint in ${paths.checkpoints} was written by a run with other hyperparameters or data; remove it (or use a new checkpoint location) to start over`,
+    );
+  }
+  if (checkpoint) {
+    const { phase, fold, position } = checkpoint.document;
+    log(`checkpoint: resuming ${phase === 'cv' ? `cross-validation fold ${fold! + 1}` : 'the final fit'} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
+  }
+
+  const run = new TrainingRun(paths, hp, data, fingerprint, options, log);
+  const folds = await run.crossValidate(checkpoint);
+  const final = await run.fitFinal(folds, checkpoint);
+
+  const description: ModelDescription = {
+    format: MODEL_FORMAT,
+    algorithm: hp.algorithm,
+    task: data.task.task,
+    hyperparameters: resolved,
+    features: data.schema.features,
+    targets: [data.schema.label],
+    labels: data.task.labels,
+    preprocessing: {
+      featureMean: final.pre.featureMean,
+      featureStd: final.pre.featureStd,
+      targetMean: final.pre.targetMean,
+      targetStd: final.pre.targetStd,
+    },
+    metrics: final.metrics,
+    versions: { modelstack: await modelstackVersion(), onnxruntime: ort.env.versions.node ?? 'unknown', node: process.versions.node },
+    createdAt: new Date().toISOString(),
+  };
+  const manifest = await saveArtifact(paths.model, final.onnx, description);
+  await clearCheckpoint(paths.checkpoints);
+  log(`model: ${paths.model} (${description.algorithm}, ${description.task}); digest ${manifest.digest}`);
+  return { modelDir: paths.model, description, manifest, history: final.history };
+}
+
+/** One training job's state shared by its fits. */
+class TrainingRun {
+  constructor(
+    private readonly paths: RuntimePaths,
+    private readonly hp: Hyperparameters,
+    private readonly data: PreparedData,
+    private readonly fingerprint: string,
+    private readonly options: TrainingOptions,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** k-fold cross-validation; prints the cv_* metric line. Returns the folds' results (none without cv_folds). */
+  async crossValidate(checkpoint: Checkpoint | null): Promise<FoldResult[]> {
+    const { partitioning } = this.data;
+    if (partitioning.kind !== 'folds') return [];
+    if (checkpoint?.document.phase === 'final') return [...checkpoint.document.folds];
+    const k = partitionCount(partitioning);
+    const folds: FoldResult[] = [...(checkpoint?.document.folds ?? [])];
+    for (let fold = folds.length; fold < k; fold++) {
+      const trainParts = [...Array(k).keys()].filter((p) => p !== fold);
+      const pre = this.data.preprocessing(trainParts);
+      const resume = checkpoint?.document.phase === 'cv' && checkpoint.document.fold === fold ? checkpoint : null;
+      const result = await this.fitOne({
+        phase: 'cv',
+        fold,
+        folds,
+        pre,
+        train: this.data.source(trainParts, pre),
+        validation: this.data.source([fold], pre),
+        epochs: this.hp.epochs,
+        resume,
+        printEpochs: false,
+      });
+      const best = result.fit.history[result.fit.bestEpoch - 1] ?? {};
+      const metrics = pick(best, ['validation_loss', 'validation_accuracy', 'validation_rmse']);
+      folds.push({ bestEpoch: result.fit.bestEpoch, metrics });
+      await result.model.release();
+      this.log(
+        `cv: fold ${fold + 1}/${k} best epoch ${result.fit.bestEpoch}, validation loss ${fmt(metrics.validation_loss)}${metrics.validation_accuracy !== undefined ? `, accuracy ${fmt(metrics.validation_accuracy)}` : ''}`,
+      );
+    }
+    const summary: EpochMetrics = {
+      ...meanStd(folds, 'validation_loss', 'cv_validation_loss_mean', 'cv_validation_loss_std'),
+      ...meanStd(folds, 'validation_accuracy', 'cv_validation_accuracy_mean', 'cv_validation_accuracy_std'),
+    };
+    this.log(formatMetricLine(summary));
+    return folds;
+  }
+
+  /** The model that is saved: on the training rows (all of them after CV), validated as configured. */
+  async fitFinal(folds: readonly FoldResult[], checkpoint: Checkpoint | null) {
+    const { partitioning } = this.data;
+    let trainParts: number[];
+    let validation: ((pre: Preprocessing) => BatchSource | null) | null;
+    let epochs = this.hp.epochs;
+    if (partitioning.kind === 'holdout') {
+      trainParts = [1 - HOLDOUT_VALIDATION];
+      validation = (pre) => this.data.source([HOLDOUT_VALIDATION], pre);
+    } else {
+      trainParts = [...Array(partitionCount(partitioning)).keys()];
+      validation = (pre) => this.data.validationChannel(pre);
+      if (folds.length > 0 && !this.data.hasValidationChannel) {
+        // No rows left to stop early on: train as long as the folds found best, on average.
+        epochs = Math.max(1, Math.round(folds.reduce((sum, f) => sum + f.bestEpoch, 0) / folds.length));
+        this.log(`final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)`);
+      }
+    }
+    const pre = this.data.preprocessing(trainParts);
+    const train = this.data.source(trainParts, pre);
+    const validationSource = validation(pre);
+    const resume = checkpoint?.document.phase === 'final' ? checkpoint : null;
+    const { model, fit: result } = await this.fitOne({
+      phase: 'final',
+      fold: null,
+      folds,
+      pre,
+      train,
+      validation: validationSource,
+      epochs,
+      resume,
+      printEpochs: true,
+    });
+    try {
+      // Final metrics of the saved parameters: the last metric line is what tuning jobs read.
+      const task = this.data.task.task;
+      const targetStd = pre.targetStd?.[0] ?? 1;
+      const metrics: EpochMetrics = {
+        epoch: result.bestEpoch,
+        ...(await evaluate({ model, task, targetStd }, train, 'train')),
+        ...(await evaluate({ model, task, targetStd }, validationSource)),
+      };
+      this.log(formatMetricLine(metrics));
+      if (result.stoppedEarly) this.log(`final: stopped early after epoch ${result.history.length}; kept epoch ${result.bestEpoch}`);
+      const cv: EpochMetrics = folds.length
+        ? {
+            ...meanStd(folds, 'validation_loss', 'cv_validation_loss_mean', 'cv_validation_loss_std'),
+            ...meanStd(folds, 'validation_accuracy', 'cv_validation_accuracy_mean', 'cv_validation_accuracy_std'),
+          }
+        : {};
+      const onnx = model.exportInference(pre);
+      return { pre, onnx, history: result.history, metrics: { ...metrics, ...cv } as Record<string, number> };
+    } finally {
+      await model.release();
+    }
+  }
+
+  private async fitOne(args: {
+    phase: 'cv' | 'final';
+    fold: number | null;
+    folds: readonly FoldResult[];
+    pre: Preprocessing;
+    train: BatchSource;
+    validation: BatchSource | null;
+    epochs: number;
+    resume: Checkpoint | null;
+    printEpochs: boolean;
+  }): Promise<{ model: Awaited<ReturnType<typeof createTrainableModel>>; fit: FitResult }> {
+    const { hp, data, log, options } = this;
+    const task = data.task.task;
+    const model = await createTrainableModel(
+      modelConfig(hp, task, data.schema.features.length, data.task.labels?.length ?? 0),
+      optimizerConfig(hp, totalSteps(args.train.rows, hp.batchSize, args.epochs)),
+    );
+    try {
+      if (args.resume) {
+        if (JSON.stringify(args.resume.document.preprocessing) !== JSON.stringify(args.pre)) {
+          throw new CheckpointError(`the checkpoint in ${this.paths.checkpoints} was written with other preprocessing: the data changed; remove it to start over`);
+        }
+        model.setState(args.resume.state);
+      }
+      const phase = args.phase === 'cv' ? 'cv' : 'train';
+      let lastValidation: number | null = null;
+      const result = await fit({
+        model,
+        task,
+        train: args.train,
+        validation: args.validation,
+        epochs: args.epochs,
+        batchSize: hp.batchSize,
+        patience: hp.earlyStoppingPatience,
+        epochKeyBase: (args.fold === null ? 0 : args.fold + 1) * EPOCH_KEY_STRIDE,
+        targetStd: args.pre.targetStd?.[0] ?? 1,
+        checkpointEverySteps: hp.checkpointEverySteps,
+        resume: args.resume ? { position: args.resume.document.position, best: args.resume.best } : null,
+        checkpoint: (position, best) =>
+          writeCheckpoint(
+            this.paths.checkpoints,
+            { fingerprint: this.fingerprint, phase: args.phase, fold: args.fold, folds: args.folds, position, preprocessing: args.pre },
+            model.getState(),
+            best,
+          ),
+        stopRequested: () => options.signal?.aborted === true,
+        onEpoch: (metrics) => {
+          lastValidation = metrics.validation_loss ?? null;
+          if (args.printEpochs) log(formatMetricLine(metrics));
+        },
+        onBatch: (epoch, batch, trainLoss) =>
+          options.onProgress?.({ phase, fold: args.fold, epoch, epochs: args.epochs, batch, trainLoss, validationLoss: lastValidation }),
+      });
+      return { model, fit: result };
+    } catch (error) {
+      await model.release();
+      throw error;
+    }
+  }
+}
+
+async function readHyperparameters(file: string): Promise<Hyperparameters> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return parseHyperparameters({});
+    throw error;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new HyperparameterError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseHyperparameters(raw);
+}
+
+function maxInMemoryFromEnv(): number {
+  const text = process.env.MODEL_RUNTIME_MAX_IN_MEMORY_MB;
+  const mb = text === undefined || text === '' ? DEFAULT_MAX_IN_MEMORY_MB : Number(text);
+  if (!Number.isFinite(mb) || mb < 0) {
+    throw new Error(`MODEL_RUNTIME_MAX_IN_MEMORY_MB=${JSON.stringify(text)} must be a number of MiB >= 0`);
+  }
+  return mb * 1024 * 1024;
+}
+
+async function modelstackVersion(): Promise<string> {
+  const manifest = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+function meanStd(folds: readonly FoldResult[], metric: MetricName, meanName: MetricName, stdName: MetricName): EpochMetrics {
+  const values = folds.map((f) => f.metrics[metric]).filter((v): v is number => v !== undefined);
+  if (values.length === 0) return {};
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  // Sample standard deviation: the spread a new fold would show.
+  const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { [meanName]: mean, [stdName]: Math.sqrt(variance) };
+}
+
+function pick(metrics: EpochMetrics, names: readonly MetricName[]): EpochMetrics {
+  return Object.fromEntries(names.filter((n) => metrics[n] !== undefined).map((n) => [n, metrics[n]]));
+}
+
+function fmt(value: number | undefined): string {
+  return value === undefined ? 'n/a' : value.toPrecision(4);
+}
