@@ -52,6 +52,28 @@ describe('runTraining', () => {
     await rm(paths.root, { recursive: true, force: true });
   });
 
+  it('trains on JSON Lines streamed from the files when the data exceeds the memory budget', async () => {
+    const jsonl = (rows: number, seed: number) =>
+      blobsCsv(rows, seed)
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [colour, x, y] = line.split(',');
+          return JSON.stringify({ x: Number(x), y: Number(y), colour });
+        })
+        .join('\n');
+    const paths = await makeTree(
+      { label_column: 'colour', epochs: '8', hidden_sizes: '16', learning_rate: '0.01' },
+      { train: { 'a.jsonl': jsonl(150, 1), 'b.jsonl': jsonl(150, 2) } },
+    );
+    const lines: string[] = [];
+    const result = await runTraining(paths, { log: (l) => lines.push(l), maxInMemoryBytes: 4096 });
+    expect(lines.join('\n')).toMatch(/streamed from the files each epoch/);
+    expect(result.description.features).toEqual(['x', 'y']);
+    expect(result.description.metrics.validation_accuracy).toBeGreaterThan(0.9);
+    await rm(paths.root, { recursive: true, force: true });
+  });
+
   it('gives identical losses for the same seed and different ones for another seed', async () => {
     const losses = async (seed: string) => {
       const paths = await makeTree({ epochs: '3', seed, dropout: '0.1', hidden_sizes: '16' }, { train: { 'd.csv': blobsCsv(150, 9) } });
