@@ -1,0 +1,174 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import type { Construct } from 'constructs';
+import type { EndpointAutoScaling } from './endpoint-autoscaling.ts';
+import { EndpointMetrics } from './endpoint-metrics.ts';
+import { InferenceEndpoint } from './inference-endpoint.ts';
+import { describeInstanceType, type InstanceTypeInfo } from './instance-type.ts';
+import { ModelExecutionRole } from './model-execution-role.ts';
+import type { ModelStackSettings } from './model-stack-settings.ts';
+import { ModelStore } from './model-store.ts';
+import { Monitoring } from './monitoring.ts';
+import { RuntimeImage, type RuntimeFlavour } from './runtime-image.ts';
+import { requireMatch } from './validation.ts';
+
+export interface ModelStackProps extends StackProps {
+  /**
+   * The stack's configuration.
+   * @default every setting at its default: GPU endpoint settings, no endpoint until a model exists
+   */
+  readonly settings?: ModelStackSettings;
+}
+
+/** The variant name every deployment keeps (blue/green updates require the same name). */
+export const VARIANT_NAME = 'AllTraffic';
+
+/**
+ * modelstack's serving half: the encrypted model store, the runtime image, the execution
+ * role, the inference endpoint with autoscaling (once a model exists), and the dashboard and
+ * alarms. The training pipeline is added to this stack and uses its public properties.
+ */
+export class ModelStack extends Stack {
+  readonly settings: ModelStackSettings;
+  readonly modelStore: ModelStore;
+  /** The name the endpoint has (or will have, once the pipeline creates it). */
+  readonly endpointName: string;
+  readonly variantName = VARIANT_NAME;
+  /** The serving instance type, or undefined when serverless. */
+  readonly servingInstanceType: InstanceTypeInfo | undefined;
+  /** The image the endpoint serves with (GPU flavour on GPU instances, CPU otherwise). */
+  readonly servingImage: RuntimeImage;
+  /** The role SageMaker models of this endpoint run as. */
+  readonly servingRole: ModelExecutionRole;
+  /** The endpoint, when `settings.modelDataUrl` is set. */
+  readonly endpoint: InferenceEndpoint | undefined;
+  /** The endpoint's autoscaling, when there is an endpoint on instances and it is on. */
+  readonly autoScaling: EndpointAutoScaling | undefined;
+  readonly monitoring: Monitoring;
+
+  private readonly images = new Map<string, RuntimeImage>();
+
+  constructor(scope: Construct, id: string, props: ModelStackProps = {}) {
+    super(scope, id, {
+      description: 'modelstack: encrypted model store, runtime image, SageMaker inference endpoint, autoscaling, dashboard and alarms',
+      ...props,
+    });
+    const settings = props.settings ?? {};
+    this.settings = settings;
+    this.endpointName = settings.endpointName ?? this.stackName.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 63);
+    requireMatch('modelstack.endpointName', this.endpointName, /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, '1 to 63 letters, digits or hyphens');
+
+    this.modelStore = new ModelStore(this, 'ModelStore', {
+      noncurrentVersionExpirationDays: settings.noncurrentVersionExpirationDays,
+      removalPolicy: settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+
+    const serverless = settings.serverless !== undefined;
+    this.servingInstanceType = serverless ? undefined : describeInstanceType('modelstack.instanceType', settings.instanceType ?? 'ml.g5.xlarge');
+    this.servingImage = this.runtimeImageFor(this.servingInstanceType);
+    const capture = !serverless && (settings.dataCapturePercent ?? 100) > 0;
+    const asyncInference = settings.asyncInference === true;
+    this.servingRole = new ModelExecutionRole(this, 'ServingRole', {
+      modelStore: this.modelStore,
+      images: [this.servingImage],
+      ...InferenceEndpoint.storePrefixes(this.modelStore, this.endpointName, { capture, async: asyncInference }),
+      vpc: settings.vpc !== undefined,
+    });
+
+    const metrics = new EndpointMetrics(this.endpointName, this.variantName);
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      metrics,
+      gpu: this.servingInstanceType?.gpu ?? false,
+      alarmEmail: settings.alarmEmail,
+      latencyP99Threshold: settings.latencyP99Ms === undefined ? undefined : Duration.millis(settings.latencyP99Ms),
+      error5xxRatePercent: settings.error5xxRatePercent,
+      error4xxRatePercent: settings.error4xxRatePercent,
+      gpuMemoryPercent: settings.gpuMemoryPercent,
+    });
+
+    this.addOutputs();
+    if (settings.modelDataUrl === undefined) {
+      this.endpoint = undefined;
+      this.autoScaling = undefined;
+      return;
+    }
+    const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
+    this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
+      modelStore: this.modelStore,
+      image: this.servingImage,
+      role: this.servingRole,
+      modelDataUrl: settings.modelDataUrl,
+      endpointName: this.endpointName,
+      variantName: this.variantName,
+      instanceType: serverless ? undefined : this.servingInstanceType?.name,
+      initialInstanceCount: settings.initialInstanceCount,
+      serverless: settings.serverless,
+      asyncInference: asyncInference ? {} : undefined,
+      dataCapture: serverless ? undefined : { enabled: capture, samplingPercentage: capture ? settings.dataCapturePercent : undefined },
+      networkIsolation: serverless ? undefined : (settings.networkIsolation ?? true),
+      ...vpc,
+      deployment: {
+        canaryPercent: settings.canaryPercent,
+        canaryWait: settings.canaryWaitMinutes === undefined ? undefined : Duration.minutes(settings.canaryWaitMinutes),
+        terminationWait: settings.terminationWaitMinutes === undefined ? undefined : Duration.minutes(settings.terminationWaitMinutes),
+      },
+      rollbackAlarms: this.monitoring.rollbackAlarms,
+    });
+    const scaling = settings.autoscaling;
+    this.autoScaling =
+      serverless || scaling === false
+        ? undefined
+        : this.endpoint.autoScaleInstanceCount({
+            minCapacity: scaling?.minCapacity,
+            maxCapacity: scaling?.maxCapacity,
+            targetInvocationsPerInstance: scaling?.targetInvocationsPerInstance,
+            scaleInCooldown: scaling?.scaleInCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleInCooldownSeconds),
+            scaleOutCooldown: scaling?.scaleOutCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleOutCooldownSeconds),
+            schedules: scaling?.schedules,
+          });
+  }
+
+  /**
+   * The runtime image of `flavour`, created on first use so an unused flavour is never built.
+   * Graviton CPU types get an arm64 build.
+   */
+  runtimeImage(flavour: RuntimeFlavour, platform: ecrAssets.Platform = ecrAssets.Platform.LINUX_AMD64): RuntimeImage {
+    const id = `RuntimeImage-${flavour}${platform.platform === ecrAssets.Platform.LINUX_AMD64.platform ? '' : '-arm64'}`;
+    let image = this.images.get(id);
+    if (image === undefined) {
+      image = new RuntimeImage(this, id, { flavour, platform });
+      this.images.set(id, image);
+    }
+    return image;
+  }
+
+  /** The image for an instance type: GPU flavour on GPU families, CPU otherwise (serverless too). */
+  runtimeImageFor(instanceType: InstanceTypeInfo | undefined): RuntimeImage {
+    if (instanceType?.gpu === true) return this.runtimeImage('gpu');
+    return this.runtimeImage('cpu', instanceType?.graviton === true ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64);
+  }
+
+  /** What a user needs after `cdk deploy`: where to put data, what to invoke, where to look. */
+  private addOutputs(): void {
+    new CfnOutput(this, 'ModelStoreBucketName', { value: this.modelStore.bucket.bucketName, description: 'Model store: upload training data under data/, models land under models/' });
+    new CfnOutput(this, 'EndpointName', { value: this.endpointName, description: 'SageMaker endpoint name (created by this stack when modelDataUrl is set, otherwise by the pipeline)' });
+    new CfnOutput(this, 'ServingRoleArn', { value: this.servingRole.roleArn, description: 'Execution role for SageMaker models of this endpoint' });
+    new CfnOutput(this, 'ServingImageUri', { value: this.servingImage.imageUri, description: `Runtime image (${this.servingImage.flavour})` });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'SNS topic every alarm notifies' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard' });
+  }
+
+  private importVpc(config: NonNullable<ModelStackSettings['vpc']>): Pick<
+    ConstructorParameters<typeof InferenceEndpoint>[2],
+    'vpc' | 'vpcSubnets' | 'securityGroups'
+  > {
+    // IDs only: synthesis stays free of AWS lookups (Vpc.fromLookup would need credentials).
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.vpcId, availabilityZones: [] });
+    return {
+      vpc,
+      vpcSubnets: { subnets: config.subnetIds.map((subnetId, index) => ec2.Subnet.fromSubnetId(this, `Subnet${index}`, subnetId)) },
+      securityGroups: config.securityGroupIds?.map((groupId, index) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${index}`, groupId)),
+    };
+  }
+}
