@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { buildTrainingGraph } from '../../model-runtime/src/models/graphs.ts';
 import { createNetwork, createTrainableModel } from '../../model-runtime/src/models/index.ts';
-import { mulberry32 } from '../../model-runtime/src/models/random.ts';
+import { createRandom } from '../../model-runtime/src/data/random.ts';
 import type { Batch, ModelConfig, OptimizerConfig, TrainableModel } from '../../model-runtime/src/train/trainable.ts';
 
 const LAYERS = [784, 512, 512, 10];
@@ -62,7 +62,7 @@ function writeTensors(prefix: string, entries: [string, number[], Float32Array][
 
 /** Gaussian inputs labelled by a random linear teacher, so the loss really falls. */
 function makeBatches(): Batch[] {
-  const random = mulberry32(7);
+  const random = createRandom(7);
   const normal = (): number => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
   const [f, k] = [LAYERS[0]!, LAYERS.at(-1)!];
   const teacher = Float32Array.from({ length: f * k }, normal);

@@ -9,7 +9,13 @@
  * - Zeros: biases, and the weights of the convex linear models (their optimum does not depend
  *   on the start).
  */
-import { uniformArray } from './random.ts';
+
+/** n numbers uniform in [-bound, bound). */
+function uniformArray(n: number, bound: number, random: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (random() * 2 - 1) * bound;
+  return out;
+}
 
 export type Init = 'he-uniform' | 'glorot-uniform' | 'zeros';
 

@@ -19,13 +19,18 @@ import type {
 import { BATCH_X, BATCH_Y, buildEvaluationGraph, buildInferenceGraph, buildTrainingGraph, dropoutMaskName, LOSS, nextName, SCORE } from './graphs.ts';
 import type { GraphSpec } from './graphs.ts';
 import { initialValues } from './init.ts';
-import { mixSeed, mulberry32 } from './random.ts';
+// The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
+import { createRandom, hash32 } from '../data/random.ts';
 
 type StateTensors = Record<string, { readonly dims: readonly number[]; readonly data: Float32Array }>;
 
-/** Seed streams, so weights and each step's dropout masks draw from separate sequences. */
-const WEIGHTS_STREAM = 1;
-const DROPOUT_STREAM = 2;
+/**
+ * Seed streams, so weights and each step's dropout masks draw from separate sequences (and from
+ * none of the data pipeline's streams, which use 1-3). A mask depends only on (seed, step,
+ * layer), so a resumed run draws the masks an uninterrupted one would.
+ */
+const WEIGHTS_STREAM = 101;
+const DROPOUT_STREAM = 102;
 
 export class OnnxTrainableModel implements TrainableModel {
   private step_ = 0;
@@ -50,7 +55,7 @@ export class OnnxTrainableModel implements TrainableModel {
 
   /** Parameters from the seeded initialisers, optimizer state at zero, step 0. */
   private initialise(): void {
-    const random = mulberry32(mixSeed(this.config.seed, WEIGHTS_STREAM));
+    const random = createRandom(hash32(this.config.seed, WEIGHTS_STREAM));
     for (const p of this.spec.network.parameters) {
       this.tensors.set(p.name, new ort.Tensor('float32', initialValues(p.init, p.shape, random), [...p.shape]));
       for (const s of optimizerStateNames(this.optimizer, p.name)) {
@@ -147,7 +152,7 @@ export class OnnxTrainableModel implements TrainableModel {
   private dropoutMask(rows: number, width: number, layer: number): Float32Array {
     const p = this.config.dropout;
     const keep = 1 / (1 - p);
-    const random = mulberry32(mixSeed(this.config.seed, DROPOUT_STREAM, this.step_, layer));
+    const random = createRandom(hash32(this.config.seed, DROPOUT_STREAM, this.step_, layer));
     const mask = new Float32Array(rows * width);
     for (let i = 0; i < mask.length; i++) mask[i] = random() < p ? 0 : keep;
     return mask;

@@ -4,6 +4,7 @@
  * graph's loss (also run by ONNX Runtime).
  */
 import * as ort from 'onnxruntime-node';
+import { createRandom } from '../../../model-runtime/src/data/random.ts';
 import { gradients } from '../../../model-runtime/src/graph/autodiff.ts';
 import { GraphBuilder } from '../../../model-runtime/src/graph/builder.ts';
 import { toModelBytes } from '../../../model-runtime/src/graph/proto.ts';
@@ -22,16 +23,10 @@ export interface GradCheckResult {
   readonly numeric: Float64Array[];
 }
 
-/** Deterministic uniform numbers in [-1, 1) (tests only). */
+/** Deterministic uniform numbers in [-1, 1). */
 function uniform(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  });
+  const random = createRandom(seed);
+  return Array.from({ length: n }, () => random() * 2 - 1);
 }
 
 /**

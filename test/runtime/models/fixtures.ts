@@ -1,5 +1,5 @@
 /** Synthetic data sets and default configs for the model tests, all seeded. */
-import { mulberry32 } from '../../../model-runtime/src/models/random.ts';
+import { createRandom as mulberry32 } from '../../../model-runtime/src/data/random.ts';
 import type { Batch, ModelConfig, OptimizerConfig } from '../../../model-runtime/src/train/trainable.ts';
 
 export function normal(random: () => number): number {
