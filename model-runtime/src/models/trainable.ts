@@ -36,6 +36,11 @@ export class OnnxTrainableModel implements TrainableModel {
   private step_ = 0;
   /** Parameters and optimizer state by graph-input name, fed to every training run. */
   private tensors = new Map<string, ort.Tensor>();
+  /**
+   * Same-shaped buffers the next run writes its `:next` outputs into (ONNX Runtime fills
+   * pre-allocated outputs); after the run the two sets swap, so no step allocates parameters.
+   */
+  private spare = new Map<string, ort.Tensor>();
 
   private constructor(
     readonly config: ModelConfig,
@@ -62,6 +67,7 @@ export class OnnxTrainableModel implements TrainableModel {
         this.tensors.set(s, new ort.Tensor('float32', new Float32Array(p.shape.reduce((a, b) => a * b, 1)), [...p.shape]));
       }
     }
+    this.spare = cloneShapes(this.tensors);
     this.step_ = 0;
   }
 
@@ -74,8 +80,10 @@ export class OnnxTrainableModel implements TrainableModel {
       feeds[dropoutMaskName(i)] = new ort.Tensor('float32', this.dropoutMask(batch.size, width, i), [batch.size, width]);
     });
 
-    const results = await this.trainSession.run(feeds);
-    for (const name of this.tensors.keys()) this.tensors.set(name, results[nextName(name)] as ort.Tensor);
+    const fetches: Record<string, ort.Tensor | null> = { [LOSS]: null };
+    for (const [name, buffer] of this.spare) fetches[nextName(name)] = buffer;
+    const results = await this.trainSession.run(feeds, fetches);
+    [this.tensors, this.spare] = [this.spare, this.tensors];
     this.step_ += 1;
     return scalarOf(results[LOSS]);
   }
@@ -113,6 +121,7 @@ export class OnnxTrainableModel implements TrainableModel {
       next.set(name, new ort.Tensor('float32', Float32Array.from(given.data), [...own.dims]));
     }
     this.tensors = next;
+    this.spare = cloneShapes(next);
     this.step_ = state.step;
   }
 
@@ -157,6 +166,11 @@ export class OnnxTrainableModel implements TrainableModel {
     for (let i = 0; i < mask.length; i++) mask[i] = random() < p ? 0 : keep;
     return mask;
   }
+}
+
+/** Zeroed tensors of the same names and shapes. */
+function cloneShapes(tensors: ReadonlyMap<string, ort.Tensor>): Map<string, ort.Tensor> {
+  return new Map([...tensors].map(([name, t]) => [name, new ort.Tensor('float32', new Float32Array(t.size), [...t.dims])]));
 }
 
 function scalarOf(value: ort.OnnxValue | undefined): number {
