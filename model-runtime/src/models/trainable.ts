@@ -4,6 +4,8 @@
  * the next step's inputs.
  */
 import * as ort from 'onnxruntime-node';
+// The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
+import { createRandom, hash32 } from '../data/random.ts';
 import { createSession } from '../engine/session.ts';
 import type { EngineOptions } from '../engine/session.ts';
 import { optimizerStateNames, scalarInputValues } from '../optim/optimizers.ts';
@@ -19,8 +21,6 @@ import type {
 import { BATCH_X, BATCH_Y, buildEvaluationGraph, buildInferenceGraph, buildTrainingGraph, dropoutMaskName, LOSS, nextName, SCORE } from './graphs.ts';
 import type { GraphSpec } from './graphs.ts';
 import { initialValues } from './init.ts';
-// The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
-import { createRandom, hash32 } from '../data/random.ts';
 
 type StateTensors = Record<string, { readonly dims: readonly number[]; readonly data: Float32Array }>;
 
