@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
@@ -164,10 +164,19 @@ export class ModelStack extends Stack {
     'vpc' | 'vpcSubnets' | 'securityGroups'
   > {
     // IDs only: synthesis stays free of AWS lookups (Vpc.fromLookup would need credentials).
-    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.vpcId, availabilityZones: [] });
+    // The zone list only serves subnet selection by type; the subnets here are named explicitly.
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.vpcId, availabilityZones: this.availabilityZones.slice(0, 1) });
+    const subnets = config.subnetIds.map((subnetId, index) => {
+      const subnet = ec2.Subnet.fromSubnetId(this, `Subnet${index}`, subnetId);
+      Validations.of(subnet).acknowledge({
+        id: '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+        reason: 'SageMaker only needs the subnet ID for the model VpcConfig; nothing here reads the route table.',
+      });
+      return subnet;
+    });
     return {
       vpc,
-      vpcSubnets: { subnets: config.subnetIds.map((subnetId, index) => ec2.Subnet.fromSubnetId(this, `Subnet${index}`, subnetId)) },
+      vpcSubnets: { subnets },
       securityGroups: config.securityGroupIds?.map((groupId, index) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${index}`, groupId)),
     };
   }

@@ -1,0 +1,238 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { describe, expect, it } from 'vitest';
+import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/inference-endpoint.ts';
+import { ModelStore } from '../../lib/model-store.ts';
+import { RuntimeImage } from '../../lib/runtime-image.ts';
+import { templateOf, testApp } from '../helpers/cdk.ts';
+
+const MODEL = 's3://modelstack-models/models/job-1/output/model.tar.gz';
+
+function endpointStack(props: Partial<InferenceEndpointProps> = {}) {
+  const stack = new Stack(testApp(), 'Serving');
+  const store = new ModelStore(stack, 'Store');
+  const image = new RuntimeImage(stack, 'Image', { flavour: 'gpu' });
+  const endpoint = new InferenceEndpoint(stack, 'Endpoint', { modelStore: store, image, modelDataUrl: MODEL, endpointName: 'churn', ...props });
+  return { stack, store, endpoint };
+}
+
+describe('InferenceEndpoint on the default GPU instance', () => {
+  const { stack, endpoint } = endpointStack();
+  const template = templateOf(stack);
+
+  it('serves the runtime image and the model archive on ml.g5.xlarge, with network isolation', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { Image: Match.anyValue(), ModelDataUrl: MODEL, Mode: 'SingleModel' },
+      EnableNetworkIsolation: true,
+    });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, VariantName: 'AllTraffic' })],
+    });
+  });
+
+  it('leaves KmsKeyId off the endpoint configuration: g5 has NVMe instance storage, which SageMaker encrypts in hardware', () => {
+    expect(endpoint.volumeKmsKeyApplied).toBe(false);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: Match.absent() });
+  });
+
+  it('captures requests and responses to capture/<endpoint>/ encrypted with the store key', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: {
+        EnableCapture: true,
+        InitialSamplingPercentage: 100,
+        CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.anyValue() }, '/capture/churn/']] },
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreKey'), 'Arn'] },
+      },
+    });
+  });
+
+  it('updates blue/green with a 10% canary watched for 5 minutes', () => {
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'churn',
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 },
+          TerminationWaitInSeconds: 300,
+        },
+      },
+    });
+  });
+
+  it('creates the model only after its role policy exists', () => {
+    const model = Object.values(template.findResources('AWS::SageMaker::Model'))[0]!;
+    const policyIds = Object.keys(template.findResources('AWS::IAM::Policy'));
+    expect(model.DependsOn).toEqual(expect.arrayContaining(policyIds));
+  });
+
+  it('gives the execution role only hosting permissions: no managed policies, reads limited to the model', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policy).toContain('/models/*');
+    expect(policy).toContain('/capture/churn/*');
+    expect(policy).toContain(`arn:${'"'},{"Ref":"AWS::Partition"},":s3:::modelstack-models/models/job-1/output/model.tar.gz`);
+    expect(policy).not.toMatch(/"s3:\*"|"sagemaker:\*"|"kms:\*"/);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } })],
+      },
+    });
+  });
+
+  it('grants invoke on this endpoint only', () => {
+    const s = endpointStack();
+    const caller = new iam.Role(s.stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    s.endpoint.grantInvoke(caller);
+    templateOf(s.stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('Caller') }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
+            Resource: { Ref: Match.stringLikeRegexp('^Endpoint[0-9A-F]{8}$') },
+          },
+        ],
+      },
+    });
+  });
+
+  it('publishes invocation metrics in AWS/SageMaker and instance metrics in /aws/sagemaker/Endpoints', () => {
+    const dims = { EndpointName: 'churn', VariantName: 'AllTraffic' };
+    const invocation = [
+      endpoint.metricInvocations(),
+      endpoint.metricInvocationsPerInstance(),
+      endpoint.metricModelLatency(),
+      endpoint.metricOverheadLatency(),
+      endpoint.metricInvocation4XXErrors(),
+      endpoint.metricInvocation5XXErrors(),
+    ];
+    const instance = [
+      endpoint.metricCpuUtilization(),
+      endpoint.metricMemoryUtilization(),
+      endpoint.metricGpuUtilization(),
+      endpoint.metricGpuMemoryUtilization(),
+      endpoint.metricDiskUtilization(),
+    ];
+    for (const metric of invocation) expect([metric.namespace, metric.dimensions]).toEqual(['AWS/SageMaker', dims]);
+    for (const metric of instance) expect([metric.namespace, metric.dimensions]).toEqual(['/aws/sagemaker/Endpoints', dims]);
+    expect(invocation.map((m) => m.metricName)).toEqual(['Invocations', 'InvocationsPerInstance', 'ModelLatency', 'OverheadLatency', 'Invocation4XXErrors', 'Invocation5XXErrors']);
+    expect(instance.map((m) => m.metricName)).toEqual(['CPUUtilization', 'MemoryUtilization', 'GPUUtilization', 'GPUMemoryUtilization', 'DiskUtilization']);
+    expect(endpoint.metricInvocations().statistic).toBe('Sum');
+    expect(endpoint.metricModelLatency({ statistic: 'p99' }).statistic).toBe('p99');
+  });
+});
+
+describe('InferenceEndpoint variants', () => {
+  it.each([
+    ['ml.m5.large', true],
+    ['ml.c5.xlarge', true],
+    ['ml.m5d.large', false],
+    ['ml.g4dn.xlarge', false],
+    ['ml.p4d.24xlarge', false],
+  ])('on %s puts the store key on the endpoint configuration: %s', (instanceType, applied) => {
+    const { stack } = endpointStack({ instanceType });
+    templateOf(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      KmsKeyId: applied ? { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreKey'), 'Arn'] } : Match.absent(),
+    });
+  });
+
+  it('rolls back on the alarms it is given, including ones added later', () => {
+    const { stack, endpoint } = endpointStack();
+    const metric = endpoint.metricInvocation5XXErrors();
+    endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, 'Errors', { metric, threshold: 1, evaluationPeriods: 1 }));
+    templateOf(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: { AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Errors') } }] } },
+    });
+  });
+
+  it('runs serverless without capture, KMS or isolation', () => {
+    const { stack } = endpointStack({ serverless: { memorySizeInMb: 4096, maxConcurrency: 10 } });
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: { MemorySizeInMB: 4096, MaxConcurrency: 10 }, InstanceType: Match.absent() })],
+      DataCaptureConfig: Match.absent(),
+      KmsKeyId: Match.absent(),
+    });
+  });
+
+  it('serves asynchronously with results in the store and encrypted SNS notifications', () => {
+    const { stack, endpoint } = endpointStack({ asyncInference: { maxConcurrentInvocationsPerInstance: 4 } });
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      AsyncInferenceConfig: {
+        ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
+        OutputConfig: {
+          S3OutputPath: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/inference/churn/output/']] },
+          S3FailurePath: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/inference/churn/failure/']] },
+          KmsKeyId: Match.anyValue(),
+          NotificationConfig: { SuccessTopic: { Ref: Match.stringLikeRegexp('AsyncSuccess') }, ErrorTopic: { Ref: Match.stringLikeRegexp('AsyncError') } },
+        },
+      },
+    });
+    template.resourceCountIs('AWS::SNS::Topic', 2);
+    template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    expect(endpoint.asyncInputUrl).toBeDefined();
+    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policy).toContain('sns:Publish');
+    expect(policy).toContain('/inference/churn/input/*');
+  });
+
+  it('attaches to a VPC with a security group that allows no inbound traffic', () => {
+    const stack = new Stack(testApp(), 'Vpc');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const store = new ModelStore(stack, 'Store');
+    const image = new RuntimeImage(stack, 'Image', { flavour: 'cpu' });
+    new InferenceEndpoint(stack, 'Endpoint', {
+      modelStore: store,
+      image,
+      modelDataUrl: MODEL,
+      instanceType: 'ml.m5.large',
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    });
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      VpcConfig: { Subnets: [Match.anyValue(), Match.anyValue()], SecurityGroupIds: [Match.anyValue()] },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('ec2:CreateNetworkInterface');
+  });
+});
+
+describe('InferenceEndpoint validation', () => {
+  it.each<[Partial<InferenceEndpointProps>, RegExp]>([
+    [{ instanceType: 'g5.xlarge' }, /InferenceEndpoint\.instanceType: must be a SageMaker ML instance type such as "ml\.g5\.xlarge"/],
+    [{ instanceType: 'ml.t2.medium' }, /InferenceEndpoint\.instanceType: burstable ml\.t2\.medium/],
+    [{ modelDataUrl: 'https://example.com/model.tar.gz' }, /InferenceEndpoint\.modelDataUrl: must be an S3 URL of a model archive/],
+    [{ endpointName: 'bad_name' }, /InferenceEndpoint\.endpointName: must be 1 to 63 letters, digits or hyphens/],
+    [{ initialInstanceCount: 0 }, /InferenceEndpoint\.initialInstanceCount: must be an integer from 1 to 100, got 0/],
+    [{ dataCapture: { samplingPercentage: 101 } }, /InferenceEndpoint\.dataCapture\.samplingPercentage: must be an integer from 0 to 100, got 101/],
+    [{ deployment: { canaryPercent: 100 } }, /InferenceEndpoint\.deployment\.canaryPercent: must be an integer from 1 to 99, got 100/],
+    [{ deployment: { canaryWait: Duration.hours(2) } }, /InferenceEndpoint\.deployment\.canaryWait \(seconds\): must be an integer from 0 to 3600, got 7200/],
+    [{ serverless: { memorySizeInMb: 1500 } }, /InferenceEndpoint\.serverless\.memorySizeInMb: must be one of 1024, 2048, 3072, 4096, 5120, 6144, got 1500/],
+    [{ serverless: { maxConcurrency: 500 } }, /InferenceEndpoint\.serverless\.maxConcurrency: must be an integer from 1 to 200, got 500/],
+    [{ serverless: {}, asyncInference: {} }, /InferenceEndpoint\.asyncInference: is not supported with a serverless variant/],
+    [{ serverless: {}, instanceType: 'ml.g5.xlarge' }, /InferenceEndpoint\.instanceType: is not supported with a serverless variant/],
+    [{ asyncInference: { maxConcurrentInvocationsPerInstance: 0 } }, /InferenceEndpoint\.asyncInference\.maxConcurrentInvocationsPerInstance: must be an integer from 1 to 1000/],
+  ])('rejects %o naming the prop', (props, message) => {
+    expect(() => endpointStack(props)).toThrow(message);
+  });
+
+  it('refuses more than 10 rollback alarms at synth', () => {
+    const { stack, endpoint } = endpointStack();
+    for (let i = 0; i < 11; i++) {
+      endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, `Alarm${i}`, { metric: endpoint.metricInvocations(), threshold: i, evaluationPeriods: 1 }));
+    }
+    expect(() => templateOf(stack)).toThrow(/InferenceEndpoint\.rollbackAlarms: at most 10 alarms are allowed, got 11/);
+  });
+
+  it('refuses instance autoscaling on a serverless variant', () => {
+    const { endpoint } = endpointStack({ serverless: {} });
+    expect(() => endpoint.autoScaleInstanceCount()).toThrow(/InferenceEndpoint\.serverless: a serverless variant scales by itself/);
+  });
+});

@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { RuntimeImage, type RuntimeImageProps } from '../../lib/runtime-image.ts';
+import { testApp } from '../helpers/cdk.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const DOCKERFILE = fs.readFileSync(path.join(ROOT, 'model-runtime', 'Dockerfile'), 'utf8');
+
+/** A copy of the files the image is built from, in a temporary build context. */
+function buildContext(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelstack-image-'));
+  for (const file of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'model-runtime/package.json', 'model-runtime/Dockerfile', 'model-runtime/Dockerfile.dockerignore']) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+  }
+  write(dir, 'model-runtime/src/main.ts', 'export const main = 1;\n');
+  write(dir, 'model-runtime/bin/model-runtime', '#!/usr/bin/env node\n');
+  return dir;
+}
+
+function write(dir: string, file: string, content: string): void {
+  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+  fs.writeFileSync(path.join(dir, file), content);
+}
+
+function assetHash(props: RuntimeImageProps): string {
+  return new RuntimeImage(new Stack(testApp(), 'Image'), 'Image', props).asset.assetHash;
+}
+
+describe('RuntimeImage', () => {
+  it('hashes only what the image is built from: node_modules, cdk.out, test, bench and .git do not count', () => {
+    const dir = buildContext();
+    const before = assetHash({ directory: dir });
+    for (const file of ['node_modules/x/index.js', 'model-runtime/node_modules/y/index.js', 'cdk.out/manifest.json', 'test/a.test.ts', 'bench/run.sh', '.git/HEAD', 'model-runtime/test/b.test.ts', 'README.md']) {
+      write(dir, file, 'changed\n');
+    }
+    expect(assetHash({ directory: dir })).toBe(before);
+    write(dir, 'model-runtime/src/main.ts', 'export const main = 2;\n');
+    expect(assetHash({ directory: dir })).not.toBe(before);
+  });
+
+  it('builds the cpu and gpu flavours from their Dockerfile targets', () => {
+    const dir = buildContext();
+    expect(assetHash({ directory: dir, flavour: 'cpu' })).not.toBe(assetHash({ directory: dir, flavour: 'gpu' }));
+    expect(DOCKERFILE).toMatch(/^FROM \$\{NODE_IMAGE\} AS node$/m);
+    expect(DOCKERFILE).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(DOCKERFILE).toMatch(/^FROM node AS cpu$/m);
+    expect(DOCKERFILE).toMatch(/^ARG CUDA_IMAGE=nvidia\/cuda:12\.[0-9.]+-cudnn-runtime-ubuntu[0-9.]+$/m);
+    expect(DOCKERFILE).toMatch(/^FROM \$\{CUDA_IMAGE\} AS gpu$/m);
+    expect(DOCKERFILE).toContain('--onnxruntime-node-install=cuda12');
+  });
+
+  it("starts as SageMaker expects: exec-form entrypoint taking train or serve, port 8080, lockfile install", () => {
+    // Shell-form would wrap the command in `sh -c` and swallow the `train` / `serve` argument.
+    expect(DOCKERFILE.match(/^ENTRYPOINT \["model-runtime"\]$/gm)).toHaveLength(2);
+    expect(DOCKERFILE.match(/^EXPOSE 8080$/gm)).toHaveLength(2);
+    expect(DOCKERFILE).toMatch(/npm ci --workspace model-runtime --omit=dev/);
+    expect(DOCKERFILE).toMatch(/COPY package\.json package-lock\.json \.npmrc \.\//);
+  });
+
+  it('refuses a GPU image for arm64 and an unknown flavour, naming the prop', async () => {
+    const { Platform } = await import('aws-cdk-lib/aws-ecr-assets');
+    expect(() => assetHash({ flavour: 'gpu', platform: Platform.LINUX_ARM64 })).toThrow(/RuntimeImage\.platform: the gpu flavour is built for linux\/amd64 only/);
+    expect(() => assetHash({ flavour: 'tpu' as never })).toThrow(/RuntimeImage\.flavour: must be one of cpu, gpu, got "tpu"/);
+  });
+});
