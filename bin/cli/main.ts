@@ -5,10 +5,12 @@
 import { Command } from 'commander';
 import { invokeCommand } from './invoke.ts';
 import { serveCommand } from './serve.ts';
+import { trainCommand } from './train.ts';
 
 const program = new Command('modelstack')
   .description('Train, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
   .showHelpAfterError('(run with --help for usage)')
+  .addCommand(trainCommand())
   .addCommand(serveCommand())
   .addCommand(invokeCommand());
 

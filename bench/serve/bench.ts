@@ -1,0 +1,258 @@
+/**
+ * Serving bench: the same MLP served by this runtime (`modelstack serve`) and by the peer that
+ * SageMaker's bring-your-own-container examples build (Flask under gunicorn, PyTorch), with the
+ * same weights, on the same cores with the same worker count, driven by autocannon with
+ * single-row JSON requests at concurrency 1 and 64. Writes the "Serving" section of
+ * bench/RESULTS.md.
+ *
+ *   npm run bench:serve -- [--duration 10] [--workers N] [--cores 0-1] [--rounds 1]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon, { type Result as LoadResult } from 'autocannon';
+import { saveArtifact } from '../../model-runtime/src/artifact/save.ts';
+import { describeModel, denseNetworkOnnx, type DenseLayer } from '../../test/serve/fixtures/onnx-models.ts';
+import { createRandom } from '../../model-runtime/src/data/random.ts';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const OUT = path.join(REPO, 'bench', 'out', 'serve');
+const RESULTS = path.join(REPO, 'bench', 'RESULTS.md');
+
+// The model: an MLP over 32 features, two hidden layers of 256 (ReLU), 10 classes (softmax).
+const FEATURES = 32;
+const HIDDEN = [256, 256];
+const CLASSES = 10;
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    workers: { type: 'string', default: String(os.availableParallelism()) },
+    cores: { type: 'string', default: `0-${os.availableParallelism() - 1}` },
+    rounds: { type: 'string', default: '1' },
+  },
+});
+const duration = Number(args.duration);
+const workers = Number(args.workers);
+const rounds = Number(args.rounds);
+const cores = args.cores;
+
+interface Measurement {
+  readonly server: string;
+  readonly connections: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly failures: number;
+}
+
+async function main(): Promise<void> {
+  await rm(OUT, { recursive: true, force: true });
+  await mkdir(OUT, { recursive: true });
+  const { modelDir, weightsFile } = await writeModel();
+
+  const oursPort = 18601;
+  const peerPort = 18602;
+  const socket = path.join(OUT, 'gunicorn.sock');
+  const nginxConf = path.join(OUT, 'nginx.conf');
+  const template = await readFile(path.join(import.meta.dirname, 'peer-nginx.conf'), 'utf8');
+  await writeFile(nginxConf, template.replaceAll('@OUT@', OUT).replaceAll('@SOCKET@', socket).replaceAll('@PORT@', String(peerPort)));
+  const servers = [
+    startServer('modelstack', ['node', path.join(REPO, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(oursPort), '--workers', String(workers)], {}),
+    // The peer as the BYOC example's `serve` script starts it: gunicorn sync workers on a unix socket, nginx in front.
+    startServer('gunicorn', ['/usr/bin/gunicorn', '-k', 'sync', '-w', String(workers), '-b', `unix:${socket}`, '--timeout', '60', '--chdir', import.meta.dirname, 'peer_app:app'], {
+      MODEL_WEIGHTS: weightsFile,
+      TORCH_THREADS: '1',
+    }),
+    startServer('nginx', ['/usr/sbin/nginx', '-c', nginxConf, '-e', path.join(OUT, 'nginx-error.log')], {}),
+  ];
+  try {
+    const targets = [
+      { name: 'modelstack (Node, ONNX Runtime)', url: `http://127.0.0.1:${oursPort}` },
+      { name: 'peer (nginx + gunicorn + Flask, PyTorch)', url: `http://127.0.0.1:${peerPort}` },
+    ];
+    await Promise.all(targets.map((target) => waitForPing(target.url)));
+    const body = JSON.stringify({ instances: [sampleRow(1)] });
+    await checkSameAnswers(targets.map((target) => target.url), body);
+
+    const measurements: Measurement[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const connections of [1, 64]) {
+        // Alternate which server goes first, so drift on a shared machine hits both alike.
+        const order = round % 2 === 0 ? targets : [...targets].reverse();
+        for (const target of order) {
+          await load(target.url, body, connections, 2); // warm-up
+          const result = await load(target.url, body, connections, duration);
+          const measurement = { server: target.name, connections, rps: result.rps, p50: result.p50, p99: result.p99, failures: result.failures };
+          measurements.push(measurement);
+          console.log(JSON.stringify(measurement));
+        }
+      }
+    }
+    const section = report(measurements, targets.map((target) => target.name));
+    console.log(`\n${section}`);
+    await writeSection(section);
+  } finally {
+    for (const server of servers) server.kill('SIGTERM');
+  }
+}
+
+/** Seeded He-initialised weights, saved as a modelstack artifact and as JSON for the peer. */
+async function writeModel(): Promise<{ modelDir: string; weightsFile: string }> {
+  const random = createRandom(7);
+  const sizes = [FEATURES, ...HIDDEN, CLASSES];
+  const layers: DenseLayer[] = sizes.slice(1).map((out, index) => {
+    const inputs = sizes[index]!;
+    const scale = Math.sqrt(2 / inputs);
+    return {
+      weights: Array.from({ length: inputs }, () => Array.from({ length: out }, () => Math.fround(gaussian(random) * scale))),
+      bias: Array.from({ length: out }, () => Math.fround(gaussian(random) * 0.01)),
+    };
+  });
+  const labels = Array.from({ length: CLASSES }, (_, k) => `class_${k}`);
+  const modelDir = path.join(OUT, 'model');
+  await saveArtifact(modelDir, denseNetworkOnnx(layers, true), describeModel({
+    algorithm: 'mlp',
+    task: 'multiclass',
+    features: Array.from({ length: FEATURES }, (_, f) => `f${f}`),
+    targets: ['label'],
+    labels,
+  }));
+  const weightsFile = path.join(OUT, 'weights.json');
+  await writeFile(weightsFile, JSON.stringify({ layers, labels }));
+  return { modelDir, weightsFile };
+}
+
+function startServer(name: string, command: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+  // Both servers pinned to the same cores: `taskset -c CORES <server>`.
+  const child = spawn('taskset', ['-c', cores, ...command], {
+    cwd: REPO,
+    env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Server logs (modelstack's per-request JSON lines included) go to a file, as they would to CloudWatch.
+  const log = createWriteStream(path.join(OUT, `${name}.log`));
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return child;
+}
+
+async function waitForPing(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const status = await fetch(`${url}/ping`).then((response) => response.status, () => 0);
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url}/ping did not answer 200 within 60 s; see ${OUT}/*.log`);
+}
+
+/** Same weights must mean same answers: compare the probabilities of both servers for one row. */
+async function checkSameAnswers(urls: readonly string[], body: string): Promise<void> {
+  type Answer = { predictions: { label: string; probabilities: Record<string, number> }[] };
+  const answers = await Promise.all(urls.map(async (url) => (await (await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).json()) as Answer));
+  const [ours, peer] = answers.map((answer) => answer.predictions[0]!);
+  const difference = Math.max(...Object.keys(ours!.probabilities).map((label) => Math.abs(ours!.probabilities[label]! - peer!.probabilities[label]!)));
+  if (ours!.label !== peer!.label || !(difference < 1e-5)) {
+    throw new Error(`the two servers disagree (labels ${ours!.label} / ${peer!.label}, max probability difference ${difference}); the bench would compare different models`);
+  }
+  console.log(`same answers: label ${ours!.label}, max probability difference ${difference.toExponential(2)}`);
+}
+
+/**
+ * One autocannon run. autocannon's own latency histogram has 1 ms resolution, too coarse for
+ * sub-millisecond answers, so percentiles come from every response's time as it reports it.
+ */
+async function load(url: string, body: string, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; failures: number }> {
+  const latencies: number[] = [];
+  const result = await new Promise<LoadResult>((resolve, reject) => {
+    const instance = autocannon(
+      { url: `${url}/invocations`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds },
+      (error, finished) => (error ? reject(error) : resolve(finished)),
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode === 200) latencies.push(responseTime);
+    });
+  });
+  latencies.sort((a, b) => a - b);
+  const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+  return { rps: latencies.length / result.duration, p50: percentile(50), p99: percentile(99), failures: result.errors + result.timeouts + result.non2xx };
+}
+
+function report(measurements: readonly Measurement[], names: readonly string[]): string {
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const summary = (server: string, connections: number) => {
+    const runs = measurements.filter((m) => m.server === server && m.connections === connections);
+    return { rps: median(runs.map((m) => m.rps)), p50: median(runs.map((m) => m.p50)), p99: median(runs.map((m) => m.p99)), failures: runs.reduce((total, m) => total + m.failures, 0) };
+  };
+  const rows: string[] = [];
+  const ratios: string[] = [];
+  for (const connections of [1, 64]) {
+    const [ours, peer] = names.map((name) => summary(name, connections));
+    names.forEach((name, index) => {
+      const s = index === 0 ? ours! : peer!;
+      rows.push(`| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.failures} |`);
+    });
+    ratios.push(`| ${connections} | ${(ours!.rps / peer!.rps).toFixed(1)}x | ${(peer!.p99 / ours!.p99).toFixed(1)}x lower |`);
+  }
+  return [
+    '## Serving',
+    '',
+    `The same MLP (${[FEATURES, ...HIDDEN, CLASSES].join('-')}, ReLU, softmax; identical weights, answers checked equal to 1e-5 before measuring)`,
+    'served by `modelstack serve` (Node 20, node:http + ONNX Runtime 1.30 CPU, dynamic batching) and by the peer SageMaker\'s',
+    'bring-your-own-container examples build (scikit_bring_your_own: nginx in front of gunicorn sync workers on a unix',
+    'socket, Flask app, here with the model in PyTorch 1.13 + OpenBLAS). Both pinned to the same cores (`taskset`) with the',
+    'same worker count, 1 ONNX Runtime / torch thread per worker; both write an access log line per request.',
+    'autocannon sends the same single-row JSON request (`{"instances": [[32 floats]]}`) over keep-alive connections, after',
+    `a 2 s warm-up, for ${duration} s per cell, ${rounds} round(s) interleaved (median shown); latency percentiles from every`,
+    'response time autocannon reports (its own histogram rounds to 1 ms). The load generator shares the machine.',
+    '',
+    `Machine: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), shared with other work; servers on cores ${cores}, ${workers} worker(s) each.`,
+    '',
+    '| concurrency | server | requests/s (200s) | p50 ms | p99 ms | failed |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '| concurrency | throughput, modelstack / peer | p99, modelstack vs peer |',
+    '|---|---|---|',
+    ...ratios,
+    '',
+    'Command:',
+    '',
+    '```bash',
+    `npm run bench:serve -- --duration ${duration} --workers ${workers} --cores ${cores} --rounds ${rounds}`,
+    '```',
+    '',
+    `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn).`,
+    '',
+  ].join('\n');
+}
+
+/** Replaces this bench's section of bench/RESULTS.md (other sections belong to other benches). */
+async function writeSection(section: string): Promise<void> {
+  const existing = await readFile(RESULTS, 'utf8').catch(() => '# Benchmarks\n');
+  const start = existing.indexOf('\n## Serving\n');
+  let next: string;
+  if (start === -1) {
+    next = `${existing.trimEnd()}\n\n${section}`;
+  } else {
+    const end = existing.indexOf('\n## ', start + 1);
+    next = `${existing.slice(0, start)}\n${section}${end === -1 ? '' : `\n${existing.slice(end + 1)}`}`;
+  }
+  await writeFile(RESULTS, next);
+  console.log(`wrote the Serving section of ${path.relative(REPO, RESULTS)}`);
+}
+
+function sampleRow(seed: number): number[] {
+  const random = createRandom(seed);
+  return Array.from({ length: FEATURES }, () => Math.round(gaussian(random) * 1000) / 1000);
+}
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+await main();

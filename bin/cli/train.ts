@@ -1,0 +1,194 @@
+/**
+ * `modelstack train <data>`: the container's `train` on this machine. Lays out SageMaker's
+ * /opt/ml tree in a temporary folder (hyperparameters.json, input/data/<channel>/), runs the same
+ * training code, then packs model/ into model.tar.gz (as SageMaker does) and writes a loss-curve
+ * SVG beside it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { c as createTar } from 'tar';
+import { ALGORITHMS } from '../../model-runtime/src/artifact/model-description.ts';
+import { formatMetricLine } from '../../model-runtime/src/contract/metrics.ts';
+import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
+import type { TrainingProgress, TrainingResult } from '../../model-runtime/src/train/run.ts';
+import { lossCurveSvg } from './loss-curve.ts';
+
+interface TrainOptions {
+  readonly algorithm: string;
+  readonly hp: Record<string, string>;
+  readonly validation?: string;
+  readonly output: string;
+}
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('Train a model on a CSV or JSON Lines file (or a folder of them), as a SageMaker training job would, and write model.tar.gz.')
+    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label")')
+    .addOption(new Option('-a, --algorithm <name>', 'model to fit').choices(ALGORITHMS).default('linear-regression'))
+    .option('--hp <key=value>', 'a hyperparameter, repeatable (e.g. --hp epochs=50 --hp learning_rate=0.01)', collectHyperparameter, {})
+    .option('--validation <file>', 'validation data (same format); default: hold out validation_fraction of the training rows')
+    .option('-o, --output <file>', 'where to write the model archive', 'model.tar.gz')
+    .addHelpText('after', `
+Examples:
+  $ modelstack train data.csv --algorithm linear-regression --hp epochs=30
+  $ modelstack train iris.csv --algorithm mlp --hp hidden_sizes=16,16 --hp label_column=species --output iris.tar.gz
+
+Writes the archive, prints its SHA-256 and the model digest, and writes <output>.loss.svg
+(train and validation loss per epoch). Hyperparameter names: see the README's table.`)
+    .action(async (data: string, options: TrainOptions) => {
+      const trained = await trainModel(data, { ...options, hyperparameters: { ...options.hp, algorithm: options.hp.algorithm ?? options.algorithm } });
+      process.stdout.write(
+        `model: ${displayPath(trained.archive)}\n` +
+        `sha256: ${trained.sha256}\n` +
+        `model digest: ${trained.result.manifest.digest}\n` +
+        `loss curve: ${displayPath(trained.lossCurve)}\n`,
+      );
+    });
+}
+
+export interface TrainModelOptions {
+  /** hyperparameters.json, every value a string (algorithm included). */
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  /** Validation data file or folder. */
+  readonly validation?: string;
+  /** Where to write model.tar.gz. */
+  readonly output: string;
+  /** Where metric and data lines go when there is no progress bar. @default stdout */
+  readonly log?: (line: string) => void;
+}
+
+export interface TrainedModel {
+  readonly archive: string;
+  readonly sha256: string;
+  readonly lossCurve: string;
+  readonly result: TrainingResult;
+}
+
+/** Trains in a temporary SageMaker tree, writes model.tar.gz and its loss curve, removes the tree. */
+export async function trainModel(data: string, options: TrainModelOptions): Promise<TrainedModel> {
+  const archive = path.resolve(options.output);
+  const root = await mkdtemp(path.join(os.tmpdir(), 'modelstack-train-'));
+  try {
+    const paths = runtimePaths(root);
+    await layOutJob(paths, data, options);
+    const result = await train(paths, options.log ?? ((line) => process.stdout.write(`${line}\n`)));
+    await mkdir(path.dirname(archive), { recursive: true });
+    // Files at the archive's root, as SageMaker packs /opt/ml/model.
+    await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
+    const lossCurve = lossCurvePath(archive);
+    await writeFile(lossCurve, lossCurveSvg(result.history, `${result.description.algorithm} (${result.description.task}): loss per epoch`));
+    return { archive, sha256: await sha256File(archive), lossCurve, result };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') ? file : relative;
+}
+
+/** `model.tar.gz` -> `model.loss.svg`, beside it. */
+export function lossCurvePath(archive: string): string {
+  return `${archive.replace(/(\.tar\.gz|\.tgz|\.tar)$/, '')}.loss.svg`;
+}
+
+function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
+  const separator = pair.indexOf('=');
+  if (separator <= 0) {
+    throw new InvalidArgumentError(`'${pair}' is not key=value; write e.g. --hp epochs=50`);
+  }
+  return { ...previous, [pair.slice(0, separator).trim()]: pair.slice(separator + 1).trim() };
+}
+
+/** SageMaker's tree: hyperparameters.json (all strings) and one folder per channel. */
+async function layOutJob(paths: RuntimePaths, data: string, options: TrainModelOptions): Promise<void> {
+  await mkdir(path.dirname(paths.hyperparameters), { recursive: true });
+  await writeFile(paths.hyperparameters, `${JSON.stringify(options.hyperparameters, null, 2)}\n`);
+  await copyChannel(data, paths.channel('train'), 'training data');
+  if (options.validation !== undefined) await copyChannel(options.validation, paths.channel('validation'), '--validation');
+}
+
+async function copyChannel(source: string, channelDir: string, what: string): Promise<void> {
+  const info = await stat(source).catch(() => undefined);
+  if (info === undefined) throw new Error(`${what} ${source} does not exist`);
+  await mkdir(channelDir, { recursive: true });
+  if (info.isDirectory()) await cp(source, channelDir, { recursive: true });
+  else await cp(source, path.join(channelDir, path.basename(source)));
+}
+
+/** Runs training with a progress bar at a terminal, plain metric lines otherwise. */
+async function train(paths: RuntimePaths, log: (line: string) => void): Promise<TrainingResult> {
+  const { runTraining } = await import('../../model-runtime/src/train/run.ts');
+  const bar = process.stderr.isTTY ? progressBar() : null;
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    const result = await runTraining(paths, {
+      signal: controller.signal,
+      onProgress: bar === null ? undefined : (p) => bar.update(p),
+      log: (line) => {
+        if (bar === null) log(line);
+        else bar.interrupt(line);
+      },
+    });
+    bar?.stop();
+    const last = result.history.at(-1);
+    if (bar !== null && last !== undefined) process.stderr.write(`${formatMetricLine(last)}\n`);
+    return result;
+  } catch (error) {
+    bar?.stop();
+    if (controller.signal.aborted) throw new Error('training interrupted');
+    throw error;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+function progressBar(): { update(p: TrainingProgress): void; interrupt(line: string): void; stop(): void } {
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: '{phase} epoch {epoch}/{epochs} [{bar}] train_loss {trainLoss} validation_loss {validationLoss}',
+    hideCursor: true,
+    clearOnComplete: true,
+  });
+  let started = false;
+  return {
+    update(p) {
+      const payload = {
+        phase: p.fold === null ? 'train' : `cv fold ${p.fold + 1}`,
+        epoch: p.epoch,
+        epochs: p.epochs,
+        trainLoss: p.trainLoss.toPrecision(4),
+        validationLoss: p.validationLoss === null ? '-' : p.validationLoss.toPrecision(4),
+      };
+      if (!started) {
+        bar.start(p.epochs, p.epoch, payload);
+        started = true;
+      }
+      bar.setTotal(p.epochs);
+      bar.update(p.epoch, payload);
+    },
+    interrupt(line) {
+      // Keep informational lines (data summary, cv results) readable above the bar.
+      if (started) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`${line}\n`);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+  });
+}
