@@ -5,6 +5,7 @@ export * from './runtime-image.ts';
 export * from './encrypted-topic.ts';
 export * from './endpoint-metrics.ts';
 export * from './model-execution-role.ts';
+export * from './endpoint-blueprint.ts';
 export * from './endpoint-autoscaling.ts';
 export * from './inference-endpoint.ts';
 export * from './monitoring.ts';

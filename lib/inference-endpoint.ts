@@ -6,6 +6,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { EncryptedTopic } from './encrypted-topic.ts';
+import { endpointBlueprint, type IEndpointBlueprint } from './endpoint-blueprint.ts';
 import { EndpointAutoScaling, type EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
 import { EndpointMetrics } from './endpoint-metrics.ts';
 import { describeInstanceType, type InstanceTypeInfo } from './instance-type.ts';
@@ -209,7 +210,7 @@ const MAX_ROLLBACK_ALARMS = 10;
  * data capture into the model store, KMS where SageMaker allows it, and blue/green canary
  * updates that roll back on the endpoint's alarms.
  */
-export class InferenceEndpoint extends Construct {
+export class InferenceEndpoint extends Construct implements IEndpointBlueprint {
   readonly endpointName: string;
   readonly variantName: string;
   /** The instance type, or undefined for a serverless variant. */
@@ -231,6 +232,8 @@ export class InferenceEndpoint extends Construct {
   readonly asyncOutputUrl: string | undefined;
   /** Where captured requests and responses are written. */
   readonly dataCaptureUrl: string | undefined;
+  /** Percentage of requests captured, when capture is on. */
+  readonly dataCaptureSamplingPercentage: number | undefined;
   /** Whether the endpoint configuration carries the model store key (false on NVMe types). */
   readonly volumeKmsKeyApplied: boolean;
 
@@ -249,14 +252,11 @@ export class InferenceEndpoint extends Construct {
     this.validate(props);
 
     const store = props.modelStore;
-    const captureEnabled = !serverless && (props.dataCapture?.enabled ?? true);
-    this.dataCaptureUrl = captureEnabled ? store.urlForObject(`${store.capturePrefix}${this.endpointName}/`) : undefined;
+    const samplingPercentage = !serverless && (props.dataCapture?.enabled ?? true) ? (props.dataCapture?.samplingPercentage ?? 100) : undefined;
+    const captureEnabled = samplingPercentage !== undefined && samplingPercentage > 0;
     const asyncPrefix = `${store.inferencePrefix}${this.endpointName}/`;
     this.asyncInputUrl = props.asyncInference ? store.urlForObject(`${asyncPrefix}input/`) : undefined;
     this.asyncOutputUrl = props.asyncInference ? store.urlForObject(`${asyncPrefix}output/`) : undefined;
-    // SageMaker rejects KmsKeyId for instance types with local NVMe storage (encrypted in
-    // hardware), and a serverless variant has no ML storage volume to encrypt.
-    this.volumeKmsKeyApplied = this.instanceType !== undefined && !this.instanceType.nvmeInstanceStorage;
 
     this.role =
       props.role ??
@@ -266,6 +266,18 @@ export class InferenceEndpoint extends Construct {
         ...InferenceEndpoint.storePrefixes(store, this.endpointName, { capture: captureEnabled, async: props.asyncInference !== undefined }),
         vpc: props.vpc !== undefined,
       });
+    const blueprint = endpointBlueprint({
+      modelStore: store,
+      endpointName: this.endpointName,
+      variantName: this.variantName,
+      role: this.role,
+      instanceType: this.instanceType,
+      initialInstanceCount: this.initialInstanceCount,
+      dataCaptureSamplingPercentage: samplingPercentage,
+    });
+    this.volumeKmsKeyApplied = blueprint.volumeKmsKeyApplied;
+    this.dataCaptureUrl = blueprint.dataCaptureUrl;
+    this.dataCaptureSamplingPercentage = blueprint.dataCaptureSamplingPercentage;
 
     this.grantModelDataRead(props.modelDataUrl);
     const { asyncInferenceConfig, successTopic, errorTopic } = this.renderAsyncInference(props);
@@ -307,11 +319,11 @@ export class InferenceEndpoint extends Construct {
             },
       ],
       kmsKeyId: this.volumeKmsKeyApplied ? store.key.keyArn : undefined,
-      dataCaptureConfig: captureEnabled
+      dataCaptureConfig: this.dataCaptureUrl
         ? {
             enableCapture: true,
-            initialSamplingPercentage: props.dataCapture?.samplingPercentage ?? 100,
-            destinationS3Uri: this.dataCaptureUrl!,
+            initialSamplingPercentage: this.dataCaptureSamplingPercentage ?? 100,
+            destinationS3Uri: this.dataCaptureUrl,
             kmsKeyId: store.key.keyArn,
             captureOptions: [{ captureMode: 'Input' }, { captureMode: 'Output' }],
             captureContentTypeHeader: {

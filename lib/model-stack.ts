@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
 import type { EndpointAutoScaling } from './endpoint-autoscaling.ts';
+import { endpointBlueprint, type IEndpointBlueprint } from './endpoint-blueprint.ts';
 import { EndpointMetrics } from './endpoint-metrics.ts';
 import { InferenceEndpoint } from './inference-endpoint.ts';
 import { describeInstanceType, type InstanceTypeInfo } from './instance-type.ts';
@@ -41,6 +42,11 @@ export class ModelStack extends Stack {
   readonly servingImage: RuntimeImage;
   /** The role SageMaker models of this endpoint run as. */
   readonly servingRole: ModelExecutionRole;
+  /**
+   * How the endpoint is (or, before the first model, will be) set up: the endpoint itself
+   * when it exists, otherwise the same settings without resources, for the pipeline.
+   */
+  readonly endpointBlueprint: IEndpointBlueprint;
   /** The endpoint, when `settings.modelDataUrl` is set. */
   readonly endpoint: InferenceEndpoint | undefined;
   /** The endpoint's autoscaling, when there is an endpoint on instances and it is on. */
@@ -91,6 +97,15 @@ export class ModelStack extends Stack {
     if (settings.modelDataUrl === undefined) {
       this.endpoint = undefined;
       this.autoScaling = undefined;
+      this.endpointBlueprint = endpointBlueprint({
+        modelStore: this.modelStore,
+        endpointName: this.endpointName,
+        variantName: this.variantName,
+        role: this.servingRole,
+        instanceType: this.servingInstanceType,
+        initialInstanceCount: settings.initialInstanceCount ?? 1,
+        dataCaptureSamplingPercentage: capture ? (settings.dataCapturePercent ?? 100) : undefined,
+      });
       return;
     }
     const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
@@ -115,6 +130,7 @@ export class ModelStack extends Stack {
       },
       rollbackAlarms: this.monitoring.rollbackAlarms,
     });
+    this.endpointBlueprint = this.endpoint;
     const scaling = settings.autoscaling;
     this.autoScaling =
       serverless || scaling === false

@@ -68,6 +68,15 @@ describe('ModelStack before the first model', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasOutput('EndpointName', { Value: 'ModelStack' });
   });
+
+  it('offers the pipeline a blueprint of the endpoint it will create', () => {
+    const blueprint = stack.endpointBlueprint;
+    expect([blueprint.endpointName, blueprint.variantName, blueprint.instanceType?.name, blueprint.initialInstanceCount]).toEqual(['ModelStack', 'AllTraffic', 'ml.g5.xlarge', 1]);
+    expect(blueprint.role).toBe(stack.servingRole);
+    expect(blueprint.volumeKmsKeyApplied).toBe(false);
+    expect(stack.resolve(blueprint.dataCaptureUrl)).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ModelStoreBucket/) }, '/capture/ModelStack/']] });
+    expect(blueprint.dataCaptureSamplingPercentage).toBe(100);
+  });
 });
 
 describe('ModelStack on CPU instances', () => {
