@@ -75,25 +75,7 @@ export class ModelExecutionRole extends Construct implements iam.IGrantable {
         conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*', 'AWS/SageMaker'] } },
       }),
     );
-    if (props.vpc === true) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'VpcNetworkInterfaces',
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:CreateNetworkInterfacePermission',
-            'ec2:DeleteNetworkInterface',
-            'ec2:DeleteNetworkInterfacePermission',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeVpcs',
-            'ec2:DescribeDhcpOptions',
-            'ec2:DescribeSubnets',
-            'ec2:DescribeSecurityGroups',
-          ],
-          resources: ['*'],
-        }),
-      );
-    }
+    if (props.vpc === true) this.role.addToPrincipalPolicy(sageMakerVpcAccessStatement());
     this.acknowledgeWildcards(props);
     this.acknowledgePrefixes(store, props.readPrefixes ?? [store.modelsPrefix], 'read');
     this.acknowledgePrefixes(store, props.writePrefixes ?? [store.capturePrefix, store.inferencePrefix], 'write');
@@ -169,4 +151,27 @@ export class ModelExecutionRole extends Construct implements iam.IGrantable {
     ];
     Validations.of(this.role).acknowledge(...acks);
   }
+}
+
+/**
+ * What SageMaker needs to attach training or hosting containers to VPC subnets: manage their
+ * network interfaces and describe the network. EC2 offers no resource-level scoping for the
+ * Describe calls, and the interfaces do not exist before SageMaker creates them.
+ */
+export function sageMakerVpcAccessStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'VpcNetworkInterfaces',
+    actions: [
+      'ec2:CreateNetworkInterface',
+      'ec2:CreateNetworkInterfacePermission',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DeleteNetworkInterfacePermission',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeVpcs',
+      'ec2:DescribeDhcpOptions',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeSecurityGroups',
+    ],
+    resources: ['*'],
+  });
 }
