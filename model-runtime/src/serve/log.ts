@@ -19,12 +19,33 @@ export interface RequestLogEntry {
 
 export type RequestLogger = (entry: RequestLogEntry) => void;
 
+/**
+ * Request lines are gathered and written once per event-loop turn: under load that is one
+ * write for many requests instead of a system call each.
+ */
+let pending: string[] = [];
+
+function flushRequestLines(): void {
+  if (pending.length === 0) return;
+  process.stdout.write(pending.join(''));
+  pending = [];
+}
+
 export const stdoutRequestLogger: RequestLogger = (entry) => {
-  logEvent(entry.status >= 500 ? 'error' : 'info', 'request', entry);
+  if (entry.status >= 500) {
+    logEvent('error', 'request', entry);
+    return;
+  }
+  if (pending.length === 0) setImmediate(flushRequestLines);
+  pending.push(line('info', 'request', entry));
 };
+
+function line(level: string, msg: string, fields: object): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), level, msg, pid: process.pid, ...fields })}\n`;
+}
 
 /** A lifecycle event (listening, model loaded, draining, ...). Errors go to stderr. */
 export function logEvent(level: 'info' | 'warn' | 'error', msg: string, fields: object = {}): void {
-  const line = `${JSON.stringify({ time: new Date().toISOString(), level, msg, pid: process.pid, ...fields })}\n`;
-  (level === 'error' ? process.stderr : process.stdout).write(line);
+  flushRequestLines(); // keep the order of lines
+  (level === 'error' ? process.stderr : process.stdout).write(line(level, msg, fields));
 }

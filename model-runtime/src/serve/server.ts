@@ -175,7 +175,8 @@ export class InferenceServer {
     try {
       const result = await this.invoke(request);
       const apiHeaders = apiMatch === null ? {} : runtimeApiHeaders(this.variantName);
-      response.writeHead(200, { 'content-type': result.contentType, ...passThrough, ...apiHeaders });
+      // With a content-length, headers and body leave in one write rather than as chunks.
+      response.writeHead(200, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.body), ...passThrough, ...apiHeaders });
       response.end(result.body);
       return { ...base, status: 200, rows: result.rows, batchRows: result.batchRows, batchRequests: result.batchRequests };
     } catch (error) {
