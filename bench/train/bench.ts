@@ -90,7 +90,9 @@ class TorchPeer {
   private readonly child;
 
   constructor(readonly threads: number) {
-    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+    // Passive waiting, as for the runtime (allowSpinning: false): on a shared machine spinning
+    // OpenMP threads starve each other (PyTorch at 2 threads measured 8x slower with spinning).
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
     this.child = spawn('/usr/bin/python3', [join(import.meta.dirname, 'torch_peer.py'), DATA_DIR], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
@@ -126,7 +128,7 @@ class TorchPeer {
 // ---------------------------------------------------------------- measuring
 
 async function runtimeLosses(threads: number, batches: Batch[]): Promise<number[]> {
-  const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads });
+  const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads, allowSpinning: false });
   const losses: number[] = [];
   for (let s = 0; s < LOSS_STEPS; s++) losses.push(await m.step(batches[s % batches.length]!));
   await m.release();
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
   const batchEntries = batches.flatMap((b, i) => [[`x${i}`, [BATCH, LAYERS[0]!], b.x], [`y${i}`, [BATCH], b.y]] as [string, number[], Float32Array][]);
   writeTensors(join(DATA_DIR, 'batches'), batchEntries, (index) => ({ batches: batches.map((_, i) => ({ x: index[`x${i}`], y: index[`y${i}`] })) }));
 
-  const initial = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: 1 });
+  const initial = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: 1, allowSpinning: false });
   const state = initial.getState().tensors;
   await initial.release();
   const names = ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'out.weight', 'out.bias'];
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
   // 2. Interleaved timing.
   const timing: { threads: number; runtimeMs: number; torchMs: number; ratio: number }[] = [];
   for (const [i, threads] of THREADS.entries()) {
-    const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads });
+    const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads, allowSpinning: false });
     const peer = peers[i]!;
     await timeRuntime(m, batches, 3, 0); // warm-up: first runs allocate the arena
     await peer.time(3);
@@ -231,6 +233,8 @@ function renderSection(
     'weights and the same 20 batches in both engines. This runtime runs each step (forward, backward, update) as one',
     `ONNX Runtime ${ort.env.versions.common} session run; the peer is PyTorch ${torchVersion} (Debian python3-torch + OpenBLAS, CPU).`,
     `Time is the median over ${timedSteps} timed steps per engine, taken in interleaved rounds on a shared ${THREADS.length}-core machine.`,
+    'Both engines wait passively for work (ONNX Runtime `allow_spinning=0`, PyTorch `OMP_WAIT_POLICY=PASSIVE`): with other',
+    'processes on the same cores, spinning threads starve each other (PyTorch at 2 threads ran 8x slower with spinning).',
     '',
     '| threads | losses: max relative difference over 20 steps | runtime ms/step | PyTorch ms/step | ratio (runtime / PyTorch) |',
     '|---|---|---|---|---|',

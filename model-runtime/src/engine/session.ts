@@ -19,6 +19,13 @@ export interface EngineOptions {
    * @default MODEL_RUNTIME_THREADS, else 0
    */
   readonly intraOpNumThreads?: number;
+  /**
+   * Whether idle intra-op threads spin while waiting for work. Spinning shaves latency on a
+   * dedicated machine (a SageMaker instance); on a machine shared with other busy processes it
+   * burns the cores the other threads need, so turn it off there.
+   * @default true
+   */
+  readonly allowSpinning?: boolean;
   /** Where the one-line device decision is written. @default console.error (stdout carries metric lines) */
   readonly log?: (line: string) => void;
 }
@@ -41,8 +48,9 @@ function logOnce(log: (line: string) => void, line: string): void {
 }
 
 /** Session options shared by every session this runtime creates. */
-export function sessionOptions(providers: string[], intraOpNumThreads: number): ort.InferenceSession.SessionOptions {
+export function sessionOptions(providers: string[], intraOpNumThreads: number, allowSpinning = true): ort.InferenceSession.SessionOptions {
   return {
+    extra: { session: { intra_op: { allow_spinning: allowSpinning ? '1' : '0' } } },
     executionProviders: providers,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -63,7 +71,7 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
   const wantCuda = device === 'cuda' || (device === 'auto' && nvidiaGpuPresent() && cudaProviderInstalled());
   if (wantCuda) {
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(['cuda', 'cpu'], threads));
+      const session = await ort.InferenceSession.create(model, sessionOptions(['cuda', 'cpu'], threads, options.allowSpinning));
       logOnce(log, 'model-runtime: device=cuda (ONNX Runtime CUDA execution provider)');
       return session;
     } catch (error) {
@@ -77,5 +85,5 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
   } else if (device === 'auto') {
     logOnce(log, `model-runtime: device=cpu (${nvidiaGpuPresent() ? 'CUDA provider not installed' : 'no NVIDIA GPU found'})`);
   }
-  return ort.InferenceSession.create(model, sessionOptions(['cpu'], threads));
+  return ort.InferenceSession.create(model, sessionOptions(['cpu'], threads, options.allowSpinning));
 }

@@ -1,7 +1,7 @@
 /** The engine's device and thread options: parsed from the environment, refused when wrong, and the device decision logged. */
 import { describe, expect, test } from 'vitest';
 import { nvidiaGpuPresent, parseDevice } from '../../../model-runtime/src/engine/device.ts';
-import { createSession, engineOptionsFromEnv } from '../../../model-runtime/src/engine/session.ts';
+import { createSession, engineOptionsFromEnv, sessionOptions } from '../../../model-runtime/src/engine/session.ts';
 import { GraphBuilder } from '../../../model-runtime/src/graph/builder.ts';
 import { toModelBytes } from '../../../model-runtime/src/graph/proto.ts';
 import * as ort from 'onnxruntime-node';
@@ -13,6 +13,12 @@ describe('engine options', () => {
     expect(() => engineOptionsFromEnv({ MODEL_RUNTIME_DEVICE: 'tpu' })).toThrow("MODEL_RUNTIME_DEVICE='tpu' is not a device; use one of auto, cpu, cuda");
     expect(() => engineOptionsFromEnv({ MODEL_RUNTIME_THREADS: 'two' })).toThrow(/MODEL_RUNTIME_THREADS='two' must be an integer from 0/);
     expect(parseDevice(undefined)).toBe('auto');
+  });
+
+  test('spinning of idle threads can be turned off (for machines shared with other work)', () => {
+    expect(sessionOptions(['cpu'], 2).extra).toEqual({ session: { intra_op: { allow_spinning: '1' } } });
+    expect(sessionOptions(['cpu'], 2, false).extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
+    expect(sessionOptions(['cpu'], 2, false).intraOpNumThreads).toBe(2);
   });
 
   test('auto without a GPU runs on the CPU, says so once, and computes', async () => {
