@@ -6,6 +6,11 @@ import type { GraphBuilder } from '../graph/builder.ts';
 import type { Value } from '../graph/types.ts';
 import type { Network, ParameterSpec } from './network.ts';
 
+/**
+ * The defaults users get (hidden_sizes 64,64; activation relu; dropout 0) live in the single
+ * hyperparameter table, contract/hyperparameters.ts; by the time a config reaches here every
+ * field is resolved.
+ */
 export interface MlpConfig {
   /** F: input features. */
   readonly inputSize: number;
