@@ -50,7 +50,7 @@ function valueInfo(v: Value): proto.IValueInfoProto {
   };
 }
 
-export function tensorProto(name: string, data: ConstantData): proto.ITensorProto {
+function tensorProto(name: string, data: ConstantData): proto.ITensorProto {
   const base = { name, dims: [...data.dims], dataType: onnxTypeOf(data.dtype) };
   const values = data.values;
   switch (data.dtype) {

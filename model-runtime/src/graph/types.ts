@@ -41,8 +41,6 @@ export interface NodeRecord {
   readonly attributes: Readonly<Record<string, Attribute>>;
 }
 
-export const FLOAT_TYPES: readonly DType[] = ['float32', 'float64'];
-
 export function isFloat(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }
