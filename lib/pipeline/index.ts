@@ -1,5 +1,6 @@
 export * from './batch-transform.ts';
 export * from './pipeline-function.ts';
+export * from './pipeline-settings.ts';
 export * from './pipeline-triggers.ts';
 export * from './training-pipeline.ts';
 export * from './training-role.ts';

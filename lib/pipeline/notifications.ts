@@ -21,7 +21,7 @@ export function notifyState(
 ): tasks.SnsPublish {
   return new tasks.SnsPublish(scope, id, {
     topic,
-    subject: `modelstack ${pipeline}: ${outcome}`,
+    subject: `${pipeline}: ${outcome}`,
     message: sfn.TaskInput.fromObject({
       pipeline,
       outcome,

@@ -10,7 +10,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, type MetricName } from '../../model-runtime/src/contract/metrics.ts';
-import type { CanaryDeploymentOptions, InferenceEndpoint } from '../inference-endpoint.ts';
+import type { IEndpointBlueprint } from '../endpoint-blueprint.ts';
+import { InferenceEndpoint, type CanaryDeploymentOptions } from '../inference-endpoint.ts';
 import { describeInstanceType } from '../instance-type.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
@@ -73,10 +74,20 @@ export interface PipelineTuningOptions {
 export interface TrainingPipelineProps {
   /** Where data is read from and models, checkpoints and digests are written to. */
   readonly modelStore: ModelStore;
-  /** The runtime image training jobs and models run. */
+  /** The runtime image training and tuning jobs run. */
   readonly image: RuntimeImage;
-  /** The endpoint new models are deployed to (its name, execution role and capture settings). */
-  readonly endpoint: InferenceEndpoint;
+  /**
+   * The runtime image registered with each model package and served (e.g. the CPU flavour when
+   * the endpoint runs on CPU instances while training uses a GPU).
+   * @default image
+   */
+  readonly servingImage?: RuntimeImage;
+  /**
+   * The endpoint new models are deployed to: an InferenceEndpoint, or the blueprint of one that
+   * does not exist yet (ModelStack before its first model), which the first deployment creates
+   * with the blueprint's name, variant, instance type, execution role and capture settings.
+   */
+  readonly endpoint: IEndpointBlueprint;
   /** The monitoring topic: every outcome of every run is published here. */
   readonly notificationTopic: sns.ITopic;
 
@@ -245,6 +256,12 @@ export class TrainingPipeline extends Construct {
     this.approval = props.approval ?? 'manual';
     this.modelPackageGroupName = props.modelPackageGroupName ?? this.namePrefix;
     const settings = this.validate(props);
+    if (props.endpoint.instanceType === undefined && !(props.endpoint instanceof InferenceEndpoint)) {
+      throw new PropValidationError(
+        'TrainingPipeline.endpoint',
+        'a serverless endpoint must exist before the pipeline can deploy to it (set modelDataUrl once); the pipeline creates only instance-based endpoints',
+      );
+    }
     const prefix = this.namePrefix;
     const endpointName = props.endpoint.endpointName;
 
@@ -329,7 +346,7 @@ export class TrainingPipeline extends Construct {
       {
         trainingJobName: sfn.JsonPath.stringAt('$.training.trainingJobName'),
         modelPackageGroupName: this.modelPackageGroupName,
-        imageUri: props.image.imageUri,
+        imageUri: (props.servingImage ?? props.image).imageUri,
         approval: this.approval === 'automatic' ? 'Approved' : 'PendingManualApproval',
         seal: sfn.JsonPath.objectAt('$.seal'),
         evaluation: sfn.JsonPath.objectAt('$.evaluation'),
@@ -425,7 +442,7 @@ export class TrainingPipeline extends Construct {
         : new BatchTransform(this, 'BatchTransform', {
             ...props.batchTransform,
             modelStore: store,
-            image: props.image,
+            image: props.servingImage ?? props.image,
             notificationTopic: topic,
             namePrefix: prefix,
             modelPackageGroupName: this.modelPackageGroupName,
@@ -543,10 +560,11 @@ export class TrainingPipeline extends Construct {
         ? { vpcConfig: { Subnets: network.subnets.map((subnet) => subnet.subnetId), SecurityGroupIds: network.securityGroups.map((group) => group.securityGroupId) } }
         : {}),
       firstDeployment: {
+        variantName: endpoint.variantName,
         instanceType: endpoint.instanceType?.name ?? 'ml.g5.xlarge',
         initialInstanceCount: endpoint.initialInstanceCount,
         ...(endpoint.volumeKmsKeyApplied ? { kmsKeyId: store.key.keyArn } : {}),
-        ...(endpoint.dataCaptureUrl ? { dataCapture: { destinationS3Uri: endpoint.dataCaptureUrl, samplingPercentage: 100, kmsKeyId: store.key.keyArn } } : {}),
+        ...(endpoint.dataCaptureUrl ? { dataCapture: { destinationS3Uri: endpoint.dataCaptureUrl, samplingPercentage: endpoint.dataCaptureSamplingPercentage ?? 100, kmsKeyId: store.key.keyArn } } : {}),
       },
       deploymentConfig: {
         BlueGreenUpdatePolicy: {
