@@ -11,3 +11,4 @@ export * from './inference-endpoint.ts';
 export * from './monitoring.ts';
 export * from './model-stack-settings.ts';
 export * from './model-stack.ts';
+export * from './pipeline/index.ts';

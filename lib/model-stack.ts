@@ -11,6 +11,7 @@ import { ModelExecutionRole } from './model-execution-role.ts';
 import type { ModelStackSettings } from './model-stack-settings.ts';
 import { ModelStore } from './model-store.ts';
 import { Monitoring } from './monitoring.ts';
+import { TrainingPipeline, pipelinePropsFromSettings, type PipelineSettings } from './pipeline/index.ts';
 import { RuntimeImage, type RuntimeFlavour } from './runtime-image.ts';
 import { requireMatch } from './validation.ts';
 
@@ -20,6 +21,13 @@ export interface ModelStackProps extends StackProps {
    * @default every setting at its default: GPU endpoint settings, no endpoint until a model exists
    */
   readonly settings?: ModelStackSettings;
+
+  /**
+   * The training pipeline (train or tune, seal, evaluate, register, deploy to this endpoint);
+   * `false` leaves it out.
+   * @default the pipeline with its default settings
+   */
+  readonly pipeline?: PipelineSettings | false;
 }
 
 /** The variant name every deployment keeps (blue/green updates require the same name). */
@@ -52,6 +60,8 @@ export class ModelStack extends Stack {
   /** The endpoint's autoscaling, when there is an endpoint on instances and it is on. */
   readonly autoScaling: EndpointAutoScaling | undefined;
   readonly monitoring: Monitoring;
+  /** The training pipeline, unless `pipeline: false`. */
+  readonly pipeline: TrainingPipeline | undefined;
 
   private readonly images = new Map<string, RuntimeImage>();
 
@@ -106,6 +116,7 @@ export class ModelStack extends Stack {
         initialInstanceCount: settings.initialInstanceCount ?? 1,
         dataCaptureSamplingPercentage: capture ? (settings.dataCapturePercent ?? 100) : undefined,
       });
+      this.pipeline = this.addPipeline(props.pipeline);
       return;
     }
     const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
@@ -143,6 +154,27 @@ export class ModelStack extends Stack {
             scaleOutCooldown: scaling?.scaleOutCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleOutCooldownSeconds),
             schedules: scaling?.schedules,
           });
+    this.pipeline = this.addPipeline(props.pipeline);
+  }
+
+  /** The training pipeline over this stack's store, images, endpoint (or its blueprint) and alarm topic. */
+  private addPipeline(settings: PipelineSettings | false | undefined): TrainingPipeline | undefined {
+    if (settings === false) return undefined;
+    const props = pipelinePropsFromSettings(settings ?? {}, this.stackName);
+    return new TrainingPipeline(this, 'Pipeline', {
+      ...props,
+      modelStore: this.modelStore,
+      image: this.runtimeImageFor(describeInstanceType('pipeline.instanceType', props.instanceType ?? 'ml.g5.2xlarge')),
+      servingImage: this.servingImage,
+      endpoint: this.endpointBlueprint,
+      notificationTopic: this.monitoring.topic,
+      rollbackAlarms: this.monitoring.rollbackAlarms,
+      deployment: {
+        canaryPercent: this.settings.canaryPercent,
+        canaryWait: this.settings.canaryWaitMinutes === undefined ? undefined : Duration.minutes(this.settings.canaryWaitMinutes),
+        terminationWait: this.settings.terminationWaitMinutes === undefined ? undefined : Duration.minutes(this.settings.terminationWaitMinutes),
+      },
+    });
   }
 
   /**
