@@ -44,6 +44,8 @@ export interface DeployEvent {
   readonly vpcConfig?: { readonly SecurityGroupIds: string[]; readonly Subnets: string[] };
   /** Used only when the endpoint does not exist yet; afterwards the current configuration is cloned. */
   readonly firstDeployment: {
+    /** @default 'AllTraffic' */
+    readonly variantName?: string;
     readonly instanceType: string;
     readonly initialInstanceCount: number;
     readonly kmsKeyId?: string;
@@ -166,10 +168,10 @@ async function cloneWithModel(endpoint: DescribeEndpointCommandOutput, modelName
 }
 
 function firstConfig(event: DeployEvent, modelName: string): EndpointConfigInput {
-  const { instanceType, initialInstanceCount, kmsKeyId, dataCapture } = event.firstDeployment;
+  const { variantName, instanceType, initialInstanceCount, kmsKeyId, dataCapture } = event.firstDeployment;
   return {
     ProductionVariants: [
-      { VariantName: 'AllTraffic', ModelName: modelName, InstanceType: instanceType as ProductionVariant['InstanceType'], InitialInstanceCount: initialInstanceCount, InitialVariantWeight: 1 },
+      { VariantName: variantName ?? 'AllTraffic', ModelName: modelName, InstanceType: instanceType as ProductionVariant['InstanceType'], InitialInstanceCount: initialInstanceCount, InitialVariantWeight: 1 },
     ],
     KmsKeyId: kmsKeyId,
     DataCaptureConfig: dataCapture && {

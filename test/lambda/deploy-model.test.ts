@@ -31,6 +31,7 @@ const EVENT: DeployEvent = {
   modelExecutionRoleArn: 'arn:aws:iam::111122223333:role/ms-model',
   networkIsolation: true,
   firstDeployment: {
+    variantName: 'Primary',
     instanceType: 'ml.g5.xlarge',
     initialInstanceCount: 1,
     dataCapture: { destinationS3Uri: 's3://store/capture/', samplingPercentage: 20, kmsKeyId: 'key-arn' },
@@ -84,7 +85,7 @@ describe('first deployment', () => {
     });
     expect(sageMaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, {
       EndpointConfigName: NAMES.endpointConfigName,
-      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: NAMES.modelName, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
+      ProductionVariants: [{ VariantName: 'Primary', ModelName: NAMES.modelName, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
       DataCaptureConfig: expect.objectContaining({ InitialSamplingPercentage: 20, KmsKeyId: 'key-arn' }),
       Tags: [
         { Key: ENDPOINT_CONFIG_TAGS.modelPackageArn, Value: PACKAGE },
