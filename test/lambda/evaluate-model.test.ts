@@ -1,3 +1,4 @@
+import './quiet-logs.ts';
 import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,

@@ -1,3 +1,4 @@
+import './quiet-logs.ts';
 import { describe, expect, it } from 'vitest';
 import { handler, runIdFor, type PrepareRunEvent } from '../../lambda/prepare-run.ts';
 

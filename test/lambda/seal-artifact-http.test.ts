@@ -3,6 +3,7 @@
  * (DescribeTrainingJob, throttling once first) and S3 (GetObject streaming a real model.tar.gz,
  * Get/PutObjectTagging), so the SDK's own response stream, XML and retry handling are exercised.
  */
+import './quiet-logs.ts';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

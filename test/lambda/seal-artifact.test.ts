@@ -1,3 +1,4 @@
+import './quiet-logs.ts';
 import { GetObjectCommand, GetObjectTaggingCommand, NoSuchKey, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { createHash } from 'node:crypto';
