@@ -359,7 +359,6 @@ export class TrainingPipeline extends Construct {
       },
       '$.registration',
     );
-    register.node.addDependency(this.modelPackageGroup);
 
     const verify = lambdaStep('Verify package', this.functions.seal, { modelPackageArn: sfn.JsonPath.stringAt('$.target.modelPackageArn') }, '$.verification');
     const deploy = lambdaStep('Deploy model', this.functions.deploy, this.deployPayload(props, network), '$.deployment');
@@ -424,6 +423,8 @@ export class TrainingPipeline extends Construct {
       },
       comment: `modelstack ${prefix}: train or tune, seal, evaluate, register, deploy`,
     });
+    // Registration needs the group: no execution may start before it exists.
+    this.stateMachine.node.addDependency(this.modelPackageGroup);
     this.grantStateMachinePermissions(props);
 
     this.triggers = new PipelineTriggers(this, 'Triggers', {
