@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     const body = JSON.stringify({ instances: [sampleRow(1)] });
     await checkSameAnswers(targets.map((target) => target.url), body);
 
+    const loadBefore = os.loadavg()[0]!;
     const measurements: Measurement[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const connections of [1, 64]) {
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    const section = report(measurements, targets.map((target) => target.name));
+    const section = report(measurements, targets.map((target) => target.name), [loadBefore, os.loadavg()[0]!]);
     console.log(`\n${section}`);
     await writeSection(section);
   } finally {
@@ -182,7 +183,7 @@ async function load(url: string, body: string, connections: number, seconds: num
   return { rps: latencies.length / result.duration, p50: percentile(50), p99: percentile(99), failures: result.errors + result.timeouts + result.non2xx };
 }
 
-function report(measurements: readonly Measurement[], names: readonly string[]): string {
+function report(measurements: readonly Measurement[], names: readonly string[], loadAverage: readonly [number, number]): string {
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const summary = (server: string, connections: number) => {
     const runs = measurements.filter((m) => m.server === server && m.connections === connections);
@@ -210,7 +211,7 @@ function report(measurements: readonly Measurement[], names: readonly string[]):
     `a 2 s warm-up, for ${duration} s per cell, ${rounds} round(s) interleaved (median shown); latency percentiles from every`,
     'response time autocannon reports (its own histogram rounds to 1 ms). The load generator shares the machine.',
     '',
-    `Machine: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), shared with other work; servers on cores ${cores}, ${workers} worker(s) each.`,
+    `Machine: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), shared with other work (1-minute load average ${loadAverage[0].toFixed(1)} before, ${loadAverage[1].toFixed(1)} after); servers on cores ${cores}, ${workers} worker(s) each.`,
     '',
     '| concurrency | server | requests/s (200s) | p50 ms | p99 ms | failed |',
     '|---|---|---|---|---|---|',
@@ -226,7 +227,7 @@ function report(measurements: readonly Measurement[], names: readonly string[]):
     `npm run bench:serve -- --duration ${duration} --workers ${workers} --cores ${cores} --rounds ${rounds}`,
     '```',
     '',
-    `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn).`,
+    `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn, nginx-light).`,
     '',
   ].join('\n');
 }

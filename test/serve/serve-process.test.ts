@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { regressionTruth, writeRegressionArtifact } from './fixtures/onnx-models.ts';
 import { fixtureArtifacts, type FixtureArtifacts } from './fixtures/local-server.ts';
-import { runCli } from './fixtures/spawn-cli.ts';
+import { MODEL_RUNTIME_BIN, runCli } from './fixtures/spawn-cli.ts';
 
 let artifacts: FixtureArtifacts;
 
@@ -14,6 +14,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await artifacts?.remove();
+});
+
+describe('model-runtime serve, as SageMaker starts the container', () => {
+  it('serves MODEL_RUNTIME_ROOT/model on SAGEMAKER_BIND_TO_PORT and exits 0 on SIGTERM', async () => {
+    const root = path.join(artifacts.root, 'opt-ml');
+    await writeRegressionArtifact(path.join(root, 'model'));
+    const container = runCli(['serve'], { MODEL_RUNTIME_ROOT: root, SAGEMAKER_BIND_TO_PORT: '0', SAGEMAKER_MODEL_SERVER_WORKERS: '1' }, MODEL_RUNTIME_BIN);
+    try {
+      const listening = await container.waitForLog((entry) => entry.msg === 'listening');
+      expect(listening.modelDir).toBe(path.join(root, 'model'));
+      await container.waitForLog((entry) => entry.msg === 'model loaded');
+      const url = `http://127.0.0.1:${listening.port as number}`;
+      expect((await fetch(`${url}/ping`)).status).toBe(200);
+      const response = await fetch(`${url}/invocations`, { method: 'POST', body: '2,1\n', headers: { 'content-type': 'text/csv' } });
+      expect(await response.text()).toBe(`${regressionTruth(2, 1)}\n`);
+      container.child.kill('SIGTERM');
+      expect(await container.exited).toBe(0);
+    } finally {
+      container.child.kill('SIGKILL');
+    }
+  });
 });
 
 describe('modelstack serve as a process', () => {

@@ -79,6 +79,9 @@ export class InferenceServer {
     this.http.requestTimeout = this.timeoutMs + 30_000;
   }
 
+  /** Set by listen(): resolves when the model is loaded and verified, rejects with why it could not be. */
+  ready: Promise<void> = Promise.resolve();
+
   /** The loaded model, or undefined while it is loading. */
   get model(): InferenceModel | undefined {
     return this.loaded?.model;
@@ -109,15 +112,14 @@ export class InferenceServer {
     return this.http.address() as AddressInfo;
   }
 
-  /** Resolves when the model is loaded and verified; rejects with the reason it could not be. */
-  ready: Promise<void> = Promise.resolve();
-
   /**
    * Stops accepting connections, lets in-flight requests finish, then closes. Connections still
    * open after `graceMs` are cut (SageMaker sends SIGKILL 30 s after SIGTERM).
    */
   async drain(graceMs = 25_000): Promise<void> {
     this.draining = true;
+    // Keep-alive connections whose request is still in flight close right after their response.
+    this.http.keepAliveTimeout = 1;
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     const timer = setTimeout(() => this.http.closeAllConnections(), graceMs);
