@@ -10,7 +10,7 @@ import { loadAppConfig } from './config.ts';
  */
 export function buildApp(app: App): ModelStack {
   const config = loadAppConfig((key) => app.node.tryGetContext(key));
-  const stack = new ModelStack(app, config.stackName, { settings: config.settings });
+  const stack = new ModelStack(app, config.stackName, { settings: config.settings, pipeline: config.pipeline });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stack;
 }

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelStackSettings } from '../lib/model-stack-settings.ts';
+import type { PipelineSettings } from '../lib/pipeline/pipeline-settings.ts';
+import { METRIC_NAMES, type MetricName } from '../model-runtime/src/contract/metrics.ts';
 
 /**
  * Reads the app's configuration from the CDK context and validates it, so that a mistake is
@@ -21,6 +23,8 @@ export interface AppConfig {
   /** The CloudFormation stack name. @default 'ModelStack' */
   readonly stackName: string;
   readonly settings: ModelStackSettings;
+  /** The training pipeline's settings, or false to leave the pipeline out. @default {} (all defaults) */
+  readonly pipeline: PipelineSettings | false;
 }
 
 /** A configuration mistake; the message names the key and the allowed values. */
@@ -63,6 +67,7 @@ export function parseAppConfig(raw: unknown): AppConfig {
   const serverless = root.object('serverless');
   const vpc = root.object('vpc');
   const autoscaling = root.raw('autoscaling');
+  const pipeline = root.raw('pipeline');
   const settings: ModelStackSettings = {
     endpointName: root.string('endpointName', /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, '1 to 63 letters, digits or hyphens, starting and ending with a letter or digit'),
     modelDataUrl: root.string('modelDataUrl', /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+\.tar\.gz$/, 'an S3 URL of a model archive, like "s3://my-bucket/models/job-1/output/model.tar.gz"'),
@@ -93,10 +98,46 @@ export function parseAppConfig(raw: unknown): AppConfig {
     noncurrentVersionExpirationDays: root.integer('noncurrentVersionExpirationDays', 1, 3650),
     removalPolicy: root.oneOf('removalPolicy', ['retain', 'destroy']),
   };
+  const pipelineSettings = pipeline === false ? false : parsePipeline(root, pipeline);
   root.rejectUnknownKeys();
   serverless?.rejectUnknownKeys();
   vpc?.rejectUnknownKeys();
-  return { stackName, settings: withoutUndefined(settings) };
+  return { stackName, settings: withoutUndefined(settings), pipeline: pipelineSettings };
+}
+
+/** `pipeline`: an object of TrainingPipeline settings, or false to leave the pipeline out. Ranges are checked by the construct. */
+function parsePipeline(root: ObjectReader, value: unknown): PipelineSettings {
+  if (value === undefined) return {};
+  const reader = root.required(root.object('pipeline', 'an object, or false to leave the training pipeline out'), 'pipeline');
+  const hyperparameters = reader.object('hyperparameters', 'an object of hyperparameter names to string values, e.g. {"epochs": "30"}');
+  const tuningValue = reader.raw('tuning');
+  const tuning = typeof tuningValue === 'boolean' ? tuningValue : reader.object('tuning', 'true, false, or {"maxJobs": 12, "maxParallelJobs": 3}');
+  const objective = reader.object('objective');
+  const triggerValue = reader.raw('dataTrigger');
+  const batchValue = reader.raw('batchTransform');
+  const batch = batchValue === false ? undefined : reader.object('batchTransform', 'an object, or false to leave batch transform out');
+  const parsed: PipelineSettings = {
+    approval: reader.oneOf('approval', ['automatic', 'manual']),
+    instanceType: reader.string('instanceType', /^ml\.[a-z]+\d+[a-z-]*\.[a-z0-9]+$/, 'a SageMaker instance type such as "ml.g5.2xlarge" or "ml.m5.xlarge"'),
+    instanceCount: reader.integer('instanceCount', 1, 100),
+    spot: reader.boolean('spot'),
+    maxRuntimeHours: reader.integer('maxRuntimeHours', 1, 120),
+    hyperparameters: hyperparameters && hyperparameters.stringMap(),
+    tuning: tuning instanceof ObjectReader ? withoutUndefined({ maxJobs: tuning.integer('maxJobs', 1, 500), maxParallelJobs: tuning.integer('maxParallelJobs', 1, 100) }) : tuning,
+    objective: objective && withoutUndefined({
+      metric: objective.oneOf<MetricName>('metric', METRIC_NAMES),
+      goal: objective.oneOf('goal', ['minimize', 'maximize']),
+      threshold: objective.number('threshold', -Number.MAX_VALUE, Number.MAX_VALUE),
+    }),
+    schedule: reader.string('schedule', /^(cron|rate)\(.+\)$/, 'cron(...) or rate(...), e.g. "rate(7 days)"'),
+    dataTrigger: typeof triggerValue === 'boolean' ? triggerValue : reader.string('dataTrigger', /^.{1,1024}$/, 'true, false, or a key suffix such as "_SUCCESS"'),
+    batchTransform: batchValue === false ? false : batch && withoutUndefined({ instanceType: batch.string('instanceType', /^ml\.[a-z]+\d+[a-z-]*\.[a-z0-9]+$/, 'a SageMaker instance type such as "ml.g5.xlarge"'), instanceCount: batch.integer('instanceCount', 1, 100) }),
+  };
+  if (tuning instanceof ObjectReader) tuning.rejectUnknownKeys();
+  objective?.rejectUnknownKeys();
+  batch?.rejectUnknownKeys();
+  reader.rejectUnknownKeys();
+  return withoutUndefined(parsed);
 }
 
 function parseAutoscaling(root: ObjectReader, value: unknown): ModelStackSettings['autoscaling'] {
@@ -207,6 +248,15 @@ class ObjectReader {
     const ok = Array.isArray(value) && value.length >= minItems && value.length <= maxItems && value.every((item) => typeof item === 'string' && pattern.test(item));
     if (!ok) this.fail(key, `an array of ${minItems} to ${maxItems} ${expected}`, value);
     return value as string[];
+  }
+
+  /** Every key of this object, each value a string (SageMaker hyperparameters are strings). */
+  stringMap(): Record<string, string> {
+    for (const [key, value] of Object.entries(this.value)) {
+      this.read.add(key);
+      if (typeof value !== 'string') this.fail(key, 'a string (hyperparameter values are strings, e.g. "0.01")', value);
+    }
+    return { ...(this.value as Record<string, string>) };
   }
 
   required<T>(value: T | undefined, key: string): T {

@@ -10,14 +10,14 @@ function context(values: Record<string, unknown>): (key: string) => unknown {
 
 describe('app configuration', () => {
   it('defaults to stack ModelStack with every setting at its default', () => {
-    expect(loadAppConfig(context({}))).toEqual({ stackName: 'ModelStack', settings: {} });
+    expect(loadAppConfig(context({}))).toEqual({ stackName: 'ModelStack', settings: {}, pipeline: {} });
   });
 
   it('reads a JSON file named by context, then lets inline context override it key by key', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelstack-config-'));
     fs.writeFileSync(path.join(dir, 'prod.json'), JSON.stringify({ stackName: 'Churn', instanceType: 'ml.g5.2xlarge', autoscaling: { maxCapacity: 8 } }));
     const config = loadAppConfig(context({ [CONFIG_FILE_CONTEXT_KEY]: 'prod.json', [SETTINGS_CONTEXT_KEY]: '{"instanceType":"ml.m5.xlarge"}' }), dir);
-    expect(config).toEqual({ stackName: 'Churn', settings: { instanceType: 'ml.m5.xlarge', autoscaling: { maxCapacity: 8 } } });
+    expect(config).toEqual({ stackName: 'Churn', settings: { instanceType: 'ml.m5.xlarge', autoscaling: { maxCapacity: 8 } }, pipeline: {} });
   });
 
   it('accepts every documented key', () => {
@@ -54,6 +54,28 @@ describe('app configuration', () => {
       autoscaling: false,
       serverless: { memorySizeInMb: 2048, maxConcurrency: 20, provisionedConcurrency: 2 },
     });
+  });
+
+  it('reads the training pipeline settings, or false to leave the pipeline out', () => {
+    const pipeline = {
+      approval: 'automatic',
+      instanceType: 'ml.g5.2xlarge',
+      instanceCount: 1,
+      spot: false,
+      maxRuntimeHours: 12,
+      hyperparameters: { algorithm: 'mlp', epochs: '30' },
+      tuning: { maxJobs: 20, maxParallelJobs: 4 },
+      objective: { metric: 'validation_accuracy', goal: 'maximize', threshold: 0.9 },
+      schedule: 'rate(7 days)',
+      dataTrigger: '_SUCCESS',
+      batchTransform: { instanceType: 'ml.m5.xlarge', instanceCount: 3 },
+    };
+    expect(parseAppConfig({ pipeline }).pipeline).toEqual(pipeline);
+    expect(parseAppConfig({ pipeline: false }).pipeline).toBe(false);
+    expect(parseAppConfig({ pipeline: { tuning: true, batchTransform: false } }).pipeline).toEqual({ tuning: true, batchTransform: false });
+    expect(() => parseAppConfig({ pipeline: { hyperparameters: { epochs: 30 } } })).toThrow(/modelstack\.pipeline\.hyperparameters\.epochs: must be a string/);
+    expect(() => parseAppConfig({ pipeline: { objective: { metric: 'accuracy' } } })).toThrow(/modelstack\.pipeline\.objective\.metric: must be one of "epoch", "train_loss"/);
+    expect(() => parseAppConfig({ pipeline: { approvl: 'manual' } })).toThrow(/modelstack\.pipeline: unknown key "approvl"/);
   });
 
   it.each<[unknown, RegExp]>([
