@@ -197,7 +197,14 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
       const s = index === 0 ? ours! : peer!;
       rows.push(`| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.failures} |`);
     });
-    ratios.push(`| ${connections} | ${(ours!.rps / peer!.rps).toFixed(1)}x | ${(peer!.p99 / ours!.p99).toFixed(1)}x lower |`);
+    // Each round measures both servers back to back, so a round's ratio is the fair comparison
+    // on a machine whose load drifts; the table's ratio is the median over rounds.
+    const pairs = Array.from({ length: rounds }, (_, round) => {
+      const cell = (name: string) => measurements.filter((m) => m.server === name && m.connections === connections)[round]!;
+      return { throughput: cell(names[0]!).rps / cell(names[1]!).rps, p99: cell(names[1]!).p99 / cell(names[0]!).p99 };
+    });
+    const perRound = pairs.map((pair) => `${pair.throughput.toFixed(1)}x`).join(', ');
+    ratios.push(`| ${connections} | ${median(pairs.map((pair) => pair.throughput)).toFixed(1)}x (rounds: ${perRound}) | ${median(pairs.map((pair) => pair.p99)).toFixed(1)}x lower |`);
   }
   return [
     '## Serving',
@@ -216,6 +223,8 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     '| concurrency | server | requests/s (200s) | p50 ms | p99 ms | failed |',
     '|---|---|---|---|---|---|',
     ...rows,
+    '',
+    'Ratios, median over rounds of each round\'s back-to-back pair:',
     '',
     '| concurrency | throughput, modelstack / peer | p99, modelstack vs peer |',
     '|---|---|---|',
