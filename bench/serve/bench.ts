@@ -5,15 +5,14 @@
  * single-row JSON requests at concurrency 1 and 64. Writes the "Serving" section of
  * bench/RESULTS.md.
  *
- *   npm run bench:serve -- [--duration 10] [--workers N] [--cores 0-1] [--rounds 1]
+ *   npm run bench:serve -- [--duration 10] [--rounds 3] [--cores 0] [--load-cores 1] [--workers 1]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import autocannon, { type Result as LoadResult } from 'autocannon';
+import { parseArgs, promisify } from 'node:util';
 import { saveArtifact } from '../../model-runtime/src/artifact/save.ts';
 import { describeModel, denseNetworkOnnx, type DenseLayer } from '../../test/serve/fixtures/onnx-models.ts';
 import { createRandom } from '../../model-runtime/src/data/random.ts';
@@ -27,18 +26,23 @@ const FEATURES = 32;
 const HIDDEN = [256, 256];
 const CLASSES = 10;
 
+// The servers get every core but the last, the load generator the last one, so autocannon never
+// takes CPU from the server it measures (on one core, everything shares it).
+const CORES = os.availableParallelism();
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    workers: { type: 'string', default: String(os.availableParallelism()) },
-    cores: { type: 'string', default: `0-${os.availableParallelism() - 1}` },
-    rounds: { type: 'string', default: '1' },
+    cores: { type: 'string', default: CORES > 1 ? (CORES > 2 ? `0-${CORES - 2}` : '0') : '0' },
+    'load-cores': { type: 'string', default: String(CORES - 1) },
+    workers: { type: 'string', default: String(Math.max(1, CORES - 1)) },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const duration = Number(args.duration);
 const workers = Number(args.workers);
 const rounds = Number(args.rounds);
 const cores = args.cores;
+const loadCores = args['load-cores'];
 
 interface Measurement {
   readonly server: string;
@@ -163,24 +167,14 @@ async function checkSameAnswers(urls: readonly string[], body: string): Promise<
   console.log(`same answers: label ${ours!.label}, max probability difference ${difference.toExponential(2)}`);
 }
 
-/**
- * One autocannon run. autocannon's own latency histogram has 1 ms resolution, too coarse for
- * sub-millisecond answers, so percentiles come from every response's time as it reports it.
- */
+/** One autocannon run in a child process pinned to the load generator's cores (load.ts). */
 async function load(url: string, body: string, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; failures: number }> {
-  const latencies: number[] = [];
-  const result = await new Promise<LoadResult>((resolve, reject) => {
-    const instance = autocannon(
-      { url: `${url}/invocations`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
-    );
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode === 200) latencies.push(responseTime);
-    });
-  });
-  latencies.sort((a, b) => a - b);
-  const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-  return { rps: latencies.length / result.duration, p50: percentile(50), p99: percentile(99), failures: result.errors + result.timeouts + result.non2xx };
+  const { stdout } = await promisify(execFile)(
+    'taskset',
+    ['-c', loadCores, process.execPath, '--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'load.ts'), `${url}/invocations`, body, String(connections), String(seconds)],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { rps: number; p50: number; p99: number; failures: number };
 }
 
 function report(measurements: readonly Measurement[], names: readonly string[], loadAverage: readonly [number, number]): string {
@@ -214,11 +208,11 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     'bring-your-own-container examples build (scikit_bring_your_own: nginx in front of gunicorn sync workers on a unix',
     'socket, Flask app, here with the model in PyTorch 1.13 + OpenBLAS). Both pinned to the same cores (`taskset`) with the',
     'same worker count, 1 ONNX Runtime / torch thread per worker; both write an access log line per request.',
-    'autocannon sends the same single-row JSON request (`{"instances": [[32 floats]]}`) over keep-alive connections, after',
-    `a 2 s warm-up, for ${duration} s per cell, ${rounds} round(s) interleaved (median shown); latency percentiles from every`,
-    'response time autocannon reports (its own histogram rounds to 1 ms). The load generator shares the machine.',
+    'autocannon (pinned to a core of its own) sends the same single-row JSON request (`{"instances": [[32 floats]]}`) over',
+    `keep-alive connections, after a 2 s warm-up, for ${duration} s per cell, ${rounds} round(s) interleaved (median shown);`,
+    'latency percentiles from every response time autocannon reports (its own histogram rounds to 1 ms).',
     '',
-    `Machine: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), shared with other work (1-minute load average ${loadAverage[0].toFixed(1)} before, ${loadAverage[1].toFixed(1)} after); servers on cores ${cores}, ${workers} worker(s) each.`,
+    `Machine: ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), shared with other work (1-minute load average ${loadAverage[0].toFixed(1)} before, ${loadAverage[1].toFixed(1)} after); servers on cores ${cores} with ${workers} worker(s) each, autocannon on core(s) ${loadCores}.`,
     '',
     '| concurrency | server | requests/s (200s) | p50 ms | p99 ms | failed |',
     '|---|---|---|---|---|---|',
@@ -233,7 +227,7 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     'Command:',
     '',
     '```bash',
-    `npm run bench:serve -- --duration ${duration} --workers ${workers} --cores ${cores} --rounds ${rounds}`,
+    `npm run bench:serve -- --duration ${duration} --rounds ${rounds} --cores ${cores} --load-cores ${loadCores} --workers ${workers}`,
     '```',
     '',
     `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn, nginx-light).`,

@@ -41,6 +41,23 @@ describe('dynamic batching', () => {
     entries.forEach((entry) => expect(entry.batchRows).toBeGreaterThanOrEqual(entry.rows));
   });
 
+  it('caps a pass at maxBatchRows, and still runs a larger single request, alone', async () => {
+    const capped = await startLocalServer(artifacts.regression, { batching: { maxBatchRows: 8 } });
+    try {
+      await capped.server.ready;
+      const singles = Array.from({ length: 24 }, (_, i) => invoke(capped.url, JSON.stringify([[i, 1]])));
+      const large = Array.from({ length: 20 }, (_, i) => [i, -i] as const);
+      const [big, ...rest] = await Promise.all([invoke(capped.url, JSON.stringify(large)), ...singles]);
+      expect((big!.json() as { predictions: number[] }).predictions).toEqual(large.map(([x1, x2]) => regressionTruth(x1, x2)));
+      rest.forEach((response, i) => expect(response.json()).toEqual({ predictions: [regressionTruth(i, 1)] }));
+      const bigEntry = capped.log.find((entry) => entry.rows === 20)!;
+      expect(bigEntry.batchRows).toBe(20);
+      capped.log.filter((entry) => entry.rows === 1).forEach((entry) => expect(entry.batchRows).toBeLessThanOrEqual(8));
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('runs a lone request at once, in a batch of its own', async () => {
     const logBefore = server.log.length;
     await invoke(server.url, '[[1, 2], [3, 4]]');

@@ -2,10 +2,11 @@
  * Dynamic batching: requests that arrive while the model is busy (or within a short window)
  * are stacked into one matrix and run as one forward pass; each caller gets back its own rows.
  *
- * When the model is idle a request is flushed on the next event-loop turn (plus `windowMs`),
- * so a lone request waits for nobody; under load, everything that queued during a run forms
- * the next batch. A forward pass over 64 rows costs little more than over 1, so this is where
- * the throughput under concurrency comes from.
+ * When the model is idle a request runs at once (or after `windowMs`), so a lone request waits
+ * for nobody; ONNX Runtime starts the run on a later event-loop turn, and every request read
+ * meanwhile, or while a run is going, queues up and forms the next batch. A forward pass over
+ * 64 rows costs little more than over 1, so this is where the throughput under concurrency
+ * comes from.
  */
 import type { FeatureMatrix } from './feature-rows.ts';
 
@@ -23,7 +24,7 @@ export interface DynamicBatcherOptions {
   readonly maxBatchRows?: number;
   /**
    * How long an idle model waits for companions before running, in milliseconds.
-   * @default 0 (the next event-loop turn)
+   * @default 0 (runs at once; requests arriving during the run form the next batch)
    */
   readonly windowMs?: number;
 }
@@ -64,15 +65,16 @@ export class DynamicBatcher {
     });
   }
 
-  private schedule(): void {
+  /** `afterRun`: requests that queued during a run go at once; only an idle model waits `windowMs`. */
+  private schedule(afterRun = false): void {
     if (this.running || this.scheduled) return;
     this.scheduled = true;
     const flush = (): void => {
       this.scheduled = false;
       void this.runNext();
     };
-    if (this.windowMs > 0) setTimeout(flush, this.windowMs);
-    else setImmediate(flush);
+    if (this.windowMs > 0 && !afterRun) setTimeout(flush, this.windowMs);
+    else queueMicrotask(flush);
   }
 
   /** Takes requests off the queue up to maxBatchRows (always at least one) and runs them as one pass. */
@@ -99,8 +101,7 @@ export class DynamicBatcher {
       for (const pending of batch) pending.reject(error);
     } finally {
       this.running = false;
-      // Via the event loop, not directly: requests that arrived during the run are read first.
-      if (this.queue.length > 0) this.schedule();
+      if (this.queue.length > 0) this.schedule(true);
     }
   }
 }
