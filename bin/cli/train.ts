@@ -13,7 +13,6 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { c as createTar } from 'tar';
 import { ALGORITHMS } from '../../model-runtime/src/artifact/model-description.ts';
-import { formatMetricLine } from '../../model-runtime/src/contract/metrics.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import type { TrainingProgress, TrainingResult } from '../../model-runtime/src/train/run.ts';
 import { lossCurveSvg } from './loss-curve.ts';
@@ -76,7 +75,7 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
   try {
     const paths = runtimePaths(root);
     await layOutJob(paths, data, options);
-    const result = await train(paths, options.log ?? ((line) => process.stdout.write(`${line}\n`)));
+    const result = await train(paths, options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
     await mkdir(path.dirname(archive), { recursive: true });
     // Files at the archive's root, as SageMaker packs /opt/ml/model.
     await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
@@ -134,13 +133,13 @@ async function train(paths: RuntimePaths, log: (line: string) => void): Promise<
       signal: controller.signal,
       onProgress: bar === null ? undefined : (p) => bar.update(p),
       log: (line) => {
+        // The runtime names its model folder, a temporary one here; the archive is what to look at.
+        if (line.startsWith(`model: ${paths.model}`)) return;
         if (bar === null) log(line);
         else bar.interrupt(line);
       },
     });
     bar?.stop();
-    const last = result.history.at(-1);
-    if (bar !== null && last !== undefined) process.stderr.write(`${formatMetricLine(last)}\n`);
     return result;
   } catch (error) {
     bar?.stop();
@@ -151,6 +150,10 @@ async function train(paths: RuntimePaths, log: (line: string) => void): Promise<
   }
 }
 
+/**
+ * The bar shows epoch and losses as they go, so per-epoch metric lines are held back; the last
+ * one (the kept epoch's final metrics) is printed when the bar stops.
+ */
 function progressBar(): { update(p: TrainingProgress): void; interrupt(line: string): void; stop(): void } {
   const bar = new SingleBar({
     stream: process.stderr,
@@ -159,6 +162,7 @@ function progressBar(): { update(p: TrainingProgress): void; interrupt(line: str
     clearOnComplete: true,
   });
   let started = false;
+  let lastMetricLine: string | undefined;
   return {
     update(p) {
       const payload = {
@@ -176,12 +180,17 @@ function progressBar(): { update(p: TrainingProgress): void; interrupt(line: str
       bar.update(p.epoch, payload);
     },
     interrupt(line) {
+      if (line.startsWith('epoch=')) {
+        lastMetricLine = line;
+        return;
+      }
       // Keep informational lines (data summary, cv results) readable above the bar.
       if (started) process.stderr.write('\r\x1b[K');
       process.stderr.write(`${line}\n`);
     },
     stop() {
       if (started) bar.stop();
+      if (lastMetricLine !== undefined) process.stderr.write(`${lastMetricLine}\n`);
     },
   };
 }
