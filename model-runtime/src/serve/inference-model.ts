@@ -5,6 +5,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { loadArtifact } from '../artifact/load.ts';
+import { createSession } from '../engine/session.ts';
 import { INFERENCE_INPUT, INFERENCE_OUTPUT, type ModelDescription } from '../artifact/model-description.ts';
 import type { Manifest } from '../artifact/digest.ts';
 import { FeatureRowWriter } from './feature-rows.ts';
@@ -33,15 +34,15 @@ export class InferenceModel {
     this.output = outputInterpreter(description);
   }
 
-  /** Verifies MANIFEST.json (throws ArtifactIntegrityError naming each bad file), then opens the session. */
+  /**
+   * Verifies MANIFEST.json (throws ArtifactIntegrityError naming each bad file), then opens the
+   * session on the engine's device: CUDA when a GPU and the CUDA provider are present (or
+   * MODEL_RUNTIME_DEVICE says so), the CPU otherwise.
+   */
   static async load(modelDir: string, options: InferenceModelOptions = {}): Promise<InferenceModel> {
     const artifact = await loadArtifact(modelDir);
-    const threads = options.threads ?? Math.max(1, os.availableParallelism());
-    const session = await ort.InferenceSession.create(artifact.onnx, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
+    const session = await createSession(artifact.onnx, {
+      intraOpNumThreads: options.threads ?? Math.max(1, os.availableParallelism()),
     });
     for (const [names, name, what] of [
       [session.inputNames, INFERENCE_INPUT, 'input'],

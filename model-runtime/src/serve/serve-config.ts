@@ -15,7 +15,7 @@ export interface ServeConfig {
   /** SAGEMAKER_MODEL_SERVER_TIMEOUT (seconds), default 60; here in milliseconds. */
   readonly timeoutMs: number;
   readonly maxPayloadBytes: number;
-  /** ONNX Runtime intra-op threads per worker: the cores shared out between workers. */
+  /** ONNX Runtime intra-op threads per worker: MODEL_RUNTIME_THREADS, else the cores shared out between workers. */
   readonly threadsPerWorker: number;
   /** MODELSTACK_MAX_BATCH_ROWS, default 256. */
   readonly maxBatchRows: number;
@@ -32,7 +32,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
     workers,
     timeoutMs: overrides.timeoutMs ?? integer(env, 'SAGEMAKER_MODEL_SERVER_TIMEOUT', 60, 1, 3600) * 1000,
     maxPayloadBytes: overrides.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-    threadsPerWorker: overrides.threadsPerWorker ?? Math.max(1, Math.floor(cores / workers)),
+    threadsPerWorker: overrides.threadsPerWorker ?? (integer(env, 'MODEL_RUNTIME_THREADS', 0, 0, 1024) || Math.max(1, Math.floor(cores / workers))),
     maxBatchRows: overrides.maxBatchRows ?? integer(env, 'MODELSTACK_MAX_BATCH_ROWS', 256, 1, 1_000_000),
     batchWindowMs: overrides.batchWindowMs ?? integer(env, 'MODELSTACK_BATCH_WINDOW_MS', 0, 0, 1000),
   };
