@@ -223,6 +223,26 @@ describe('errors a client can act on', () => {
     expectError(await invoke(regression.url, '<rows/>', { 'content-type': 'application/xml' }), 415, /application\/json, text\/csv, application\/jsonlines/);
   });
 
+  it('504 naming SAGEMAKER_MODEL_SERVER_TIMEOUT when a prediction runs past the timeout', async () => {
+    // A real model made slow: every forward pass first waits 200 ms.
+    const slowModel = InferenceModel.load(artifacts.regression, { threads: 1 }).then((model) => {
+      const predict = model.predict.bind(model);
+      model.predict = async (features, count) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return predict(features, count);
+      };
+      return model;
+    });
+    const server = new InferenceServer({ model: slowModel, timeoutMs: 20, log: () => undefined });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      await server.ready;
+      expectError(await invoke(`http://127.0.0.1:${port}`, '[1, 2]'), 504, /longer than 0\.02 s \(SAGEMAKER_MODEL_SERVER_TIMEOUT\)/);
+    } finally {
+      await server.drain(1000);
+    }
+  });
+
   it('never answers a client mistake with a 5xx, and keeps serving', async () => {
     const bodies = ['', 'null', '{}', '"rows"', '[[]]', '[null]', '[[1e400, 1]]', '{"instances": {"x1": 1}}', '\u0000\u00ff', '[[[1, 2]]]', '['.repeat(5000)];
     for (const body of bodies) {
