@@ -8,7 +8,7 @@
  *   npm run bench:serve -- [--duration 10] [--rounds 3] [--cores 0] [--load-cores 1] [--workers 1]
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,15 +133,16 @@ async function writeModel(): Promise<{ modelDir: string; weightsFile: string }> 
 
 function startServer(name: string, command: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
   // Both servers pinned to the same cores: `taskset -c CORES <server>`.
+  const log = openSync(path.join(OUT, `${name}.log`), 'w');
   const child = spawn('taskset', ['-c', cores, ...command], {
     cwd: REPO,
     env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Server logs (modelstack's per-request JSON lines included) go straight to a file, as nginx's
+    // access log does: relaying them through this process would put a third process, woken per
+    // log write and pinned to no core, on the cores being measured, and only one side logs to stdout.
+    stdio: ['ignore', log, log],
   });
-  // Server logs (modelstack's per-request JSON lines included) go to a file, as they would to CloudWatch.
-  const log = createWriteStream(path.join(OUT, `${name}.log`));
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  closeSync(log); // the child holds its own copy
   return child;
 }
 
