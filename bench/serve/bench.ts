@@ -16,6 +16,7 @@ import { parseArgs, promisify } from 'node:util';
 import { saveArtifact } from '../../model-runtime/src/artifact/save.ts';
 import { describeModel, denseNetworkOnnx, type DenseLayer } from '../../test/serve/fixtures/onnx-models.ts';
 import { createRandom } from '../../model-runtime/src/data/random.ts';
+import { peerEnvironment } from '../peer-env.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const OUT = path.join(REPO, 'bench', 'out', 'serve');
@@ -132,11 +133,12 @@ async function writeModel(): Promise<{ modelDir: string; weightsFile: string }> 
 }
 
 function startServer(name: string, command: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
-  // Both servers pinned to the same cores: `taskset -c CORES <server>`.
+  // Both servers pinned to the same cores: `taskset -c CORES <server>`. Both get the peer's environment
+  // (OpenBLAS left to pick its own kernel; ONNX Runtime does not use OpenBLAS, so modelstack is unaffected).
   const log = openSync(path.join(OUT, `${name}.log`), 'w');
   const child = spawn('taskset', ['-c', cores, ...command], {
     cwd: REPO,
-    env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: peerEnvironment({ ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }),
     // Server logs (modelstack's per-request JSON lines included) go straight to a file, as nginx's
     // access log does: relaying them through this process would put a third process, woken per
     // log write and pinned to no core, on the cores being measured, and only one side logs to stdout.
@@ -208,7 +210,8 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     'served by `modelstack serve` (Node 20, node:http + ONNX Runtime 1.30 CPU, dynamic batching) and by the peer SageMaker\'s',
     'bring-your-own-container examples build (scikit_bring_your_own: nginx in front of gunicorn sync workers on a unix',
     'socket, Flask app, here with the model in PyTorch 1.13 + OpenBLAS). Both pinned to the same cores (`taskset`) with the',
-    'same worker count, 1 ONNX Runtime / torch thread per worker; both write an access log line per request, straight to a file.',
+    'same worker count, 1 ONNX Runtime / torch thread per worker; both write an access log line per request, straight to a file;',
+    'the peer runs without the machine-wide `OPENBLAS_CORETYPE` override (bench/peer-env.ts).',
     'autocannon (pinned to a core of its own) sends the same single-row JSON request (`{"instances": [[32 floats]]}`) over',
     `keep-alive connections, after a 2 s warm-up, for ${duration} s per cell, ${rounds} round(s) interleaved (median shown);`,
     'latency percentiles from every response time autocannon reports (its own histogram rounds to 1 ms).',
