@@ -64,10 +64,16 @@ Without --body or --file the body is read from standard input.`)
 
 /** A client for a local server: the SDK signs requests, so it needs some credentials and a region. */
 export function localClient(url: string): SageMakerRuntimeClient {
+  // `new URL('localhost:8080')` parses (as scheme "localhost:"), so check the scheme too: the SDK
+  // would otherwise fail later with nothing better than "UnknownError".
+  let protocol: string | undefined;
   try {
-    new URL(url);
+    protocol = new URL(url).protocol;
   } catch {
-    throw new Error(`--local must be a URL such as http://127.0.0.1:8080, not '${url}'`);
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new Error(`--local must be an http:// or https:// URL such as http://127.0.0.1:8080, not '${url}'`);
   }
   // The SDK's advice to upgrade Node is about AWS support windows, not about a local server.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
