@@ -53,15 +53,54 @@ export interface EndpointAutoScalingOptions {
   readonly schedules?: ReadonlyArray<ScheduledCapacity>;
 }
 
-export interface EndpointAutoScalingProps extends EndpointAutoScalingOptions {
+export interface EndpointAutoScalingProps extends EndpointAutoScalingOptions, ScaledVariant {
   readonly endpointName: string;
   readonly variantName: string;
+  /** What must exist before the scalable target is registered (the endpoint). @default nothing */
+  readonly dependsOn?: IDependable;
+}
+
+/**
+ * Autoscaling settings with every default applied, in plain JSON (seconds, not Durations): what
+ * EndpointAutoScaling registers through CloudFormation, and what the training pipeline registers
+ * through the Application Auto Scaling API on an endpoint it created. One source for both.
+ */
+export interface EndpointAutoScalingSettings {
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  readonly targetInvocationsPerInstance: number;
+  readonly scaleInCooldownSeconds: number;
+  readonly scaleOutCooldownSeconds: number;
+  readonly schedules: ReadonlyArray<ScheduledCapacity>;
+}
+
+/** What the settings apply to: the variant's instance type and initial count, for validation. */
+export interface ScaledVariant {
   /** The variant's instance type (burstable types are refused). */
   readonly instanceType: string;
   /** The variant's initial count; it must lie within [minCapacity, maxCapacity]. @default not checked */
   readonly initialInstanceCount?: number;
-  /** What must exist before the scalable target is registered (the endpoint). @default nothing */
-  readonly dependsOn?: IDependable;
+}
+
+/**
+ * `options` with the documented defaults applied, validated against the variant; throws a
+ * PropValidationError naming the prop and its allowed range.
+ */
+export function resolveEndpointAutoScaling(options: EndpointAutoScalingOptions, variant: ScaledVariant): EndpointAutoScalingSettings {
+  const minCapacity = options.minCapacity ?? 1;
+  const maxCapacity = options.maxCapacity ?? Math.max(4, minCapacity);
+  const target = options.targetInvocationsPerInstance ?? 100;
+  const scaleInCooldown = options.scaleInCooldown ?? Duration.minutes(5);
+  const scaleOutCooldown = options.scaleOutCooldown ?? Duration.minutes(1);
+  validate(options, variant, minCapacity, maxCapacity, target, scaleInCooldown, scaleOutCooldown);
+  return {
+    minCapacity,
+    maxCapacity,
+    targetInvocationsPerInstance: target,
+    scaleInCooldownSeconds: scaleInCooldown.toSeconds(),
+    scaleOutCooldownSeconds: scaleOutCooldown.toSeconds(),
+    schedules: (options.schedules ?? []).map((schedule) => ({ ...schedule })),
+  };
 }
 
 /**
@@ -73,22 +112,20 @@ export interface EndpointAutoScalingProps extends EndpointAutoScalingOptions {
 export class EndpointAutoScaling extends Construct {
   readonly scalableTarget: appscaling.ScalableTarget;
   readonly policy: appscaling.TargetTrackingScalingPolicy;
+  /** The settings as registered, defaults applied. */
+  readonly settings: EndpointAutoScalingSettings;
 
   constructor(scope: Construct, id: string, props: EndpointAutoScalingProps) {
     super(scope, id);
-    const minCapacity = props.minCapacity ?? 1;
-    const maxCapacity = props.maxCapacity ?? Math.max(4, minCapacity);
-    const target = props.targetInvocationsPerInstance ?? 100;
-    const scaleInCooldown = props.scaleInCooldown ?? Duration.minutes(5);
-    const scaleOutCooldown = props.scaleOutCooldown ?? Duration.minutes(1);
-    validate(props, minCapacity, maxCapacity, target, scaleInCooldown, scaleOutCooldown);
+    const settings = resolveEndpointAutoScaling(props, props);
+    this.settings = settings;
 
     this.scalableTarget = new appscaling.ScalableTarget(this, 'Target', {
       serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
       resourceId: `endpoint/${props.endpointName}/variant/${props.variantName}`,
       scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-      minCapacity,
-      maxCapacity,
+      minCapacity: settings.minCapacity,
+      maxCapacity: settings.maxCapacity,
       // Application Auto Scaling uses (and creates when missing) its SageMaker service-linked
       // role when RoleARN is absent; the L2 would otherwise add a role of its own that is never used.
       role: iam.Role.fromRoleName(this, 'ServiceLinkedRole', 'AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint'),
@@ -98,12 +135,12 @@ export class EndpointAutoScaling extends Construct {
 
     this.policy = this.scalableTarget.scaleToTrackMetric('InvocationsPerInstance', {
       predefinedMetric: appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-      targetValue: target,
-      scaleInCooldown,
-      scaleOutCooldown,
+      targetValue: settings.targetInvocationsPerInstance,
+      scaleInCooldown: Duration.seconds(settings.scaleInCooldownSeconds),
+      scaleOutCooldown: Duration.seconds(settings.scaleOutCooldownSeconds),
     });
 
-    for (const schedule of props.schedules ?? []) {
+    for (const schedule of settings.schedules) {
       this.scalableTarget.scaleOnSchedule(schedule.name, {
         schedule: appscaling.Schedule.expression(schedule.expression),
         minCapacity: schedule.minCapacity,
@@ -115,14 +152,15 @@ export class EndpointAutoScaling extends Construct {
 }
 
 function validate(
-  props: EndpointAutoScalingProps,
+  props: EndpointAutoScalingOptions,
+  variant: ScaledVariant,
   minCapacity: number,
   maxCapacity: number,
   target: number,
   scaleInCooldown: Duration,
   scaleOutCooldown: Duration,
 ): void {
-  const instance = describeInstanceType('EndpointAutoScaling.instanceType', props.instanceType);
+  const instance = describeInstanceType('EndpointAutoScaling.instanceType', variant.instanceType);
   if (instance.burstable) {
     throw new PropValidationError(
       'EndpointAutoScaling.instanceType',
@@ -134,7 +172,7 @@ function validate(
   if (minCapacity > maxCapacity) {
     throw new PropValidationError('EndpointAutoScaling.minCapacity', `must be at most maxCapacity (${maxCapacity}), got ${minCapacity}`);
   }
-  const initial = props.initialInstanceCount;
+  const initial = variant.initialInstanceCount;
   if (initial !== undefined && (initial < minCapacity || initial > maxCapacity)) {
     throw new PropValidationError(
       'EndpointAutoScaling.minCapacity',

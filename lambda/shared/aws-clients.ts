@@ -6,6 +6,7 @@
  * attempts so a burst of pipeline steps rides out the throttle inside one invocation, and Step
  * Functions retries the whole step (see lib/pipeline/retry-policy.ts) if it still fails.
  */
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 
@@ -27,8 +28,13 @@ export function createS3Client(options: ClientOptions = {}): S3Client {
   return new S3Client({ ...options, maxAttempts: SDK_MAX_ATTEMPTS, retryMode: 'standard' });
 }
 
+export function createApplicationAutoScalingClient(options: ClientOptions = {}): ApplicationAutoScalingClient {
+  return new ApplicationAutoScalingClient({ ...options, maxAttempts: SDK_MAX_ATTEMPTS, retryMode: 'standard' });
+}
+
 let sageMaker: SageMakerClient | undefined;
 let s3: S3Client | undefined;
+let applicationAutoScaling: ApplicationAutoScalingClient | undefined;
 
 /** The container-wide SageMaker client (created on first use). */
 export function sageMakerClient(): SageMakerClient {
@@ -40,4 +46,10 @@ export function sageMakerClient(): SageMakerClient {
 export function s3Client(): S3Client {
   s3 ??= createS3Client();
   return s3;
+}
+
+/** The container-wide Application Auto Scaling client (created on first use). */
+export function applicationAutoScalingClient(): ApplicationAutoScalingClient {
+  applicationAutoScaling ??= createApplicationAutoScalingClient();
+  return applicationAutoScaling;
 }

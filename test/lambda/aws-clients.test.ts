@@ -2,11 +2,12 @@
  * The handlers' SDK clients retry throttling themselves before Step Functions has to: checked
  * with the real SDK talking HTTP to a loopback server that plays a throttling SageMaker.
  */
+import { RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSageMakerClient } from '../../lambda/shared/aws-clients.ts';
+import { createApplicationAutoScalingClient, createSageMakerClient } from '../../lambda/shared/aws-clients.ts';
 
 let server: Server | undefined;
 
@@ -41,5 +42,14 @@ describe('SDK clients', () => {
 
     expect(job.TrainingJobStatus).toBe('Completed');
     expect(targets).toEqual(Array(3).fill('SageMaker.DescribeTrainingJob'));
+  });
+
+  it('retry a throttled Application Auto Scaling call until it succeeds', async () => {
+    const { endpoint, targets } = await throttlingSageMaker(2);
+    const client = createApplicationAutoScalingClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+    await client.send(new RegisterScalableTargetCommand({ ServiceNamespace: 'sagemaker', ResourceId: 'endpoint/churn/variant/AllTraffic', ScalableDimension: 'sagemaker:variant:DesiredInstanceCount', MinCapacity: 1, MaxCapacity: 4 }));
+
+    expect(targets).toEqual(Array(3).fill('AnyScaleFrontendService.RegisterScalableTarget'));
   });
 });
