@@ -2,7 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
-import type { EndpointAutoScaling } from './endpoint-autoscaling.ts';
+import type { EndpointAutoScaling, EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
 import { endpointBlueprint, type IEndpointBlueprint } from './endpoint-blueprint.ts';
 import { EndpointMetrics } from './endpoint-metrics.ts';
 import { InferenceEndpoint } from './inference-endpoint.ts';
@@ -104,6 +104,8 @@ export class ModelStack extends Stack {
     });
 
     this.addOutputs();
+    const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
+    const scaling = autoScalingOptions(settings.autoscaling);
     if (settings.modelDataUrl === undefined) {
       this.endpoint = undefined;
       this.autoScaling = undefined;
@@ -115,11 +117,12 @@ export class ModelStack extends Stack {
         instanceType: this.servingInstanceType,
         initialInstanceCount: settings.initialInstanceCount ?? 1,
         dataCaptureSamplingPercentage: capture ? (settings.dataCapturePercent ?? 100) : undefined,
+        // The pipeline creates this endpoint, so the pipeline registers its autoscaling.
+        autoScaling: scaling,
       });
-      this.pipeline = this.addPipeline(props.pipeline);
+      this.pipeline = this.addPipeline(props.pipeline, vpc);
       return;
     }
-    const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
     this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
       modelStore: this.modelStore,
       image: this.servingImage,
@@ -141,24 +144,18 @@ export class ModelStack extends Stack {
       },
       rollbackAlarms: this.monitoring.rollbackAlarms,
     });
+    // CloudFormation owns this endpoint, so CloudFormation registers its autoscaling (the blueprint
+    // the pipeline sees is the endpoint itself, which asks the pipeline for none).
     this.endpointBlueprint = this.endpoint;
-    const scaling = settings.autoscaling;
-    this.autoScaling =
-      serverless || scaling === false
-        ? undefined
-        : this.endpoint.autoScaleInstanceCount({
-            minCapacity: scaling?.minCapacity,
-            maxCapacity: scaling?.maxCapacity,
-            targetInvocationsPerInstance: scaling?.targetInvocationsPerInstance,
-            scaleInCooldown: scaling?.scaleInCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleInCooldownSeconds),
-            scaleOutCooldown: scaling?.scaleOutCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleOutCooldownSeconds),
-            schedules: scaling?.schedules,
-          });
-    this.pipeline = this.addPipeline(props.pipeline);
+    this.autoScaling = serverless || scaling === false ? undefined : this.endpoint.autoScaleInstanceCount(scaling);
+    this.pipeline = this.addPipeline(props.pipeline, vpc);
   }
 
-  /** The training pipeline over this stack's store, images, endpoint (or its blueprint) and alarm topic. */
-  private addPipeline(settings: PipelineSettings | false | undefined): TrainingPipeline | undefined {
+  /**
+   * The training pipeline over this stack's store, images, endpoint (or its blueprint), alarm
+   * topic and VPC: its training jobs and the models it deploys run where the endpoint's do.
+   */
+  private addPipeline(settings: PipelineSettings | false | undefined, vpc: ReturnType<ModelStack['importVpc']> | undefined): TrainingPipeline | undefined {
     if (settings === false) return undefined;
     const props = pipelinePropsFromSettings(settings ?? {}, this.stackName);
     return new TrainingPipeline(this, 'Pipeline', {
@@ -169,6 +166,7 @@ export class ModelStack extends Stack {
       endpoint: this.endpointBlueprint,
       notificationTopic: this.monitoring.topic,
       rollbackAlarms: this.monitoring.rollbackAlarms,
+      ...vpc,
       deployment: {
         canaryPercent: this.settings.canaryPercent,
         canaryWait: this.settings.canaryWaitMinutes === undefined ? undefined : Duration.minutes(this.settings.canaryWaitMinutes),
@@ -228,4 +226,17 @@ export class ModelStack extends Stack {
       securityGroups: config.securityGroupIds?.map((groupId, index) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${index}`, groupId)),
     };
   }
+}
+
+/** The stack's autoscaling settings as EndpointAutoScaling options (whose defaults fill the rest); false when off. */
+function autoScalingOptions(scaling: ModelStackSettings['autoscaling']): EndpointAutoScalingOptions | false {
+  if (scaling === false) return false;
+  return {
+    minCapacity: scaling?.minCapacity,
+    maxCapacity: scaling?.maxCapacity,
+    targetInvocationsPerInstance: scaling?.targetInvocationsPerInstance,
+    scaleInCooldown: scaling?.scaleInCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleInCooldownSeconds),
+    scaleOutCooldown: scaling?.scaleOutCooldownSeconds === undefined ? undefined : Duration.seconds(scaling.scaleOutCooldownSeconds),
+    schedules: scaling?.schedules,
+  };
 }

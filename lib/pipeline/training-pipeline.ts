@@ -16,6 +16,7 @@ import { describeInstanceType } from '../instance-type.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
 import { PropValidationError, requireIntegerInRange, requireMatch, requireNumberInRange } from '../validation.ts';
+import { autoScalingFunction } from './autoscaling-function.ts';
 import { BatchTransform, type BatchTransformOptions } from './batch-transform.ts';
 import { deploymentStates } from './deployment-states.ts';
 import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './nag-findings.ts';
@@ -247,7 +248,15 @@ export class TrainingPipeline extends Construct {
   readonly approval: 'automatic' | 'manual';
   readonly triggers: PipelineTriggers;
   readonly batchTransform: BatchTransform | undefined;
-  readonly functions: { readonly prepare: PipelineFunction; readonly seal: PipelineFunction; readonly evaluate: PipelineFunction; readonly register: PipelineFunction; readonly deploy: PipelineFunction };
+  readonly functions: {
+    readonly prepare: PipelineFunction;
+    readonly seal: PipelineFunction;
+    readonly evaluate: PipelineFunction;
+    readonly register: PipelineFunction;
+    readonly deploy: PipelineFunction;
+    /** Registers autoscaling after each deployment; only when the pipeline creates the endpoint (`endpoint.pipelineAutoScaling` set). */
+    readonly configureAutoScaling?: PipelineFunction;
+  };
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
@@ -264,6 +273,7 @@ export class TrainingPipeline extends Construct {
     }
     const prefix = this.namePrefix;
     const endpointName = props.endpoint.endpointName;
+    const autoScaling = props.endpoint instanceof InferenceEndpoint ? undefined : props.endpoint.pipelineAutoScaling;
 
     // ---- roles and the registry ------------------------------------------------------------
     const network = this.network(props);
@@ -291,6 +301,11 @@ export class TrainingPipeline extends Construct {
       evaluate: new PipelineFunction(this, 'EvaluateModel', { entry: 'evaluate-model.ts', description: 'evaluation gate: final metrics vs threshold and production' }),
       register: new PipelineFunction(this, 'RegisterModel', { entry: 'register-model.ts', description: 'register a sealed model package with digests and metrics' }),
       deploy: new PipelineFunction(this, 'DeployModel', { entry: 'deploy-model.ts', description: 'create model and endpoint configuration, create or update the endpoint' }),
+      // CloudFormation scales an endpoint it owns (EndpointAutoScaling); the pipeline scales only
+      // the endpoint it creates, or each would overwrite the other's settings.
+      ...(autoScaling === undefined
+        ? {}
+        : { configureAutoScaling: autoScalingFunction(this, 'ConfigureAutoScaling', { endpointName, variantName: props.endpoint.variantName, settings: autoScaling }) }),
     };
     this.grantFunctionPermissions(props, packagesArn, groupArn);
 
@@ -363,14 +378,25 @@ export class TrainingPipeline extends Construct {
     const verify = lambdaStep('Verify package', this.functions.seal, { modelPackageArn: sfn.JsonPath.stringAt('$.target.modelPackageArn') }, '$.verification');
     const deploy = lambdaStep('Deploy model', this.functions.deploy, this.deployPayload(props, network), '$.deployment');
     deploy.addRetry(ENDPOINT_BUSY_RETRY);
+    const configureAutoScaling =
+      this.functions.configureAutoScaling &&
+      lambdaStep(
+        'Configure autoscaling',
+        this.functions.configureAutoScaling,
+        { endpointName, variantName: props.endpoint.variantName, autoScaling },
+        '$.autoScaling',
+      );
     const deployed = notifyState(this, 'Notify deployed', topic, prefix, 'DEPLOYED', {
       modelPackageArn: sfn.JsonPath.stringAt('$.target.modelPackageArn'),
       endpointName: sfn.JsonPath.stringAt('$.deployment.endpointName'),
       endpointConfigName: sfn.JsonPath.stringAt('$.deployment.endpointConfigName'),
       previousEndpointConfigName: sfn.JsonPath.stringAt('$.deployment.previousEndpointConfigName'),
       archiveSha256: sfn.JsonPath.stringAt('$.verification.archiveSha256'),
+      ...(configureAutoScaling ? { autoScaling: sfn.JsonPath.objectAt('$.autoScaling') } : {}),
     }).next(new sfn.Succeed(this, 'Deployed'));
-    const deployStage = deploymentStates(this, { endpointName, pollInterval: settings.pollInterval, verify, deploy, onDeployed: deployed, onFailure });
+    // On every settled deployment (first creation and updates), so the endpoint converges on the stack's settings.
+    const onDeployed = configureAutoScaling ? configureAutoScaling.next(deployed) : deployed;
+    const deployStage = deploymentStates(this, { endpointName, pollInterval: settings.pollInterval, verify, deploy, onDeployed, onFailure });
 
     const rejected = new sfn.Pass(this, 'Model rejected', {
       parameters: { Error: 'ModelRejected', 'Cause.$': 'States.JsonToString($.evaluation.reasons)' },
@@ -677,7 +703,7 @@ export class TrainingPipeline extends Construct {
       { finding: actionFinding('kms:GenerateDataKey*'), reason: 'Publishing to the KMS-encrypted monitoring topic: GenerateDataKey* on the topic key only.' },
       { finding: resourceFinding(this, sageMakerArn(this, 'training-job', `${prefix}-*`)), reason: `Training jobs are named <${prefix}>-<run id> at run time; the pattern admits only this pipeline's jobs.` },
       { finding: resourceFinding(this, sageMakerArn(this, 'hyper-parameter-tuning-job', `${prefix}-*`)), reason: `Tuning jobs are named <${prefix}>-<run id> at run time; the pattern admits only this pipeline's jobs.` },
-      ...Object.values(this.functions).map((step) => ({
+      ...Object.values(this.functions).filter((step) => step !== undefined).map((step) => ({
         finding: resourceFinding(this, `${step.function.functionArn}:*`),
         reason: 'LambdaInvoke grants invoking any version or alias of this one pipeline function.',
       })),
