@@ -176,6 +176,10 @@ describe('errors a client can act on', () => {
     expectError(await invoke(regression.url, '[{"x1": 1}]'), 400, /missing feature 'x2'/);
     expectError(await invoke(regression.url, '[[1, "2"]]'), 400, /row 0\[1\]: is "2", not a finite number/);
     expectError(await invoke(regression.url, '{"instances": []}'), 400, /no rows/);
+    // Finite in JavaScript, but Infinity as the float32 model.onnx reads: the answer would be NaN with a 200.
+    expectError(await invoke(regression.url, '[[1, 1e39]]'), 400, /row 0\[1\]: is 1e\+39, beyond float32 \(magnitude at most 3\.4e38\)/);
+    expectError(await invoke(regression.url, '1,-4e38\n', { 'content-type': 'text/csv' }), 400, /line 1: value "-4e38" for feature 'x2' is beyond float32 \(magnitude at most 3\.4e38\)/);
+    expectError(await invoke(regression.url, '[[1, 1e400]]'), 400, /row 0\[1\]: is Infinity, not a finite number/);
   });
 
   it('404 for an unknown route, listing the routes there are', async () => {

@@ -10,7 +10,7 @@ import { MemoryBatchSource, StreamBatchSource, type BatchSource, type MemoryRows
 import { listChannelFiles, type DataFile } from './channel-files.ts';
 import { DataError } from './data-error.ts';
 import { partitionCount, partitionOf, type Partitioning } from './partitioning.ts';
-import { labelEncoder, learnPreprocessing, type Preprocessing } from './preprocessing.ts';
+import { beyondFloat32, labelEncoder, learnPreprocessing, type Preprocessing } from './preprocessing.ts';
 import { scanTrainingData, type DataScan } from './scan.ts';
 import { TableReader, type TableSchema } from './table.ts';
 import { chooseTask, type TaskChoice } from './task.ts';
@@ -76,6 +76,8 @@ export async function prepareData(
   );
   const task = chooseTask(scan.labels, hp.task, hp.algorithm);
   log(`data: ${task.reason}`);
+  const hugeTarget = task.task === 'regression' ? scan.firstLabelBeyondFloat32 : null;
+  if (hugeTarget !== null) throw DataError.at(hugeTarget.file, hugeTarget.line, beyondFloat32(hugeTarget.label));
   const schema = scan.schema;
 
   // The validation channel is read once, checked against the training schema and labels.

@@ -10,3 +10,16 @@ export function parseDecimal(text: string): number | undefined {
   const value = Number(text);
   return Number.isFinite(value) ? value : undefined;
 }
+
+/**
+ * model.onnx reads float32 (artifact/model-description.ts): a value beyond this magnitude becomes
+ * Infinity there and the prediction NaN, so data and requests refuse it up front.
+ */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The expectation a message states for a value beyond FLOAT32_MAX. */
+export const FLOAT32_RANGE = 'magnitude at most 3.4e38';
+
+export function fitsFloat32(value: number): boolean {
+  return Math.abs(value) <= FLOAT32_MAX;
+}

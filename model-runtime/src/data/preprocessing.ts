@@ -6,6 +6,7 @@
 import type { Task } from '../artifact/model-description.ts';
 import type { Batch, InferencePreprocessing } from '../train/trainable.ts';
 import { DataError } from './data-error.ts';
+import { FLOAT32_RANGE, fitsFloat32 } from './numbers.ts';
 import type { DataScan } from './scan.ts';
 import { ColumnStatistics } from './statistics.ts';
 
@@ -35,6 +36,11 @@ export function learnPreprocessing(
   return { task, labels, featureMean: features.means(), featureStd: features.std(), targetMean, targetStd };
 }
 
+/** The model answers regression in float32 target units: a target beyond it would come back as Infinity. */
+export function beyondFloat32(label: string): string {
+  return `the label is ${JSON.stringify(label)}; expected a number within float32 range (${FLOAT32_RANGE}) for regression`;
+}
+
 /** Label text -> the number the model trains on: class id, or the raw target. */
 export type LabelEncoder = (label: string, file: string, line: number) => number;
 
@@ -43,6 +49,7 @@ export function labelEncoder(pre: Pick<Preprocessing, 'task' | 'labels'>): Label
     return (label, file, line) => {
       const value = Number(label);
       if (!Number.isFinite(value)) throw DataError.at(file, line, `the label is ${JSON.stringify(label)}; expected a number for regression`);
+      if (!fitsFloat32(value)) throw DataError.at(file, line, beyondFloat32(label));
       return value;
     };
   }

@@ -6,6 +6,7 @@
  */
 import type { DataFile } from './channel-files.ts';
 import { DataError } from './data-error.ts';
+import { fitsFloat32 } from './numbers.ts';
 import { partitionCount, partitionOf, type Partitioning } from './partitioning.ts';
 import { ColumnStatistics } from './statistics.ts';
 import { MAX_CLASSES, type LabelSummary } from './task.ts';
@@ -36,6 +37,8 @@ export interface DataScan {
   /** Numeric labels only (else null): statistics of the label as a number, per partition. */
   readonly targetStats: readonly ColumnStatistics[] | null;
   readonly labels: LabelSummary;
+  /** The first numeric label beyond float32, where it is: a regression cannot answer it (a class may be named so). */
+  readonly firstLabelBeyondFloat32: { readonly file: string; readonly line: number; readonly label: string } | null;
   readonly cache: RowCache | null;
 }
 
@@ -54,6 +57,7 @@ export async function scanTrainingData(files: readonly DataFile[], reader: Table
   let overflow = false;
   let allNumeric = true;
   let allInteger = true;
+  let firstLabelBeyondFloat32: DataScan['firstLabelBeyondFloat32'] = null;
 
   let cacheFeatures: number[] | null = [];
   let cacheLabels: string[] | null = [];
@@ -75,6 +79,7 @@ export async function scanTrainingData(files: readonly DataFile[], reader: Table
       const numeric = Number(row.label);
       if (allNumeric && Number.isFinite(numeric)) {
         if (!Number.isInteger(numeric)) allInteger = false;
+        if (firstLabelBeyondFloat32 === null && !fitsFloat32(numeric)) firstLabelBeyondFloat32 = { file: row.file, line: row.line, label: row.label };
         target[0] = numeric;
         targetStats[partition]!.add(target);
       } else {
@@ -108,6 +113,7 @@ export async function scanTrainingData(files: readonly DataFile[], reader: Table
     featureStats,
     targetStats: allNumeric ? targetStats : null,
     labels: { counts, overflow, allNumeric, allInteger },
+    firstLabelBeyondFloat32,
     cache:
       cacheFeatures === null
         ? null

@@ -12,7 +12,7 @@
  */
 import type { DataFile } from './channel-files.ts';
 import { DataError } from './data-error.ts';
-import { parseDecimal } from './numbers.ts';
+import { FLOAT32_RANGE, fitsFloat32, parseDecimal } from './numbers.ts';
 import { readCsvRecords, readJsonRecords, type CsvRecord } from './readers.ts';
 
 /** The column layout every file of the run must share. */
@@ -203,6 +203,9 @@ function csvRow(file: DataFile, record: CsvRecord, layout: CsvLayout): Row {
     if (value === undefined) {
       throw DataError.at(file.name, line, `feature "${layout.names[i]}" is ${JSON.stringify(cell)}; expected a number`);
     }
+    if (!fitsFloat32(value)) {
+      throw DataError.at(file.name, line, `feature "${layout.names[i]}" is ${JSON.stringify(cell)}; expected a number within float32 range (${FLOAT32_RANGE})`);
+    }
     features[i] = value;
   }
   const label = cells[layout.labelIndex]!;
@@ -221,6 +224,9 @@ function jsonNumber(value: unknown, file: DataFile, line: number, what: string):
   const number = typeof value === 'number' ? value : typeof value === 'string' ? parseDecimal(value.trim()) : undefined;
   if (number === undefined || !Number.isFinite(number)) {
     throw DataError.at(file.name, line, `${what} is ${JSON.stringify(value)}; expected a number`);
+  }
+  if (!fitsFloat32(number)) {
+    throw DataError.at(file.name, line, `${what} is ${JSON.stringify(value)}; expected a number within float32 range (${FLOAT32_RANGE})`);
   }
   return number;
 }

@@ -3,6 +3,7 @@
  * model's input matrix, with a 400 that says exactly which row and value was wrong and what the
  * model expects instead.
  */
+import { FLOAT32_RANGE, fitsFloat32 } from '../data/numbers.ts';
 import { badRequest, type HttpError } from './http-error.ts';
 
 /** The model input: `count` rows of `features.length` float32 values, row-major. */
@@ -53,6 +54,9 @@ export class FeatureRowWriter {
         const value = cell.trim() === '' ? Number.NaN : Number(cell);
         if (!Number.isFinite(value)) {
           throw this.error(where, `value ${JSON.stringify(cell)} for feature '${this.features[columns[field]!]}' is not a finite number`);
+        }
+        if (!fitsFloat32(value)) {
+          throw this.error(where, `value ${JSON.stringify(cell)} for feature '${this.features[columns[field]!]}' is beyond float32 (${FLOAT32_RANGE})`);
         }
         values[index * this.width + columns[field]!] = value;
       });
@@ -111,13 +115,16 @@ export class FeatureRowWriter {
     }
   }
 
+  /** A JSON value as the float32 model.onnx reads: beyond its range it would be Infinity, and the answer NaN. */
   private number(value: unknown, where: string): number {
-    if (typeof value === 'number' && Number.isFinite(value)) return value;
-    throw this.error(where, `is ${describe(value)}, not a finite number`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw this.error(where, `is ${describe(value)}, not a finite number`);
+    if (!fitsFloat32(value)) throw this.error(where, `is ${describe(value)}, beyond float32 (${FLOAT32_RANGE})`);
+    return value;
   }
 }
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON.stringify writes Infinity (JSON.parse's reading of 1e400) as "null".
+  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }

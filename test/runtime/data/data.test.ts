@@ -85,6 +85,14 @@ describe('CSV', () => {
     await expect(readRows('train')).rejects.toThrow(/train\/a.csv.*not valid CSV/);
   });
 
+  it('refuses a value beyond float32, the type model.onnx reads, instead of training a model that answers NaN', async () => {
+    await put('train', 'a.csv', 'y,x1,x2\n1,2,3\n4,5,-1e39\n');
+    await expect(readRows('train')).rejects.toThrow('train/a.csv line 3: feature "x2" is "-1e39"; expected a number within float32 range (magnitude at most 3.4e38)');
+    await rm(paths.channel('train'), { recursive: true });
+    await put('train', 'a.jsonl', '{"x": 1, "label": 1}\n{"x": 1e39, "label": 2}\n');
+    await expect(readRows('train')).rejects.toThrow('train/a.jsonl line 2: "x" is 1e+39; expected a number within float32 range (magnitude at most 3.4e38)');
+  });
+
   it('reads several files, gzip too, and checks they share the columns', async () => {
     await put('train', 'a.csv', 'y,x\n1,2\n');
     await put('train', 'b.csv.gz', gzipSync('y,x\n3,4\n'));
@@ -155,6 +163,11 @@ describe('prepareData', () => {
   it('refuses regression on text labels and a validation label unseen in training', async () => {
     await put('train', 'a.csv', rowsOf(20, (i) => (i % 2 ? 'a' : 'b')));
     await expect(prepare({ task: 'regression' })).rejects.toThrow(/the label "b" is not a number; regression needs numeric labels/);
+    await rm(paths.channel('train'), { recursive: true });
+    await put('train', 'a.csv', rowsOf(20, (i) => (i === 7 ? '5e38' : String(i * 0.5))));
+    await expect(prepare()).rejects.toThrow(/train\/a.csv line 9: the label is "5e\+38"; expected a number within float32 range \(magnitude at most 3\.4e38\) for regression/);
+    await rm(paths.channel('train'), { recursive: true });
+    await put('train', 'a.csv', rowsOf(20, (i) => (i % 2 ? 'a' : 'b')));
     await put('validation', 'v.csv', 'y,x1,x2\na,1,2\nc,3,4\n');
     await expect(prepare()).rejects.toThrow('validation/v.csv line 3: the label "c" does not occur in the training data; expected one of a, b');
   });
