@@ -71,6 +71,10 @@ export interface TrainedModel {
 /** Trains in a temporary SageMaker tree, writes model.tar.gz and its loss curve, removes the tree. */
 export async function trainModel(data: string, options: TrainModelOptions): Promise<TrainedModel> {
   const archive = path.resolve(options.output);
+  // Checked first: finding out after the whole run that the archive cannot be written wastes it.
+  if ((await stat(archive).catch(() => undefined))?.isDirectory()) {
+    throw new Error(`--output ${options.output} is a folder; name the archive to write, e.g. ${path.join(options.output, 'model.tar.gz')}`);
+  }
   const root = await mkdtemp(path.join(os.tmpdir(), 'modelstack-train-'));
   try {
     const paths = runtimePaths(root);

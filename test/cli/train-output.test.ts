@@ -1,0 +1,25 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainModel } from '../../bin/cli/train.ts';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'modelstack-cli-output-'));
+  await writeFile(path.join(work, 'train.csv'), 'y,x\n1,0\n3,1\n5,2\n7,3\n9,4\n');
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('modelstack train --output', () => {
+  it('refuses a folder as the archive before training, naming a file that would do', async () => {
+    const logged: string[] = [];
+    // Before: the whole run trained, then failed with "EISDIR: illegal operation on a directory".
+    await expect(trainModel(path.join(work, 'train.csv'), { hyperparameters: { epochs: '1', validation_fraction: '0' }, output: work, log: (line) => logged.push(line) }))
+      .rejects.toThrow(`--output ${work} is a folder; name the archive to write, e.g. ${path.join(work, 'model.tar.gz')}`);
+    expect(logged).toEqual([]);
+    expect((await readdir(work)).sort()).toEqual(['train.csv']);
+  });
+});
