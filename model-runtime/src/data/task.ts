@@ -60,7 +60,8 @@ export function chooseTask(summary: LabelSummary, requested: Task | null, algori
   if (task === 'regression') {
     if (!summary.allNumeric) {
       const example = [...summary.counts.keys()].find((label) => !Number.isFinite(Number(label)));
-      throw new DataError(`${reason}, but the label ${JSON.stringify(example)} is not a number; regression needs numeric labels`);
+      const instead = requested === 'regression' ? 'set task=multiclass or leave task unset' : 'use algorithm=logistic-regression or mlp';
+      throw new DataError(`${reason}, but the label ${JSON.stringify(example)} is not a number; regression needs numeric labels; to classify them, ${instead}`);
     }
     return { task, labels: null, reason };
   }

@@ -163,6 +163,11 @@ describe('prepareData', () => {
   it('refuses regression on text labels and a validation label unseen in training', async () => {
     await put('train', 'a.csv', rowsOf(20, (i) => (i % 2 ? 'a' : 'b')));
     await expect(prepare({ task: 'regression' })).rejects.toThrow(/the label "b" is not a number; regression needs numeric labels/);
+    // ... and what would be right instead.
+    await expect(prepare({ task: 'regression' })).rejects.toThrow(/regression needs numeric labels; to classify them, set task=multiclass or leave task unset/);
+    await expect(prepare({ algorithm: 'linear-regression' })).rejects.toThrow(
+      /task=regression because algorithm=linear-regression, but the label "b" is not a number; regression needs numeric labels; to classify them, use algorithm=logistic-regression or mlp/,
+    );
     await rm(paths.channel('train'), { recursive: true });
     await put('train', 'a.csv', rowsOf(20, (i) => (i === 7 ? '5e38' : String(i * 0.5))));
     await expect(prepare()).rejects.toThrow(/train\/a.csv line 9: the label is "5e\+38"; expected a number within float32 range \(magnitude at most 3\.4e38\) for regression/);
