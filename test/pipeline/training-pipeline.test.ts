@@ -3,19 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
 import { METRIC_DEFINITIONS } from '../../model-runtime/src/contract/metrics.ts';
+import { actionsOf, statementsOf } from './iam-statements.ts';
 import { pipelineStack } from './pipeline-stack.ts';
 import { stateMachineDefinition, type AslDefinition, type AslState } from './state-machine.ts';
-
-/** Every IAM statement of the policies attached to roles whose logical id contains `role`. */
-function statementsOf(template: Template, role: string): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> {
-  return Object.entries(template.findResources('AWS::IAM::Policy'))
-    .filter(([, policy]) => JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles).includes(role))
-    .flatMap(([, policy]) => (policy as { Properties: { PolicyDocument: { Statement: [] } } }).Properties.PolicyDocument.Statement);
-}
-
-function actionsOf(statement: { Action: string | string[] }): string[] {
-  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-}
 
 /** The states reachable from `start` following Next, Default, Choices and Catch. */
 function reachable(definition: AslDefinition, start: string): Set<string> {
