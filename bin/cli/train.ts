@@ -9,12 +9,12 @@ import { createReadStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { c as createTar } from 'tar';
 import { ALGORITHMS } from '../../model-runtime/src/artifact/model-description.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
-import type { TrainingProgress, TrainingResult } from '../../model-runtime/src/train/run.ts';
+import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.ts';
+import type { TrainingResult } from '../../model-runtime/src/train/run.ts';
 import { lossCurveSvg } from './loss-curve.ts';
 
 interface TrainOptions {
@@ -125,10 +125,19 @@ async function copyChannel(source: string, channelDir: string, what: string): Pr
   else await cp(source, path.join(channelDir, path.basename(source)));
 }
 
-/** Runs training with a progress bar at a terminal, plain metric lines otherwise. */
+/**
+ * Runs training with a progress bar at a terminal, plain metric lines otherwise. The bar shows
+ * epoch and losses as they go, so per-epoch metric lines are held back; the last one (the kept
+ * epoch's final metrics) is printed when the bar stops.
+ */
 async function train(paths: RuntimePaths, log: (line: string) => void): Promise<TrainingResult> {
   const { runTraining } = await import('../../model-runtime/src/train/run.ts');
-  const bar = process.stderr.isTTY ? progressBar() : null;
+  const bar = process.stderr.isTTY ? trainingProgressBar() : null;
+  let lastMetricLine: string | undefined;
+  const stopBar = () => {
+    bar?.stop();
+    if (lastMetricLine !== undefined) process.stderr.write(`${lastMetricLine}\n`);
+  };
   const controller = new AbortController();
   const onInterrupt = () => controller.abort();
   process.once('SIGINT', onInterrupt);
@@ -139,64 +148,26 @@ async function train(paths: RuntimePaths, log: (line: string) => void): Promise<
       log: (line) => {
         // The runtime names its model folder, a temporary one here; the archive is what to look at.
         if (line.startsWith(`model: ${paths.model}`)) return;
-        if (bar === null) log(line);
-        else bar.interrupt(line);
+        if (bar === null) {
+          log(line);
+        } else if (line.startsWith('epoch=')) {
+          lastMetricLine = line;
+        } else {
+          // Informational lines (data summary, cv results) stay readable above the bar.
+          bar.clearLine();
+          process.stderr.write(`${line}\n`);
+        }
       },
     });
-    bar?.stop();
+    stopBar();
     return result;
   } catch (error) {
-    bar?.stop();
+    stopBar();
     if (controller.signal.aborted) throw new Error('training interrupted');
     throw error;
   } finally {
     process.off('SIGINT', onInterrupt);
   }
-}
-
-/**
- * The bar shows epoch and losses as they go, so per-epoch metric lines are held back; the last
- * one (the kept epoch's final metrics) is printed when the bar stops.
- */
-function progressBar(): { update(p: TrainingProgress): void; interrupt(line: string): void; stop(): void } {
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: '{phase} epoch {epoch}/{epochs} [{bar}] train_loss {trainLoss} validation_loss {validationLoss}',
-    hideCursor: true,
-    clearOnComplete: true,
-  });
-  let started = false;
-  let lastMetricLine: string | undefined;
-  return {
-    update(p) {
-      const payload = {
-        phase: p.fold === null ? 'train' : `cv fold ${p.fold + 1}`,
-        epoch: p.epoch,
-        epochs: p.epochs,
-        trainLoss: p.trainLoss.toPrecision(4),
-        validationLoss: p.validationLoss === null ? '-' : p.validationLoss.toPrecision(4),
-      };
-      if (!started) {
-        bar.start(p.epochs, p.epoch, payload);
-        started = true;
-      }
-      bar.setTotal(p.epochs);
-      bar.update(p.epoch, payload);
-    },
-    interrupt(line) {
-      if (line.startsWith('epoch=')) {
-        lastMetricLine = line;
-        return;
-      }
-      // Keep informational lines (data summary, cv results) readable above the bar.
-      if (started) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`${line}\n`);
-    },
-    stop() {
-      if (started) bar.stop();
-      if (lastMetricLine !== undefined) process.stderr.write(`${lastMetricLine}\n`);
-    },
-  };
 }
 
 function sha256File(file: string): Promise<string> {

@@ -6,12 +6,11 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { HyperparameterError } from './contract/hyperparameters.ts';
 import { runtimePaths, type RuntimePaths } from './contract/paths.ts';
 import { DataError } from './data/data-error.ts';
 import { TrainingStopped } from './train/fit.ts';
-import type { TrainingProgress } from './train/run.ts';
+import { trainingProgressBar } from './train/progress-bar.ts';
 
 /** SageMaker keeps the first 1024 characters of output/failure as the job's FailureReason. */
 const FAILURE_REASON_LIMIT = 1024;
@@ -33,7 +32,7 @@ async function train(paths: RuntimePaths): Promise<number> {
     controller.abort();
   };
   process.on('SIGTERM', onSigterm);
-  const bar = process.stderr.isTTY ? progressBar() : null;
+  const bar = process.stderr.isTTY ? trainingProgressBar() : null;
   try {
     // Loaded here so `serve` never pays for the training modules, nor `train` for serving's.
     const { runTraining } = await import('./train/run.ts');
@@ -41,7 +40,7 @@ async function train(paths: RuntimePaths): Promise<number> {
       signal: controller.signal,
       onProgress: bar ? (p) => bar.update(p) : undefined,
       log: (line) => {
-        bar?.clear();
+        bar?.clearLine();
         console.log(line);
       },
     });
@@ -73,41 +72,6 @@ function failureReason(error: unknown): string {
   if (error instanceof HyperparameterError) return `Invalid hyperparameters: ${message}`;
   if (error instanceof DataError) return `Invalid training data: ${message}`;
   return `Training failed: ${message}`;
-}
-
-/** A progress bar on stderr for people at a terminal; stdout stays metric lines only. */
-function progressBar(): { update(p: TrainingProgress): void; clear(): void; stop(): void } {
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: '{phase} epoch {epoch}/{epochs} [{bar}] batch {batch} train_loss {trainLoss} validation_loss {validationLoss}',
-    hideCursor: true,
-    clearOnComplete: true,
-  });
-  let started = false;
-  return {
-    update(p) {
-      const payload = {
-        phase: p.fold === null ? p.phase : `${p.phase} fold ${p.fold + 1}`,
-        epoch: p.epoch,
-        epochs: p.epochs,
-        batch: p.batch,
-        trainLoss: p.trainLoss.toPrecision(4),
-        validationLoss: p.validationLoss === null ? '-' : p.validationLoss.toPrecision(4),
-      };
-      if (!started) {
-        bar.start(p.epochs, p.epoch - 1, payload);
-        started = true;
-      }
-      bar.setTotal(p.epochs);
-      bar.update(p.epoch - 1, payload);
-    },
-    clear() {
-      if (started) process.stderr.write('\r\x1b[K');
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
