@@ -7,7 +7,7 @@ import { serveModel } from '../../model-runtime/src/serve/serve-model.ts';
 import { openModel } from './model-source.ts';
 
 interface ServeOptions {
-  readonly port: number;
+  readonly port?: number;
   readonly host: string;
   readonly workers?: number;
 }
@@ -16,7 +16,8 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('Serve a model with SageMaker\'s /ping and /invocations contract (and the runtime API path the AWS SDK calls).')
     .argument('<model>', 'model.tar.gz written by `modelstack train`, or an extracted model folder')
-    .option('-p, --port <port>', 'port to listen on; 0 picks a free one', parseWholeNumber('port', 0, 65535), Number(process.env.SAGEMAKER_BIND_TO_PORT ?? 8080))
+    // No commander default: serveConfigFromEnv reads (and checks) SAGEMAKER_BIND_TO_PORT when --port is absent.
+    .option('-p, --port <port>', 'port to listen on; 0 picks a free one (default: SAGEMAKER_BIND_TO_PORT or 8080)', parseWholeNumber('port', 0, 65535))
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('-w, --workers <count>', 'worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS or 1)', parseWholeNumber('workers', 1, 256))
     .addHelpText('after', `
@@ -27,13 +28,14 @@ Examples:
 
 Stops on Ctrl-C or SIGTERM after finishing the requests in flight.`)
     .action(async (source: string, options: ServeOptions) => {
+      // Settings first: a bad environment variable is reported before an archive is extracted.
+      const config = serveConfigFromEnv(process.env, {
+        port: options.port,
+        host: options.host,
+        workers: options.workers ?? (process.env.SAGEMAKER_MODEL_SERVER_WORKERS === undefined ? 1 : undefined),
+      });
       const model = await openModel(source);
       try {
-        const config = serveConfigFromEnv(process.env, {
-          port: options.port,
-          host: options.host,
-          workers: options.workers ?? (process.env.SAGEMAKER_MODEL_SERVER_WORKERS === undefined ? 1 : undefined),
-        });
         await serveModel(model.dir, config, {
           onReady: (port) => process.stderr.write(`modelstack: serving ${source} at http://${options.host}:${port} (Ctrl-C to stop)\n`),
         });

@@ -99,6 +99,10 @@ describe('modelstack errors and help', () => {
     expect(await serve.exited).toBe(1);
     expect(serve.stderr()).toMatch(/missing\.tar\.gz does not exist/);
 
+    const port = runCli(['serve', work], { SAGEMAKER_BIND_TO_PORT: 'abc' });
+    expect(await port.exited).toBe(1);
+    expect(port.stderr()).toMatch(/SAGEMAKER_BIND_TO_PORT is 'abc'; expected a whole number from 0 to 65535/);
+
     const invoke = runCli(['invoke', 'x', '--local', 'http://127.0.0.1:9', '--body', '[1]']);
     expect(await invoke.exited).toBe(1);
     expect(invoke.stderr()).toMatch(/nothing is listening at http:\/\/127\.0\.0\.1:9/);
