@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -113,16 +113,26 @@ function collectHyperparameter(pair: string, previous: Record<string, string>): 
 async function layOutJob(paths: RuntimePaths, data: string, options: TrainModelOptions): Promise<void> {
   await mkdir(path.dirname(paths.hyperparameters), { recursive: true });
   await writeFile(paths.hyperparameters, `${JSON.stringify(options.hyperparameters, null, 2)}\n`);
-  await copyChannel(data, paths.channel('train'), 'training data');
-  if (options.validation !== undefined) await copyChannel(options.validation, paths.channel('validation'), '--validation');
+  await linkChannel(data, paths.channel('train'), 'training data');
+  if (options.validation !== undefined) await linkChannel(options.validation, paths.channel('validation'), '--validation');
 }
 
-async function copyChannel(source: string, channelDir: string, what: string): Promise<void> {
-  const info = await stat(source).catch(() => undefined);
+/**
+ * Links the data into the channel instead of copying it: data larger than memory would otherwise
+ * be copied whole into the temporary folder before training starts. A folder becomes the channel
+ * folder itself (the runtime reads it recursively); a file is linked under its own name.
+ */
+async function linkChannel(source: string, channelDir: string, what: string): Promise<void> {
+  const resolved = path.resolve(source);
+  const info = await stat(resolved).catch(() => undefined);
   if (info === undefined) throw new Error(`${what} ${source} does not exist`);
-  await mkdir(channelDir, { recursive: true });
-  if (info.isDirectory()) await cp(source, channelDir, { recursive: true });
-  else await cp(source, path.join(channelDir, path.basename(source)));
+  await mkdir(path.dirname(channelDir), { recursive: true });
+  if (info.isDirectory()) {
+    await symlink(resolved, channelDir, 'dir');
+  } else {
+    await mkdir(channelDir);
+    await symlink(resolved, path.join(channelDir, path.basename(resolved)), 'file');
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { lstatSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,5 +22,33 @@ describe('modelstack train --output', () => {
       .rejects.toThrow(`--output ${work} is a folder; name the archive to write, e.g. ${path.join(work, 'model.tar.gz')}`);
     expect(logged).toEqual([]);
     expect((await readdir(work)).sort()).toEqual(['train.csv']);
+  });
+});
+
+describe('modelstack train <data>', () => {
+  it('links the data into the temporary job rather than copying it (larger-than-memory data would be copied whole)', async () => {
+    const tmp = await mkdtemp(path.join(work, 'tmp-'));
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = tmp; // os.tmpdir(): where trainModel lays out its job
+    const seen: { name: string; link: boolean }[] = [];
+    try {
+      await trainModel(path.join(work, 'train.csv'), {
+        hyperparameters: { epochs: '1', validation_fraction: '0' },
+        output: path.join(work, 'linked.tar.gz'),
+        // The first log line comes from the running job: look at its training channel then.
+        log: () => {
+          if (seen.length > 0) return;
+          for (const job of readdirSync(tmp)) {
+            const channel = path.join(tmp, job, 'input', 'data', 'train');
+            for (const name of readdirSync(channel)) seen.push({ name, link: lstatSync(path.join(channel, name)).isSymbolicLink() });
+          }
+        },
+      });
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+    expect(seen).toEqual([{ name: 'train.csv', link: true }]);
+    expect((await readdir(tmp)).filter((name) => name.startsWith('modelstack-train-'))).toEqual([]); // removed after
   });
 });
