@@ -16,7 +16,7 @@ import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { InferenceModel } from '../model-runtime/src/serve/inference-model.ts';
 import { InferenceServer } from '../model-runtime/src/serve/server.ts';
 import { localClient } from './cli/invoke.ts';
-import { openModel } from './cli/model-source.ts';
+import { openModel, type ModelFolder } from './cli/model-source.ts';
 import { trainModel } from './cli/train.ts';
 import { createRandom } from '../model-runtime/src/data/random.ts';
 
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const work = await mkdtemp(path.join(os.tmpdir(), 'modelstack-demo-'));
   let server: InferenceServer | undefined;
+  let model: ModelFolder | undefined;
   try {
     say('modelstack demo: y = 2x + 1 + noise -> train -> serve -> invoke through the AWS SDK\n');
 
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     say(`          ${path.relative(process.cwd(), trained.lossCurve)}  train and validation loss per epoch`);
 
     // 3. serve
-    const model = await openModel(trained.archive);
+    model = await openModel(trained.archive);
     server = new InferenceServer({ model: InferenceModel.load(model.dir, { threads: 1 }), log: () => undefined });
     const { port } = await server.listen(0, '127.0.0.1');
     await server.ready;
@@ -94,9 +95,12 @@ async function main(): Promise<void> {
     await server.drain(1000);
     server = undefined;
     await model.cleanup();
+    model = undefined;
     say(`5. stop    drained and stopped; done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {
+    // On a failure too: the server stops and the extracted model goes, or each run would leave one behind.
     await server?.drain(0);
+    await model?.cleanup();
     await rm(work, { recursive: true, force: true });
   }
 }
