@@ -44,13 +44,11 @@ export class InferenceModel {
     const session = await createSession(artifact.onnx, {
       intraOpNumThreads: options.threads ?? Math.max(1, os.availableParallelism()),
     });
-    for (const [names, name, what] of [
-      [session.inputNames, INFERENCE_INPUT, 'input'],
-      [session.outputNames, INFERENCE_OUTPUT, 'output'],
-    ] as const) {
-      if (!names.includes(name)) {
-        throw new Error(`model.onnx has no ${what} named '${name}' (it has ${names.join(', ')}); see artifact/model-description.ts`);
-      }
+    try {
+      checkContract(session, artifact.description);
+    } catch (error) {
+      await session.release();
+      throw error;
     }
     return new InferenceModel(artifact.description, artifact.manifest, session);
   }
@@ -66,5 +64,28 @@ export class InferenceModel {
 
   async close(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * model.onnx must read `features` (N, F) with F = model.json's feature count and write `output`:
+ * a mismatch found here fails /ping with the reason, where it would otherwise be a 500 on every request.
+ */
+function checkContract(session: ort.InferenceSession, description: ModelDescription): void {
+  for (const [names, name, what] of [
+    [session.inputNames, INFERENCE_INPUT, 'input'],
+    [session.outputNames, INFERENCE_OUTPUT, 'output'],
+  ] as const) {
+    if (!names.includes(name)) {
+      throw new Error(`model.onnx has no ${what} named '${name}' (it has ${names.join(', ')}); see artifact/model-description.ts`);
+    }
+  }
+  const input = session.inputMetadata[session.inputNames.indexOf(INFERENCE_INPUT)];
+  const width = input?.isTensor ? input.shape[1] : undefined;
+  const features = description.features;
+  if (typeof width === 'number' && width !== features.length) {
+    throw new Error(
+      `model.onnx input '${INFERENCE_INPUT}' takes ${width} values per row, but model.json lists ${features.length} features (${features.join(', ')})`,
+    );
   }
 }
