@@ -18,7 +18,8 @@ import type { TrainingResult } from '../../model-runtime/src/train/run.ts';
 import { lossCurveSvg } from './loss-curve.ts';
 
 interface TrainOptions {
-  readonly algorithm: string;
+  /** Unset: the runtime's own default (mlp), from the one hyperparameter table. */
+  readonly algorithm?: string;
   readonly hp: Record<string, string>;
   readonly validation?: string;
   readonly output: string;
@@ -28,7 +29,7 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('Train a model on a CSV or JSON Lines file (or a folder of them), as a SageMaker training job would, and write model.tar.gz.')
     .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label")')
-    .addOption(new Option('-a, --algorithm <name>', 'model to fit').choices(ALGORITHMS).default('linear-regression'))
+    .addOption(new Option('-a, --algorithm <name>', 'model to fit (default: mlp, which fits regression and classification alike)').choices(ALGORITHMS))
     .option('--hp <key=value>', 'a hyperparameter, repeatable (e.g. --hp epochs=50 --hp learning_rate=0.01)', collectHyperparameter, {})
     .option('--validation <file>', 'validation data (same format); default: hold out validation_fraction of the training rows')
     .option('-o, --output <file>', 'where to write the model archive', 'model.tar.gz')
@@ -40,7 +41,7 @@ Examples:
 Writes the archive, prints its SHA-256 and the model digest, and writes <output>.loss.svg
 (train and validation loss per epoch). Hyperparameter names: see the README's table.`)
     .action(async (data: string, options: TrainOptions) => {
-      const trained = await trainModel(data, { ...options, hyperparameters: { ...options.hp, algorithm: options.hp.algorithm ?? options.algorithm } });
+      const trained = await trainModel(data, { ...options, hyperparameters: withAlgorithm(options.hp, options.algorithm) });
       process.stdout.write(
         `model: ${displayPath(trained.archive)}\n` +
         `sha256: ${trained.sha256}\n` +
@@ -185,4 +186,10 @@ function sha256File(file: string): Promise<string> {
     const hash = createHash('sha256');
     createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
   });
+}
+
+/** `--algorithm` fills in `algorithm` unless `--hp algorithm=` already set it; neither leaves the runtime's default. */
+function withAlgorithm(hp: Readonly<Record<string, string>>, algorithm: string | undefined): Record<string, string> {
+  if (hp.algorithm !== undefined || algorithm === undefined) return { ...hp };
+  return { ...hp, algorithm };
 }

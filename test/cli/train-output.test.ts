@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainModel } from '../../bin/cli/train.ts';
+import { trainCommand, trainModel } from '../../bin/cli/train.ts';
 
 let work: string;
 beforeAll(async () => {
@@ -50,5 +50,24 @@ describe('modelstack train <data>', () => {
     }
     expect(seen).toEqual([{ name: 'train.csv', link: true }]);
     expect((await readdir(tmp)).filter((name) => name.startsWith('modelstack-train-'))).toEqual([]); // removed after
+  });
+});
+
+describe('modelstack train without --algorithm', () => {
+  it('fits the runtime default (mlp), so text labels train as a classifier rather than failing as regression', async () => {
+    const rows = ['species,a,b'];
+    for (let i = 0; i < 40; i++) rows.push(`${i % 2 === 0 ? 'cat' : 'dog'},${i % 2 === 0 ? 1 + (i % 5) * 0.01 : -1},${i % 3}`);
+    await writeFile(path.join(work, 'pets.csv'), `${rows.join('\n')}\n`);
+    const printed: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      await trainCommand().parseAsync([path.join(work, 'pets.csv'), '--hp', 'epochs=2', '--hp', 'validation_fraction=0', '-o', path.join(work, 'pets.tar.gz')], { from: 'user' });
+    } finally {
+      process.stdout.write = write;
+    }
+    const out = printed.join('');
+    expect(out).toMatch(/^model: .*pets\.tar\.gz$/m);
+    expect(out).toMatch(/train_accuracy=/);
   });
 });
