@@ -17,6 +17,7 @@ describe('app configuration', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelstack-config-'));
     fs.writeFileSync(path.join(dir, 'prod.json'), JSON.stringify({ stackName: 'Churn', instanceType: 'ml.g5.2xlarge', autoscaling: { maxCapacity: 8 } }));
     const config = loadAppConfig(context({ [CONFIG_FILE_CONTEXT_KEY]: 'prod.json', [SETTINGS_CONTEXT_KEY]: '{"instanceType":"ml.m5.xlarge"}' }), dir);
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(config).toEqual({ stackName: 'Churn', settings: { instanceType: 'ml.m5.xlarge', autoscaling: { maxCapacity: 8 } }, pipeline: {} });
   });
 

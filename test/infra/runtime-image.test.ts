@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RuntimeImage, type RuntimeImageProps } from '../../lib/runtime-image.ts';
 import { testApp } from '../helpers/cdk.ts';
 
@@ -10,8 +10,14 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const DOCKERFILE = fs.readFileSync(path.join(ROOT, 'model-runtime', 'Dockerfile'), 'utf8');
 
 /** A copy of the files the image is built from, in a temporary build context. */
+const contexts: string[] = [];
+afterAll(() => {
+  for (const dir of contexts) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function buildContext(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelstack-image-'));
+  contexts.push(dir);
   for (const file of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'model-runtime/package.json', 'model-runtime/Dockerfile', 'model-runtime/Dockerfile.dockerignore']) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
