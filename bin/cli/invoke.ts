@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient, SageMakerRuntimeServiceException } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
+import { stdoutClosed } from '../../model-runtime/src/closed-stdout.ts';
 
 interface InvokeOptions {
   readonly local?: string;
@@ -53,6 +54,8 @@ Without --body or --file the body is read from standard input.`)
           if (response.CustomAttributes !== undefined) process.stderr.write(`CustomAttributes: ${response.CustomAttributes}\n`);
         }
         const text = new TextDecoder().decode(response.Body);
+        // A reader that leaves early (`| head -c 100`) ends the command quietly instead of with a stack trace.
+        stdoutClosed();
         process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       } catch (error) {
         throw new Error(describeInvokeError(error, endpointName, options.local));

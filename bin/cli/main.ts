@@ -3,6 +3,7 @@
  * same AWS SDK calls as the cloud. One command per file.
  */
 import { Command } from 'commander';
+import { StdoutClosedError } from '../../model-runtime/src/closed-stdout.ts';
 import { invokeCommand } from './invoke.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
@@ -17,6 +18,9 @@ const program = new Command('modelstack')
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(`modelstack: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  // stdout's reader left (`| head`): nothing failed worth reporting, and the exit status is already 141.
+  if (!(error instanceof StdoutClosedError)) {
+    process.stderr.write(`modelstack: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { c as createTar } from 'tar';
 import { ALGORITHMS } from '../../model-runtime/src/artifact/model-description.ts';
+import { stdoutClosed } from '../../model-runtime/src/closed-stdout.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.ts';
 import type { TrainingResult } from '../../model-runtime/src/train/run.ts';
@@ -41,7 +42,8 @@ Examples:
 Writes the archive, prints its SHA-256 and the model digest, and writes <output>.loss.svg
 (train and validation loss per epoch). Hyperparameter names: see the README's table.`)
     .action(async (data: string, options: TrainOptions) => {
-      const trained = await trainModel(data, { ...options, hyperparameters: withAlgorithm(options.hp, options.algorithm) });
+      // Piped into `head`, the reader may leave mid-run: stop then, and still remove the temporary job.
+      const trained = await trainModel(data, { ...options, hyperparameters: withAlgorithm(options.hp, options.algorithm), signal: stdoutClosed() });
       process.stdout.write(
         `model: ${displayPath(trained.archive)}\n` +
         `sha256: ${trained.sha256}\n` +
@@ -60,6 +62,8 @@ export interface TrainModelOptions {
   readonly output: string;
   /** Where metric and data lines go when there is no progress bar. @default stdout */
   readonly log?: (line: string) => void;
+  /** Stops training early; trainModel then rejects with the signal's reason, after removing its temporary job. */
+  readonly signal?: AbortSignal;
 }
 
 export interface TrainedModel {
@@ -80,7 +84,7 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
   try {
     const paths = runtimePaths(root);
     await layOutJob(paths, data, options);
-    const result = await train(paths, options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
+    const result = await train(paths, options.log ?? ((line: string) => process.stdout.write(`${line}\n`)), options.signal);
     await mkdir(path.dirname(archive), { recursive: true });
     // Files at the archive's root, as SageMaker packs /opt/ml/model.
     await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
@@ -141,7 +145,7 @@ async function linkChannel(source: string, channelDir: string, what: string): Pr
  * epoch and losses as they go, so per-epoch metric lines are held back; the last one (the kept
  * epoch's final metrics) is printed when the bar stops.
  */
-async function train(paths: RuntimePaths, log: (line: string) => void): Promise<TrainingResult> {
+async function train(paths: RuntimePaths, log: (line: string) => void, stop: AbortSignal | undefined): Promise<TrainingResult> {
   const { runTraining } = await import('../../model-runtime/src/train/run.ts');
   const bar = process.stderr.isTTY ? trainingProgressBar() : null;
   let lastMetricLine: string | undefined;
@@ -154,7 +158,7 @@ async function train(paths: RuntimePaths, log: (line: string) => void): Promise<
   process.once('SIGINT', onInterrupt);
   try {
     const result = await runTraining(paths, {
-      signal: controller.signal,
+      signal: stop === undefined ? controller.signal : AbortSignal.any([controller.signal, stop]),
       onProgress: bar === null ? undefined : (p) => bar.update(p),
       log: (line) => {
         // The runtime names its model folder, a temporary one here; the archive is what to look at.
@@ -174,6 +178,7 @@ async function train(paths: RuntimePaths, log: (line: string) => void): Promise<
     return result;
   } catch (error) {
     stopBar();
+    if (stop?.aborted) throw stop.reason;
     if (controller.signal.aborted) throw new Error('training interrupted');
     throw error;
   } finally {

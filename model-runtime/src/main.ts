@@ -6,6 +6,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { CLOSED_STDOUT_EXIT_CODE, stdoutClosed } from './closed-stdout.ts';
 import { HyperparameterError } from './contract/hyperparameters.ts';
 import { runtimePaths, type RuntimePaths } from './contract/paths.ts';
 import { DataError } from './data/data-error.ts';
@@ -32,6 +33,13 @@ async function train(paths: RuntimePaths): Promise<number> {
     controller.abort();
   };
   process.on('SIGTERM', onSigterm);
+  // Metric lines go to stdout; a reader that leaves (`| head`) stops the run as SIGTERM does.
+  const closed = stdoutClosed();
+  const onStdoutClosed = () => {
+    console.error('stdout closed: writing a checkpoint, then stopping');
+    controller.abort();
+  };
+  closed.addEventListener('abort', onStdoutClosed, { once: true });
   const bar = process.stderr.isTTY ? trainingProgressBar() : null;
   try {
     // Loaded here so `serve` never pays for the training modules, nor `train` for serving's.
@@ -51,7 +59,7 @@ async function train(paths: RuntimePaths): Promise<number> {
     bar?.stop();
     if (error instanceof TrainingStopped) {
       console.error(`${error.message}; running train again resumes from ${paths.checkpoints}`);
-      return 0;
+      return closed.aborted ? CLOSED_STDOUT_EXIT_CODE : 0;
     }
     const reason = failureReason(error);
     console.error(reason);
@@ -63,6 +71,7 @@ async function train(paths: RuntimePaths): Promise<number> {
     return 1;
   } finally {
     process.off('SIGTERM', onSigterm);
+    closed.removeEventListener('abort', onStdoutClosed);
   }
 }
 

@@ -42,7 +42,7 @@ export interface FitResult {
 /** Thrown after the checkpoint is written when a stop was requested. */
 export class TrainingStopped extends Error {
   constructor() {
-    super('training stopped on request (SIGTERM) after writing a checkpoint');
+    super('training stopped on request (SIGTERM, or stdout closed) after writing a checkpoint');
     this.name = 'TrainingStopped';
   }
 }
