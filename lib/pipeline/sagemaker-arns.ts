@@ -25,13 +25,20 @@ export function integrationArn(action: string): string {
  */
 export function syncJobStatements(
   scope: IConstruct,
-  job: { readonly resourceType: string; readonly apiName: string; readonly ruleName: string },
+  job: { readonly resourceType: string; readonly apiName: string; readonly ruleName: string; readonly extraActions?: readonly string[] },
   namePattern: string,
 ): iam.PolicyStatement[] {
   const jobArn = sageMakerArn(scope, job.resourceType, namePattern);
   return [
     new iam.PolicyStatement({
-      actions: [`sagemaker:Create${job.apiName}`, `sagemaker:Describe${job.apiName}`, `sagemaker:Stop${job.apiName}`, 'sagemaker:AddTags', 'sagemaker:ListTags'],
+      actions: [
+        `sagemaker:Create${job.apiName}`,
+        `sagemaker:Describe${job.apiName}`,
+        `sagemaker:Stop${job.apiName}`,
+        'sagemaker:AddTags',
+        'sagemaker:ListTags',
+        ...(job.extraActions ?? []),
+      ],
       resources: [jobArn],
     }),
     new iam.PolicyStatement({
@@ -46,6 +53,8 @@ export const TUNING_JOB = {
   resourceType: 'hyper-parameter-tuning-job',
   apiName: 'HyperParameterTuningJob',
   ruleName: 'StepFunctionsGetEventsForSageMakerTuningJobsRule',
+  // The .sync integration lists the tuning job's training jobs while it waits (Step Functions' own policy template).
+  extraActions: ['sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
 } as const;
 export const TRANSFORM_JOB = { resourceType: 'transform-job', apiName: 'TransformJob', ruleName: 'StepFunctionsGetEventsForSageMakerTransformJobsRule' } as const;
 

@@ -222,6 +222,14 @@ describe('TrainingPipeline with tuning, automatic approval, a schedule and a CPU
     const tuning = statements.find((statement) => actionsOf(statement).includes('sagemaker:CreateHyperParameterTuningJob'))!;
     expect(JSON.stringify(tuning.Resource)).toContain(':hyper-parameter-tuning-job/churn-*');
   });
+
+  it('lets the tuning .sync integration list the training jobs of its tuning job', () => {
+    // Step Functions' createHyperParameterTuningJob.sync calls ListTrainingJobsForHyperParameterTuningJob
+    // while it waits; without it the state fails with AccessDenied once the tuning job runs.
+    const statements = statementsOf(template, 'PipelineStateMachineRole');
+    const tuning = statements.find((statement) => actionsOf(statement).includes('sagemaker:CreateHyperParameterTuningJob'))!;
+    expect(actionsOf(tuning)).toEqual(expect.arrayContaining(['sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:StopHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob']));
+  });
 });
 
 describe('TrainingPipeline validation', () => {
