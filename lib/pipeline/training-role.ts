@@ -28,7 +28,9 @@ export class TrainingRole extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const store = props.modelStore;
-    const streams = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/TrainingJobs:log-stream:*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // CloudWatch Logs authorizes group-level calls against `log-group:<name>:*` and PutLogEvents
+    // against `log-group:<name>:log-stream:<stream>`: one `:*` pattern covers both, for this group only.
+    const streams = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/TrainingJobs:*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
@@ -71,7 +73,7 @@ export class TrainingRole extends Construct {
           'ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions (PutMetricData is limited to the /aws/sagemaker/* namespaces by condition)' +
           (props.vpc === true ? '; SageMaker needs the ec2 network-interface actions on * to attach training instances to the given subnets.' : '.'),
       },
-      { finding: resourceFinding(this, streams), reason: 'SageMaker names one log stream per training instance (<job>/algo-N-<time>) in /aws/sagemaker/TrainingJobs; the role is limited to that group.' },
+      { finding: resourceFinding(this, streams), reason: 'SageMaker names one log stream per training instance (<job>/algo-N-<time>) in /aws/sagemaker/TrainingJobs; `:*` is how CloudWatch Logs names that group and its streams in IAM, and the role is limited to that group.' },
       { finding: resourceFinding(this, store.bucket.arnForObjects(`${store.dataPrefix}*`)), reason: 'Training reads every object under the data prefix it is given; nothing else in the store.' },
       { finding: resourceFinding(this, store.bucket.arnForObjects(`${store.modelsPrefix}*`)), reason: 'SageMaker writes <job>/output/model.tar.gz under the models prefix; job names are chosen per run.' },
       { finding: resourceFinding(this, store.bucket.arnForObjects(`${store.checkpointsPrefix}*`)), reason: 'Checkpoints are synced to and restored from checkpoints/<job>/ for managed spot resume.' },

@@ -121,6 +121,16 @@ describe('TrainingPipeline with defaults (single training job, manual approval)'
     expect(statements.flatMap(actionsOf).some((action) => action.includes('HyperParameterTuningJob'))).toBe(false);
   });
 
+  it('lets training jobs write their logs to /aws/sagemaker/TrainingJobs in the forms CloudWatch Logs authorizes', () => {
+    // CloudWatch Logs authorizes group-level calls (DescribeLogStreams, CreateLogStream) against
+    // `log-group:<name>:*` and PutLogEvents against `...:log-stream:<stream>`; the bare group ARN
+    // alone matches neither, and the job would run without logs.
+    const logs = statementsOf(template, 'PipelineTrainingRole').find((statement) => actionsOf(statement).includes('logs:PutLogEvents'))!;
+    const resources = JSON.stringify(logs.Resource);
+    expect(resources).toContain(':log-group:/aws/sagemaker/TrainingJobs:*');
+    expect(resources).not.toMatch(/TrainingJobs\*|TrainingJobs\/\*/);
+  });
+
   it('scopes each step to this stack\'s registry, models, configurations and endpoint', () => {
     const deploy = statementsOf(template, 'PipelineDeployModelRole');
     const resourcesFor = (action: string): string =>
