@@ -72,7 +72,7 @@ export async function prepareData(
     );
   }
   log(
-    `data: ${scan.rows} training rows in ${trainFiles.length} file(s); ${describePartitioning(partitioning, scan)}; ${scan.cache ? 'held in memory' : 'streamed from the files each epoch (larger than the memory budget)'}`,
+    `data: ${scan.rows} training rows in ${trainFiles.length} file${trainFiles.length === 1 ? '' : 's'}; ${describePartitioning(partitioning, scan)}; ${scan.cache ? 'held in memory' : 'streamed from the files each epoch (larger than the memory budget)'}`,
   );
   const task = chooseTask(scan.labels, hp.task, hp.algorithm);
   log(`data: ${task.reason}`);
@@ -87,7 +87,7 @@ export async function prepareData(
     const loaded = await readEncodedRows(validationFiles, new TableReader(hp.labelColumn, schema), task, options.maxInMemoryBytes);
     validationRows = loaded.rows;
     validationStreamRows = loaded.count;
-    log(`data: ${loaded.count} validation rows in ${validationFiles.length} file(s)`);
+    log(`data: ${loaded.count} validation rows in ${validationFiles.length} file${validationFiles.length === 1 ? '' : 's'}`);
   }
 
   const shuffleBufferRows = Math.max(1024, Math.floor(options.maxInMemoryBytes / 4 / (schema.features.length * 8 + 64)));

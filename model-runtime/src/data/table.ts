@@ -157,14 +157,14 @@ export class TableReader {
     if (this.schemaValue === null) {
       this.schemaValue = schema;
       this.log(
-        `data: ${file.name} read as ${how}; label "${schema.label}" (${labelWhere}); ${schema.features.length} features: ${preview(schema.features)}`,
+        `data: ${file.name} read as ${how}; label "${schema.label}" (${labelWhere}); ${schema.features.length} feature${schema.features.length === 1 ? '' : 's'}: ${preview(schema.features)}`,
       );
       return;
     }
     const expected = this.schemaValue;
     if (expected.features.length !== schema.features.length) {
       throw new DataError(
-        `${file.name} has ${schema.features.length} features; expected ${expected.features.length} (${preview(expected.features)}) like the training data`,
+        `${file.name} has ${schema.features.length} feature${schema.features.length === 1 ? '' : 's'}; expected ${expected.features.length} (${preview(expected.features)}) like the training data`,
       );
     }
     const positional = (names: readonly string[]) => names.every((name, i) => name === positionalFeatureName(i));
@@ -193,7 +193,7 @@ function csvRow(file: DataFile, record: CsvRecord, layout: CsvLayout): Row {
     throw DataError.at(
       file.name,
       line,
-      `${cells.length} columns; expected ${layout.columns} (the label and ${layout.columns - 1} features${layout.headerLine !== null ? ', as in the header' : ', as in the first row'})`,
+      `${cells.length} column${cells.length === 1 ? '' : 's'}; expected ${layout.columns} (the label and ${layout.columns - 1} feature${layout.columns === 2 ? '' : 's'}${layout.headerLine !== null ? ', as in the header' : ', as in the first row'})`,
     );
   }
   const features = new Float64Array(layout.featureIndices.length);

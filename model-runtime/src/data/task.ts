@@ -69,13 +69,18 @@ export function chooseTask(summary: LabelSummary, requested: Task | null, algori
     throw new DataError(`${reason}, but the labels have more than ${MAX_CLASSES} distinct values; classification supports at most ${MAX_CLASSES} classes`);
   }
   const labels = [...summary.counts.keys()].sort(summary.allNumeric ? (a, b) => Number(a) - Number(b) : undefined);
-  if (labels.length < 2) {
-    throw new DataError(`${reason}, but the training labels have ${labels.length} distinct value (${labels.join(', ')}); classification needs at least 2`);
-  }
+  if (labels.length < 2) throw oneClassError(labels, summary.allNumeric && algorithm !== 'logistic-regression');
   if (task === 'binary' && labels.length !== 2) {
     throw new DataError(`task=binary needs exactly 2 distinct labels, but the training data has ${labels.length} (${preview(labels)}); use task=multiclass`);
   }
   return { task, labels, reason: `${reason}; classes: ${preview(labels)}` };
+}
+
+/** What is wrong first, then what to do: more classes, or (numbers only) a regression instead. */
+function oneClassError(labels: readonly string[], regressionPossible: boolean): DataError {
+  const seen = labels.length === 0 ? 'the training data has no labels' : `every training label is ${JSON.stringify(labels[0])}`;
+  const instead = regressionPossible ? ', or set task=regression to predict the label as a number' : '';
+  return new DataError(`classification needs at least 2 classes, but ${seen}; add rows of another class${instead}`);
 }
 
 function preview(labels: readonly string[]): string {

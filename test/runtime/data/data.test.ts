@@ -56,6 +56,16 @@ describe('CSV', () => {
     expect(log[0]).toMatch(/read as CSV with a header row; label "price"/);
   });
 
+  it('says how many features and files it read, in words that fit the count', async () => {
+    await put('train', 'a.csv', 'y,x\n1,2\n3,4\n');
+    const { log } = await readRows('train');
+    expect(log[0]).toBe('data: train/a.csv read as CSV with a header row; label "y" (column 0); 1 feature: x');
+    await put('train', 'a.csv', 'y,x\n1,2\n3\n');
+    await expect(readRows('train')).rejects.toThrow('train/a.csv line 3: 1 column; expected 2 (the label and 1 feature, as in the header)');
+    await put('train', 'a.csv', ['y,x', ...Array.from({ length: 20 }, (_, i) => `${i * 0.5},${i}`)].join('\n'));
+    expect((await prepare()).log.join('\n')).toMatch(/^data: 20 training rows in 1 file; /m);
+  });
+
   it('reads headerless data, including string class labels in the first column', async () => {
     await put('train', 'a.csv', 'cat,1.5,2\ndog,-3e-1,4\n');
     const { rows, reader } = await readRows('train');
@@ -158,6 +168,15 @@ describe('prepareData', () => {
     ({ data, log } = await prepare());
     expect(data.task.task).toBe('regression');
     expect(log.join('\n')).toMatch(/task=regression inferred/);
+  });
+
+  it('refuses classification of a single class, saying which label and what to do', async () => {
+    await put('train', 'a.csv', rowsOf(20, () => 'cat'));
+    await expect(prepare()).rejects.toThrow('classification needs at least 2 classes, but every training label is "cat"; add rows of another class');
+    await put('train', 'a.csv', rowsOf(20, () => '1'));
+    await expect(prepare()).rejects.toThrow(
+      'classification needs at least 2 classes, but every training label is "1"; add rows of another class, or set task=regression to predict the label as a number',
+    );
   });
 
   it('refuses regression on text labels and a validation label unseen in training', async () => {
