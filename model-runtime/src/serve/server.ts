@@ -162,7 +162,7 @@ export class InferenceServer {
         return { ...base, status: 200, rows: 0 };
       }
       if (path !== '/invocations' && apiMatch === null) {
-        throw new HttpError(404, 'NotFound', `no route ${path}; this server answers GET /ping, POST /invocations and POST /endpoints/<name>/invocations`);
+        throw new HttpError(404, 'NotFound', `no route ${path}; this server answers GET /ping, POST /invocations, POST /endpoints/<name>/invocations and GET /execution-parameters`);
       }
       allow(method, ['POST']);
     } catch (error) {
