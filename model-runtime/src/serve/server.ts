@@ -125,6 +125,9 @@ export class InferenceServer {
     const timer = setTimeout(() => this.http.closeAllConnections(), graceMs);
     await closed;
     clearTimeout(timer);
+    // Stopped while loading (SIGTERM during a slow load): the load still opens a session, so wait
+    // for it and release that too rather than leave it to the process's end (or leak it in-process).
+    await this.ready.catch(() => undefined);
     await this.loaded?.model.close();
   }
 
