@@ -126,7 +126,7 @@ export interface TrainingPipelineProps {
   readonly spot?: boolean;
   /**
    * Longest a spot job may wait for capacity plus train; must be >= maxRuntime.
-   * @default twice maxRuntime
+   * @default twice maxRuntime, capped to end an hour before `timeout` (and never below maxRuntime)
    */
   readonly maxWait?: Duration;
   /**
@@ -508,14 +508,25 @@ export class TrainingPipeline extends Construct {
     const maxRuntime = props.maxRuntime ?? Duration.hours(24);
     requireIntegerInRange('TrainingPipeline.maxRuntime (seconds)', maxRuntime.toSeconds(), 60, 28 * 24 * 3600);
     const spot = props.spot ?? true;
-    const maxWait = props.maxWait ?? Duration.seconds(Math.min(2 * maxRuntime.toSeconds(), 28 * 24 * 3600));
+    const timeout = props.timeout ?? Duration.days(7);
+    requireIntegerInRange('TrainingPipeline.timeout (seconds)', timeout.toSeconds(), 3600, 365 * 24 * 3600);
+    // Twice the runtime for spot capacity, but ending an hour before the execution's timeout
+    // (sealing, evaluation and deployment still have to run), and never below the runtime.
+    const defaultWait = Math.max(maxRuntime.toSeconds(), Math.min(2 * maxRuntime.toSeconds(), 28 * 24 * 3600, timeout.toSeconds() - 3600));
+    const maxWait = props.maxWait ?? Duration.seconds(defaultWait);
     if (spot && maxWait.toSeconds() < maxRuntime.toSeconds()) {
       throw new PropValidationError('TrainingPipeline.maxWait', `must be at least maxRuntime (${maxRuntime.toSeconds()} s) for spot training, got ${maxWait.toSeconds()} s`);
     }
+    // A job that outlives the execution is stopped with it: the run would fail however well it trained.
+    const longestJob = spot ? maxWait.toSeconds() : maxRuntime.toSeconds();
+    if (longestJob >= timeout.toSeconds()) {
+      throw new PropValidationError(
+        spot ? 'TrainingPipeline.maxWait' : 'TrainingPipeline.maxRuntime',
+        `a training job may take up to ${longestJob} s, but TrainingPipeline.timeout stops the execution after ${timeout.toSeconds()} s; raise timeout or shorten the job`,
+      );
+    }
     const pollInterval = props.pollInterval ?? Duration.minutes(1);
     requireIntegerInRange('TrainingPipeline.pollInterval (seconds)', pollInterval.toSeconds(), 10, 3600);
-    const timeout = props.timeout ?? Duration.days(7);
-    requireIntegerInRange('TrainingPipeline.timeout (seconds)', timeout.toSeconds(), 3600, 365 * 24 * 3600);
     if ((props.rollbackAlarms?.length ?? 0) > 10) {
       throw new PropValidationError('TrainingPipeline.rollbackAlarms', `at most 10 alarms are allowed, got ${props.rollbackAlarms!.length}`);
     }

@@ -242,6 +242,18 @@ describe('TrainingPipeline with tuning, automatic approval, a schedule and a CPU
   });
 });
 
+describe('TrainingPipeline spot wait', () => {
+  it('keeps the default spot wait inside the execution timeout, so a long job is not cut off by its own run', () => {
+    // maxRuntimeHours 120 (the app's maximum) used to default maxWait to 240 h, past the 7-day timeout.
+    const { stack } = pipelineStack({ maxRuntime: Duration.hours(120) });
+    const train = stateMachineDefinition(Template.fromStack(stack), 'PipelineStateMachine').States['Train model']!;
+    const stopping = train.Parameters!.StoppingCondition as { MaxRuntimeInSeconds: number; MaxWaitTimeInSeconds: number };
+    expect(stopping.MaxRuntimeInSeconds).toBe(432_000);
+    expect(stopping.MaxWaitTimeInSeconds).toBeGreaterThanOrEqual(432_000);
+    expect(stopping.MaxWaitTimeInSeconds).toBeLessThan(604_800);
+  });
+});
+
 describe('TrainingPipeline validation', () => {
   it.each([
     ['an uppercase prefix', { namePrefix: 'Churn_Model' }, /TrainingPipeline\.namePrefix: must be lowercase letters/],
@@ -254,6 +266,8 @@ describe('TrainingPipeline validation', () => {
     ['an inverted learning-rate range', { tuning: { learningRate: { min: 0.5, max: 0.1 } } }, /TrainingPipeline\.tuning\.learningRate\.min/],
     ['an unknown approval mode', { approval: 'sometimes' as never }, /TrainingPipeline\.approval: must be "automatic" or "manual"/],
     ['a poll interval under 10 s', { pollInterval: Duration.seconds(1) }, /TrainingPipeline\.pollInterval \(seconds\): must be an integer from 10 to 3600/],
+    ['a spot wait the execution timeout cuts off', { maxWait: Duration.days(10) }, /TrainingPipeline\.maxWait: a training job may take up to 864000 s, but TrainingPipeline\.timeout stops the execution after 604800 s/],
+    ['an on-demand run longer than the execution timeout', { spot: false, maxRuntime: Duration.days(8) }, /TrainingPipeline\.maxRuntime: a training job may take up to 691200 s, but TrainingPipeline\.timeout stops the execution after 604800 s/],
   ] as const)('rejects %s, naming the prop', (_case, overrides, message) => {
     expect(() => pipelineStack(overrides)).toThrow(message);
   });
