@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
+import { StdoutClosedError, stdoutClosed } from '../model-runtime/src/closed-stdout.ts';
 import { InferenceModel } from '../model-runtime/src/serve/inference-model.ts';
 import { InferenceServer } from '../model-runtime/src/serve/server.ts';
 import { localClient } from './cli/invoke.ts';
@@ -30,6 +31,8 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // `npm run demo | head`: once the reader is gone, stop at the next step and clean up (exit 141).
+  const closed = stdoutClosed();
   const work = await mkdtemp(path.join(os.tmpdir(), 'modelstack-demo-'));
   let server: InferenceServer | undefined;
   let model: ModelFolder | undefined;
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
     const trained = await trainModel(dataFile, {
       hyperparameters: { algorithm: 'linear-regression', epochs: '30', learning_rate: '0.05', batch_size: '32', seed: '1' },
       output: path.join(KEEP, 'model.tar.gz'),
+      signal: closed,
       log: (line) => {
         const epoch = /^epoch=(\d+);/.exec(line);
         if (epoch === null) return;
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
     say(`          ${path.relative(process.cwd(), trained.lossCurve)}  train and validation loss per epoch`);
 
     // 3. serve
+    closed.throwIfAborted();
     model = await openModel(trained.archive);
     server = new InferenceServer({ model: InferenceModel.load(model.dir, { threads: 1 }), log: () => undefined });
     const { port } = await server.listen(0, '127.0.0.1');
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
     say(`3. serve   ${endpoint}  (GET /ping -> ${ping.status})`);
 
     // 4. invoke, with the same SDK call an application makes against a SageMaker endpoint
+    closed.throwIfAborted();
     const client = localClient(endpoint);
     const response = await client.send(new InvokeEndpointCommand({
       EndpointName: 'demo',
@@ -121,4 +127,7 @@ function fixed(value: number, width: number): string {
   return value.toFixed(3).padStart(width);
 }
 
-await main();
+await main().catch((error: unknown) => {
+  // The reader of stdout left: nothing to report, and the exit status is already 141.
+  if (!(error instanceof StdoutClosedError)) throw error;
+});

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODEL_RUNTIME_BIN, runCli, type CliProcess } from '../serve/fixtures/spawn-cli.ts';
+import { MODEL_RUNTIME_BIN, REPO_ROOT, runCli, type CliProcess } from '../serve/fixtures/spawn-cli.ts';
 import { fixtureArtifacts, startLocalServer, type FixtureArtifacts, type LocalServer } from '../serve/fixtures/local-server.ts';
 
 let work: string;
@@ -60,6 +60,14 @@ describe('a closed stdout', () => {
     expect(await readdir(path.join(root, 'checkpoints'))).toContain('checkpoint.json');
     expect(existsSync(path.join(root, 'model'))).toBe(false);
     expect(existsSync(path.join(root, 'output', 'failure'))).toBe(false);
+  });
+
+  it('ends `npm run demo` quietly with 141 and leaves no temporary folder', async () => {
+    const tmp = await mkdtemp(path.join(work, 'tmp-'));
+    const demo = runWithClosedStdout([path.join(REPO_ROOT, 'bin', 'demo.ts')], { TMPDIR: tmp }, path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'));
+    expect(await demo.exited, demo.stderr()).toBe(141);
+    expectQuietExit(demo.stderr());
+    expect((await readdir(tmp)).filter((name) => name.startsWith('modelstack-'))).toEqual([]);
   });
 
   describe('modelstack invoke', () => {
