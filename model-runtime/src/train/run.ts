@@ -20,6 +20,7 @@ import { HyperparameterError, formatHyperparameters, parseHyperparameters, type 
 import { readInputDataConfig } from '../contract/input-data-config.ts';
 import { formatMetricLine, type MetricName } from '../contract/metrics.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
+import { checkpointDirectory } from '../contract/checkpoint-location.ts';
 import type { BatchSource } from '../data/batch-source.ts';
 import { prepareData, type PreparedData } from '../data/dataset.ts';
 import { HOLDOUT_VALIDATION, partitionCount } from '../data/partitioning.ts';
@@ -65,8 +66,9 @@ const DEFAULT_MAX_IN_MEMORY_MB = 512;
 /** Keeps the shuffles of folds and the final fit apart (epochs never exceed 100000). */
 const EPOCH_KEY_STRIDE = 100_003;
 
-export async function runTraining(paths: RuntimePaths, options: TrainingOptions = {}): Promise<TrainingResult> {
+export async function runTraining(sagemakerPaths: RuntimePaths, options: TrainingOptions = {}): Promise<TrainingResult> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const paths: RuntimePaths = { ...sagemakerPaths, checkpoints: await checkpointDirectory(sagemakerPaths) };
   const hp = await readHyperparameters(paths.hyperparameters);
   const inputConfig = await readInputDataConfig(paths.inputDataConfig);
   const data = await prepareData(paths, hp, inputConfig, { maxInMemoryBytes: options.maxInMemoryBytes ?? maxInMemoryFromEnv(), log });

@@ -131,4 +131,32 @@ describe('runTraining', () => {
     await expect(runTraining(paths, { log: () => {} })).rejects.toThrow(/written by a run with other hyperparameters or data; remove it/);
     await rm(paths.root, { recursive: true, force: true });
   });
+
+  it('keeps each tuning job\'s checkpoints apart, so siblings sharing one checkpoint URI do not refuse each other', async () => {
+    // SageMaker gives every training job of a tuning job the same CheckpointConfig and adds
+    // _tuning_objective_metric to its hyperparameters; sibling A is stopped mid-run, then sibling B
+    // (other hyperparameters) runs on the same checkpoints/ folder.
+    const data = { train: { 'd.csv': linearCsv(100, 6) } };
+    const paths = await makeTree({ epochs: '3', hidden_sizes: '4', _tuning_objective_metric: 'validation_loss' }, data);
+    const previous = process.env.TRAINING_JOB_NAME;
+    try {
+      process.env.TRAINING_JOB_NAME = 'tune-001-a';
+      const controller = new AbortController();
+      controller.abort();
+      await expect(runTraining(paths, { log: () => {}, signal: controller.signal })).rejects.toBeInstanceOf(TrainingStopped);
+      await expect(stat(path.join(paths.checkpoints, 'tune-001-a', 'checkpoint.json'))).resolves.toBeTruthy();
+
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(paths.hyperparameters, JSON.stringify({ epochs: '4', hidden_sizes: '4', _tuning_objective_metric: 'validation_loss' }));
+      process.env.TRAINING_JOB_NAME = 'tune-002-b';
+      const result = await runTraining(paths, { log: () => {} });
+      expect(result.description.hyperparameters.epochs).toBe('4');
+      // A's checkpoint is still there for A's spot restart.
+      await expect(stat(path.join(paths.checkpoints, 'tune-001-a', 'checkpoint.json'))).resolves.toBeTruthy();
+    } finally {
+      if (previous === undefined) delete process.env.TRAINING_JOB_NAME;
+      else process.env.TRAINING_JOB_NAME = previous;
+      await rm(paths.root, { recursive: true, force: true });
+    }
+  });
 });
