@@ -32,6 +32,7 @@ import { createLogger } from './shared/logger.ts';
 import { deploymentNames } from './shared/names.ts';
 import { ENDPOINT_CONFIG_TAGS, PACKAGE_METADATA } from './shared/package-metadata.ts';
 import { isAlreadyExists, isNotFound } from './shared/sagemaker-errors.ts';
+import { CAPTURE_CSV_CONTENT_TYPES, CAPTURE_JSON_CONTENT_TYPES } from '../model-runtime/src/contract/capture-content-types.ts';
 
 export interface DeployEvent {
   readonly modelPackageArn: string;
@@ -180,6 +181,8 @@ function firstConfig(event: DeployEvent, modelName: string): EndpointConfigInput
       DestinationS3Uri: dataCapture.destinationS3Uri,
       KmsKeyId: dataCapture.kmsKeyId,
       CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      // Without it SageMaker stores captured JSON and CSV base64-encoded.
+      CaptureContentTypeHeader: { JsonContentTypes: [...CAPTURE_JSON_CONTENT_TYPES], CsvContentTypes: [...CAPTURE_CSV_CONTENT_TYPES] },
     },
   };
 }

@@ -14,6 +14,7 @@ import { ModelExecutionRole } from './model-execution-role.ts';
 import type { ModelStore } from './model-store.ts';
 import type { RuntimeImage } from './runtime-image.ts';
 import { PropValidationError, requireIntegerInRange, requireMatch } from './validation.ts';
+import { CAPTURE_CSV_CONTENT_TYPES, CAPTURE_JSON_CONTENT_TYPES } from '../model-runtime/src/contract/capture-content-types.ts';
 
 /** A serverless variant: SageMaker runs the container on demand, CPU only, billed per request. */
 export interface ServerlessVariantOptions {
@@ -327,8 +328,8 @@ export class InferenceEndpoint extends Construct implements IEndpointBlueprint {
             kmsKeyId: store.key.keyArn,
             captureOptions: [{ captureMode: 'Input' }, { captureMode: 'Output' }],
             captureContentTypeHeader: {
-              jsonContentTypes: ['application/json', 'application/jsonlines'],
-              csvContentTypes: ['text/csv'],
+              jsonContentTypes: [...CAPTURE_JSON_CONTENT_TYPES],
+              csvContentTypes: [...CAPTURE_CSV_CONTENT_TYPES],
             },
           }
         : undefined,

@@ -87,7 +87,12 @@ describe('first deployment', () => {
     expect(sageMaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, {
       EndpointConfigName: NAMES.endpointConfigName,
       ProductionVariants: [{ VariantName: 'Primary', ModelName: NAMES.modelName, InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
-      DataCaptureConfig: expect.objectContaining({ InitialSamplingPercentage: 20, KmsKeyId: 'key-arn' }),
+      DataCaptureConfig: expect.objectContaining({
+        InitialSamplingPercentage: 20,
+        KmsKeyId: 'key-arn',
+        // Captured JSON and CSV stored as text, as on the endpoint CloudFormation creates.
+        CaptureContentTypeHeader: { JsonContentTypes: ['application/json', 'application/jsonlines'], CsvContentTypes: ['text/csv'] },
+      }),
       Tags: [
         { Key: ENDPOINT_CONFIG_TAGS.modelPackageArn, Value: PACKAGE },
         { Key: ENDPOINT_CONFIG_TAGS.objectiveMetric, Value: 'validation_loss' },
