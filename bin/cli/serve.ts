@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { serveConfigFromEnv } from '../../model-runtime/src/serve/serve-config.ts';
 import { serveModel } from '../../model-runtime/src/serve/serve-model.ts';
+import { exitCodeAfter } from '../../model-runtime/src/serve/stop-reason.ts';
 import { openModel } from './model-source.ts';
 
 interface ServeOptions {
@@ -26,7 +27,8 @@ Examples:
   $ curl -s localhost:8080/invocations -H 'content-type: text/csv' --data-binary $'1.5\\n2.0'
   $ modelstack invoke my-endpoint --local http://127.0.0.1:8080 --body '{"instances": [[1.5]]}'
 
-Stops on Ctrl-C or SIGTERM after finishing the requests in flight.`)
+Stops on Ctrl-C or SIGTERM after finishing the requests in flight; also when stdout's reader
+leaves (\`| head\`), then with exit status 141.`)
     .action(async (source: string, options: ServeOptions) => {
       // Settings first: a bad environment variable is reported before an archive is extracted.
       const config = serveConfigFromEnv(process.env, {
@@ -36,9 +38,10 @@ Stops on Ctrl-C or SIGTERM after finishing the requests in flight.`)
       });
       const model = await openModel(source);
       try {
-        await serveModel(model.dir, config, {
+        const stopped = await serveModel(model.dir, config, {
           onReady: (port) => process.stderr.write(`modelstack: serving ${source} at http://${options.host}:${port} (Ctrl-C to stop)\n`),
         });
+        process.exitCode = exitCodeAfter(stopped); // 141 when stdout's reader left (`| head`)
       } finally {
         await model.cleanup();
       }

@@ -23,7 +23,7 @@ let watched: AbortController | undefined;
 /**
  * An AbortSignal that aborts when a write to stdout fails because its reader closed it. The
  * first call starts watching; from then on such a failure is no longer fatal, later writes are
- * dropped (the stream is destroyed), and the process exit status becomes 141 unless a command
+ * dropped (each fails with EPIPE again, which the watcher absorbs), and the process exit status becomes 141 unless a command
  * sets its own. Other stdout errors (a full disk behind `> file`) keep Node's default handling.
  */
 export function stdoutClosed(): AbortSignal {
@@ -43,4 +43,9 @@ export function stdoutClosed(): AbortSignal {
     });
   }
   return watched.signal;
+}
+
+/** Whether a watched stdout (see `stdoutClosed()`) has lost its reader; false while unwatched. */
+export function isStdoutClosed(): boolean {
+  return watched?.signal.aborted ?? false;
 }

@@ -101,7 +101,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .description('serve model/ on port 8080 (SAGEMAKER_BIND_TO_PORT): GET /ping, POST /invocations')
     .action(async () => {
       const { runServe } = await import('./serve/command.ts');
-      await runServe(runtimePaths());
+      exitCode = await runServe(runtimePaths());
     });
   if (argv.length === 0) {
     program.outputHelp({ error: true });

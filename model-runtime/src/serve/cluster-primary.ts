@@ -5,18 +5,25 @@
  * A worker that dies before its model loads (a failed verification, say) brings the whole
  * server down non-zero, as a single process would; one that dies later is replaced. SIGTERM is
  * passed to every worker, and the primary resolves once all of them have drained and exited.
+ *
+ * Workers write to the primary's stdout. When its reader leaves (`| head -1`), the first process
+ * to write a line finds out: a worker tells the primary as it starts draining (the others might
+ * not write for a while, and would keep accepting), then exits 141 (CLOSED_STDOUT_EXIT_CODE),
+ * which is a stop, not a death to replace; the primary stops the others and resolves 'stdout closed'.
  */
 import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
+import { CLOSED_STDOUT_EXIT_CODE } from '../closed-stdout.ts';
 import { logEvent } from './log.ts';
 import type { ServeConfig } from './serve-config.ts';
-import type { ServeHooks, WorkerReadyMessage } from './serve-model.ts';
+import type { ServeHooks, WorkerMessage } from './serve-model.ts';
+import { stopRequested, type StopReason } from './stop-reason.ts';
 
 /** Environment variables a worker reads its job from (see worker-entry.ts). */
 export const WORKER_MODEL_DIR_ENV = 'MODELSTACK_SERVE_MODEL_DIR';
 export const WORKER_CONFIG_ENV = 'MODELSTACK_SERVE_CONFIG';
 
-export function servePrimary(modelDir: string, config: ServeConfig, hooks: ServeHooks): Promise<void> {
+export function servePrimary(modelDir: string, config: ServeConfig, hooks: ServeHooks): Promise<StopReason> {
   // Workers run worker-entry.ts; when this runtime runs from TypeScript, they need tsx's loader too.
   const runningTypeScript = import.meta.url.endsWith('.ts');
   cluster.setupPrimary({
@@ -25,14 +32,15 @@ export function servePrimary(modelDir: string, config: ServeConfig, hooks: Serve
   });
   const env = { [WORKER_MODEL_DIR_ENV]: modelDir, [WORKER_CONFIG_ENV]: JSON.stringify(config) };
 
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<StopReason>((resolve, reject) => {
     const ready = new Set<number>();
-    let stopping = false;
+    let stopping: StopReason | undefined;
     let failure: Error | undefined;
 
     const fork = (): Worker => {
       const worker = cluster.fork(env);
-      worker.on('message', (message: WorkerReadyMessage) => {
+      worker.on('message', (message: WorkerMessage) => {
+        if (message?.type === 'modelstack:stdout-closed') stop('stdout closed');
         if (message?.type !== 'modelstack:worker-ready') return;
         ready.add(worker.id);
         if (ready.size === config.workers) {
@@ -43,18 +51,21 @@ export function servePrimary(modelDir: string, config: ServeConfig, hooks: Serve
       return worker;
     };
 
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      logEvent('info', 'stopping workers', { signal });
+    const stop = (reason: StopReason): void => {
+      if (stopping !== undefined) return;
+      stopping = reason;
+      logEvent('info', 'stopping workers', { signal: reason });
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    void stopRequested().then(stop);
 
     cluster.on('exit', (worker, code, signal) => {
       const wasReady = ready.delete(worker.id);
-      if (!stopping && !wasReady) {
+      if (code === CLOSED_STDOUT_EXIT_CODE) {
+        // The shared stdout is closed for every process: stop them all and exit as the worker did.
+        stop('stdout closed');
+        stopping = 'stdout closed'; // even when already stopping for a signal: stdout is gone either way
+      } else if (!stopping && !wasReady) {
         failure = new Error(`serving worker ${worker.process.pid} exited (code ${code ?? signal}) before its model was ready; see its log above`);
         stop('SIGTERM');
       } else if (!stopping) {
@@ -62,7 +73,7 @@ export function servePrimary(modelDir: string, config: ServeConfig, hooks: Serve
         fork();
       }
       if (stopping && Object.keys(cluster.workers ?? {}).length === 0) {
-        if (failure === undefined) resolve();
+        if (failure === undefined) resolve(stopping);
         else reject(failure);
       }
     });

@@ -2,6 +2,8 @@
  * The server's log: one JSON line per event on stdout, so CloudWatch Logs Insights can query it
  * without a parser, e.g. `filter msg = "request" | stats pct(latencyMs, 99) by status`.
  */
+import { isStdoutClosed } from '../closed-stdout.ts';
+
 export interface RequestLogEntry {
   readonly method: string;
   readonly path: string;
@@ -58,8 +60,12 @@ function line(level: string, msg: string, fields: object): string {
   return `${JSON.stringify({ time: new Date().toISOString(), level, msg, pid: process.pid, ...fields })}\n`;
 }
 
-/** A lifecycle event (listening, model loaded, draining, ...). Errors go to stderr. */
+/**
+ * A lifecycle event (listening, model loaded, draining, ...). Errors go to stderr, and so does
+ * every event once stdout's reader has gone (`| head`), so that why the server stopped is
+ * still on record.
+ */
 export function logEvent(level: 'info' | 'warn' | 'error', msg: string, fields: object = {}): void {
   flushRequestLines(); // keep the order of lines
-  (level === 'error' ? process.stderr : process.stdout).write(line(level, msg, fields));
+  (level === 'error' || isStdoutClosed() ? process.stderr : process.stdout).write(line(level, msg, fields));
 }

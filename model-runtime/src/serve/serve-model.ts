@@ -1,10 +1,15 @@
 /**
- * Serves one model folder until SIGTERM or SIGINT: in this process when one worker is asked for,
- * otherwise as a node:cluster primary whose workers share the port (cluster-primary.ts).
+ * Serves one model folder until SIGTERM, SIGINT or a closed stdout: in this process when one
+ * worker is asked for, otherwise as a node:cluster primary whose workers share the port
+ * (cluster-primary.ts).
  *
  * Lifecycle (SageMaker's): listen at once, answer /ping 503 while the model loads and its
  * manifest is verified, 200 after; if verification fails, log why and reject (the caller exits
  * non-zero). On SIGTERM stop accepting, finish in-flight requests, close, resolve.
+ *
+ * A closed stdout (`modelstack serve model.tar.gz | head -1`: the reader has left, and the next
+ * log line fails with EPIPE) stops the server the same way; the caller then exits 141, as a
+ * process that SIGPIPE ended would.
  */
 import cluster from 'node:cluster';
 import { ArtifactIntegrityError } from '../artifact/digest.ts';
@@ -13,6 +18,7 @@ import { logEvent } from './log.ts';
 import { InferenceServer } from './server.ts';
 import type { ServeConfig } from './serve-config.ts';
 import { servePrimary } from './cluster-primary.ts';
+import { stopRequested, type StopReason } from './stop-reason.ts';
 
 /** Time allowed for in-flight requests after SIGTERM; SageMaker sends SIGKILL 30 s after it. */
 const DRAIN_GRACE_MS = 25_000;
@@ -23,24 +29,29 @@ export interface WorkerReadyMessage {
   readonly port: number;
 }
 
+/**
+ * Sent by a cluster worker whose log line found stdout closed, as it starts draining: the other
+ * workers share that stdout but may not write for a while, and would keep accepting meanwhile.
+ */
+export interface WorkerStdoutClosedMessage {
+  readonly type: 'modelstack:stdout-closed';
+}
+
+export type WorkerMessage = WorkerReadyMessage | WorkerStdoutClosedMessage;
+
 export interface ServeHooks {
   /** Called once the model is loaded and the server answers /ping 200 on `port` (every worker, under cluster). */
   readonly onReady?: (port: number) => void;
 }
 
-export async function serveModel(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<void> {
-  if (config.workers > 1 && cluster.isPrimary) {
-    await servePrimary(modelDir, config, hooks);
-    return;
-  }
-  await serveInThisProcess(modelDir, config, hooks);
+/** Serves until asked to stop, drains, and resolves with why it stopped. */
+export async function serveModel(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {
+  if (config.workers > 1 && cluster.isPrimary) return servePrimary(modelDir, config, hooks);
+  return serveInThisProcess(modelDir, config, hooks);
 }
 
-export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<void> {
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {
+  const stopSignal = stopRequested();
   const server = new InferenceServer({
     model: InferenceModel.load(modelDir, { threads: config.threadsPerWorker }),
     timeoutMs: config.timeoutMs,
@@ -69,7 +80,9 @@ export async function serveInThisProcess(modelDir: string, config: ServeConfig, 
     if (cluster.isWorker) process.send?.({ type: 'modelstack:worker-ready', port: address.port } satisfies WorkerReadyMessage);
   }
   const signal = loaded === 'loaded' ? await stopSignal : loaded;
+  if (signal === 'stdout closed' && cluster.isWorker) process.send?.({ type: 'modelstack:stdout-closed' } satisfies WorkerStdoutClosedMessage);
   logEvent('info', 'draining', { signal });
   await server.drain(DRAIN_GRACE_MS);
   logEvent('info', 'stopped', {});
+  return signal;
 }
