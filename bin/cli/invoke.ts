@@ -113,11 +113,32 @@ function describeInvokeError(error: unknown, endpointName: string, local: string
     return `the model answered ${error.OriginalStatusCode ?? 'an error'}: ${originalMessage(error.OriginalMessage) ?? error.message}`;
   }
   if (error instanceof SageMakerRuntimeServiceException) return `${error.name}: ${error.message}`;
+  if (local === undefined) {
+    const missing = missingAwsConfiguration(error);
+    if (missing !== undefined) return `${missing}\n  (to call a local \`modelstack serve\` instead, add --local http://127.0.0.1:8080)`;
+  }
   const code = (error as NodeJS.ErrnoException).code;
   if (local !== undefined && code === 'ECONNREFUSED') {
     return `nothing is listening at ${local}; start it with \`modelstack serve model.tar.gz --port ${new URL(local).port || 80}\``;
   }
   return `invoking ${endpointName} failed: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * The SDK's words for a machine without AWS configuration ("Could not load credentials from any
+ * providers", "Region is missing") say what is wrong but not what to do; say that.
+ */
+function missingAwsConfiguration(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'CredentialsProviderError') {
+    return 'no AWS credentials found to call SageMaker with: run `aws configure`, set AWS_PROFILE to a configured profile, '
+      + 'or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+  }
+  if (error.message === 'Region is missing') {
+    return 'no AWS region to call SageMaker in: pass --region (e.g. --region us-east-1), set AWS_REGION, '
+      + 'or set a region in your AWS profile (`aws configure`)';
+  }
+  return undefined;
 }
 
 /** The model's JSON error body carries a readable `message`; show that rather than the JSON. */
