@@ -30,13 +30,15 @@ export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr)
         trainLoss: p.trainLoss.toPrecision(4),
         validationLoss: p.validationLoss === null ? '-' : p.validationLoss.toPrecision(4),
       };
-      // The bar fills with completed epochs; the text names the one under way.
+      // The bar fills with completed epochs; the text names the one under way, whose validation
+      // loss shows as '-' until it is evaluated (never the previous epoch's value beside its number).
+      const completed = p.epochComplete ? p.epoch : p.epoch - 1;
       if (!started) {
-        bar.start(p.epochs, p.epoch - 1, payload);
+        bar.start(p.epochs, completed, payload);
         started = true;
       }
       bar.setTotal(p.epochs);
-      bar.update(p.epoch - 1, payload);
+      bar.update(completed, payload);
     },
     clearLine() {
       if (started) stream.write('\r\x1b[K');

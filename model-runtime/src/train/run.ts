@@ -37,8 +37,15 @@ export interface TrainingProgress {
   readonly epoch: number;
   readonly epochs: number;
   readonly batch: number;
+  /** The epoch's mean training loss so far (over all its batches once it is complete). */
   readonly trainLoss: number;
+  /**
+   * This epoch's validation loss: null while the epoch runs (it is evaluated at the epoch's
+   * end), and without a validation channel.
+   */
   readonly validationLoss: number | null;
+  /** False for the update after each batch; true for the one after the epoch is evaluated. */
+  readonly epochComplete: boolean;
 }
 
 export interface TrainingOptions {
@@ -247,7 +254,7 @@ class TrainingRun {
         model.setState(args.resume.state);
       }
       const phase = args.phase === 'cv' ? 'cv' : 'train';
-      let lastValidation: number | null = null;
+      let lastBatch: TrainingProgress | null = null;
       const result = await fit({
         model,
         task,
@@ -269,11 +276,14 @@ class TrainingRun {
           ),
         stopRequested: () => options.signal?.aborted === true,
         onEpoch: (metrics) => {
-          lastValidation = metrics.validation_loss ?? null;
           if (args.printEpochs) log(formatMetricLine(metrics));
+          // The epoch's last batch update (its train loss is the epoch's), now with its validation loss.
+          if (lastBatch !== null) options.onProgress?.({ ...lastBatch, validationLoss: metrics.validation_loss ?? null, epochComplete: true });
         },
-        onBatch: (epoch, batch, trainLoss) =>
-          options.onProgress?.({ phase, fold: args.fold, epoch, epochs: args.epochs, batch, trainLoss, validationLoss: lastValidation }),
+        onBatch: (epoch, batch, trainLoss) => {
+          lastBatch = { phase, fold: args.fold, epoch, epochs: args.epochs, batch, trainLoss, validationLoss: null, epochComplete: false };
+          options.onProgress?.(lastBatch);
+        },
       });
       return { model, fit: result };
     } catch (error) {

@@ -94,13 +94,12 @@ describe('runTraining', () => {
 
     const paths = await makeTree(hyperparameters, data);
     const controller = new AbortController();
-    let batches = 0;
     const stopped = runTraining(paths, {
       log: () => {},
       signal: controller.signal,
-      onProgress: () => {
+      onProgress: (p) => {
         // Mid-epoch: epoch 3, batch 2 of 12.
-        if (++batches === 26) controller.abort();
+        if (p.epoch === 3 && p.batch === 2) controller.abort();
       },
     });
     await expect(stopped).rejects.toBeInstanceOf(TrainingStopped);
