@@ -20,6 +20,7 @@ export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr)
     clearOnComplete: true,
   });
   let started = false;
+  const validationLoss = validationLossLabel();
   return {
     update(p) {
       const payload = {
@@ -28,10 +29,10 @@ export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr)
         epochs: p.epochs,
         batch: p.batch,
         trainLoss: p.trainLoss.toPrecision(4),
-        validationLoss: p.validationLoss === null ? '-' : p.validationLoss.toPrecision(4),
+        validationLoss: validationLoss(p),
       };
-      // The bar fills with completed epochs; the text names the one under way, whose validation
-      // loss shows as '-' until it is evaluated (never the previous epoch's value beside its number).
+      // The bar fills with completed epochs; the text names the one under way, and the validation
+      // loss names the epoch it belongs to (never a previous epoch's value passed off as this one's).
       const completed = p.epochComplete ? p.epoch : p.epoch - 1;
       if (!started) {
         bar.start(p.epochs, completed, payload);
@@ -46,5 +47,20 @@ export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr)
     stop() {
       if (started) bar.stop();
     },
+  };
+}
+
+/**
+ * The bar's validation-loss text: the latest evaluated epoch's value with that epoch's number
+ * (`0.04120 (epoch 3)`) while the next epoch runs, so fast epochs do not leave the bar showing '-'
+ * nearly all the time, and no value is passed off as the running epoch's; '-' before the first
+ * evaluation of a run or fold.
+ */
+export function validationLossLabel(): (p: TrainingProgress) => string {
+  let last: { epoch: number; loss: number; fold: number | null } | null = null;
+  return (p) => {
+    if (last !== null && (last.fold !== p.fold || last.epoch > p.epoch)) last = null; // a new fold or the final fit
+    if (p.epochComplete && p.validationLoss !== null) last = { epoch: p.epoch, loss: p.validationLoss, fold: p.fold };
+    return last === null ? '-' : `${last.loss.toPrecision(4)} (epoch ${last.epoch})`;
   };
 }

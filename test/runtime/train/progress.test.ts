@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { expect, it } from 'vitest';
+import { validationLossLabel } from '../../../model-runtime/src/train/progress-bar.ts';
 import { runTraining, type TrainingProgress } from '../../../model-runtime/src/train/run.ts';
 import { linearCsv, makeTree } from './tree.ts';
 
@@ -28,4 +29,15 @@ it('reports no validation loss while an epoch runs, and that epoch\'s own once i
     expect(evaluated[0]!.trainLoss).toBe(result.history[epoch - 1]!.train_loss);
   }
   expect(updates.at(-1)).toMatchObject({ epoch: 3, epochComplete: true, validationLoss: result.history[2]!.validation_loss });
+});
+
+it('labels the bar\'s validation loss with the epoch it belongs to, and forgets it when a new fold starts', () => {
+  const label = validationLossLabel();
+  const at = (epoch: number, epochComplete: boolean, validationLoss: number | null, fold: number | null = null): TrainingProgress =>
+    ({ phase: fold === null ? 'train' : 'cv', fold, epoch, epochs: 3, batch: 1, trainLoss: 1, validationLoss, epochComplete });
+  expect(label(at(1, false, null))).toBe('-');
+  expect(label(at(1, true, 0.5))).toBe('0.5000 (epoch 1)');
+  expect(label(at(2, false, null))).toBe('0.5000 (epoch 1)');
+  expect(label(at(2, true, 0.25))).toBe('0.2500 (epoch 2)');
+  expect(label(at(1, false, null, 0))).toBe('-');
 });
