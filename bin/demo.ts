@@ -4,7 +4,8 @@
  *   1. data     the seed's example, y = 2x + 1 + noise, written as CSV to a temporary folder
  *   2. train    linear regression by gradient descent (the container's training code) -> model.tar.gz
  *   3. serve    the container's inference server on an ephemeral loopback port
- *   4. invoke   through the AWS SDK's SageMakerRuntimeClient, exactly as against a cloud endpoint
+ *   4. invoke   through the application client (lib/client/) over the AWS SDK's InvokeEndpoint,
+ *               exactly as against a cloud endpoint
  *   5. stop     drain the server and remove the temporary folder
  *
  * model.tar.gz and its loss curve stay in .modelstack/demo/ to look at afterwards.
@@ -12,11 +13,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { StdoutClosedError, stdoutClosed } from '../model-runtime/src/closed-stdout.ts';
 import { InferenceModel } from '../model-runtime/src/serve/inference-model.ts';
 import { InferenceServer } from '../model-runtime/src/serve/server.ts';
-import { localClient } from './cli/invoke.ts';
+import { EndpointClient } from '../lib/client/index.ts';
 import { openModel, type ModelFolder } from './cli/model-source.ts';
 import { trainModel } from './cli/train.ts';
 import { createRandom } from '../model-runtime/src/data/random.ts';
@@ -76,16 +76,9 @@ async function main(): Promise<void> {
 
     // 4. invoke, with the same SDK call an application makes against a SageMaker endpoint
     closed.throwIfAborted();
-    const client = localClient(endpoint);
-    const response = await client.send(new InvokeEndpointCommand({
-      EndpointName: 'demo',
-      ContentType: 'text/csv',
-      Accept: 'application/json',
-      Body: QUERIES.map(String).join('\n'),
-    }));
-    client.destroy();
-    const { predictions } = JSON.parse(new TextDecoder().decode(response.Body)) as { predictions: number[] };
-    say(`4. invoke  SageMakerRuntimeClient InvokeEndpoint -> ${response.$metadata.httpStatusCode}, ContentType ${response.ContentType}, variant ${response.InvokedProductionVariant}`);
+    const client = new EndpointClient({ endpointName: 'demo', url: endpoint, format: 'csv' });
+    const predictions = await client.regress(QUERIES.map((x) => [x])).finally(() => client.destroy());
+    say(`4. invoke  EndpointClient.regress -> InvokeEndpoint (AWS SDK, text/csv) -> ${predictions.length} predictions`);
     say();
     say('       x   truth 2x+1   prediction    error');
     QUERIES.forEach((x, i) => {

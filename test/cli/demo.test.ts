@@ -12,7 +12,7 @@ describe('npm run demo', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, out).toBe(0);
     expect(out).toMatch(/GET \/ping -> 200/);
-    expect(out).toMatch(/InvokeEndpoint -> 200, ContentType application\/json, variant AllTraffic/);
+    expect(out).toMatch(/InvokeEndpoint \(AWS SDK, text\/csv\) -> 9 predictions/);
     const [, slope, intercept] = /learned {2}y = (\S+) x \+ (\S+)/.exec(out) ?? [];
     expect(Math.abs(Number(slope) - 2)).toBeLessThan(0.1);
     expect(Math.abs(Number(intercept) - 1)).toBeLessThan(0.1);
