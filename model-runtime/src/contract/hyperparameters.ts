@@ -10,7 +10,7 @@
  * resolved values stored in model.json and the README's table all come from it.
  */
 import { ALGORITHMS, TASKS, type Algorithm, type Task } from '../artifact/model-description.ts';
-import { parseDecimal } from '../data/numbers.ts';
+import { parseDecimal } from '../numbers.ts';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;

@@ -6,7 +6,7 @@
 import type { Task } from '../artifact/model-description.ts';
 import type { Batch, InferencePreprocessing } from '../train/trainable.ts';
 import { DataError } from './data-error.ts';
-import { FLOAT32_RANGE, fitsFloat32 } from './numbers.ts';
+import { FLOAT32_RANGE, fitsFloat32 } from '../numbers.ts';
 import type { DataScan } from './scan.ts';
 import { ColumnStatistics } from './statistics.ts';
 

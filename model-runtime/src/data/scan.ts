@@ -6,7 +6,7 @@
  */
 import type { DataFile } from './channel-files.ts';
 import { DataError } from './data-error.ts';
-import { fitsFloat32 } from './numbers.ts';
+import { fitsFloat32 } from '../numbers.ts';
 import { partitionCount, partitionOf, type Partitioning } from './partitioning.ts';
 import { ColumnStatistics } from './statistics.ts';
 import { MAX_CLASSES, type LabelSummary } from './task.ts';

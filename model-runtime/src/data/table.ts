@@ -12,7 +12,7 @@
  */
 import type { DataFile } from './channel-files.ts';
 import { DataError } from './data-error.ts';
-import { FLOAT32_RANGE, fitsFloat32, parseDecimal } from './numbers.ts';
+import { FLOAT32_RANGE, fitsFloat32, parseDecimal } from '../numbers.ts';
 import { readCsvRecords, readJsonRecords, type CsvRecord } from './readers.ts';
 
 /** The column layout every file of the run must share. */

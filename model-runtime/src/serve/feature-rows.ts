@@ -3,7 +3,7 @@
  * model's input matrix, with a 400 that says exactly which row and value was wrong and what the
  * model expects instead.
  */
-import { FLOAT32_RANGE, fitsFloat32 } from '../data/numbers.ts';
+import { FLOAT32_RANGE, fitsFloat32 } from '../numbers.ts';
 import { badRequest, type HttpError } from './http-error.ts';
 
 /** The model input: `count` rows of `features.length` float32 values, row-major. */

@@ -1,3 +1,6 @@
+// Number rules shared by contract/ (hyperparameters), data/ (table cells) and serve/ (request
+// rows); a leaf module so none of them imports another's layer for them.
+
 /**
  * Strict decimal or exponent notation. `Number()` alone is too lenient for input checking:
  * `Number('')` is 0, `Number(' ')` is 0 and `Number('0x10')` is 16.
