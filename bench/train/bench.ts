@@ -19,7 +19,9 @@ import { buildTrainingGraph } from '../../model-runtime/src/models/graphs.ts';
 import { createNetwork, createTrainableModel } from '../../model-runtime/src/models/index.ts';
 import { createRandom } from '../../model-runtime/src/data/random.ts';
 import { peerEnvironment } from '../peer-env.ts';
-import type { Batch, ModelConfig, OptimizerConfig, TrainableModel } from '../../model-runtime/src/train/trainable.ts';
+import type { Batch } from '../../model-runtime/src/data/batch.ts';
+import type { ModelConfig, TrainableModel } from '../../model-runtime/src/models/trainable-model.ts';
+import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
 
 const LAYERS = [784, 512, 512, 10];
 const BATCH = 256;

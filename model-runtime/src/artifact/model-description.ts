@@ -23,6 +23,15 @@ export type Task = (typeof TASKS)[number];
 export const INFERENCE_INPUT = 'features';
 export const INFERENCE_OUTPUT = 'output';
 
+/** The standardisation learned at training that model.onnx applies inside its graph. */
+export interface InferencePreprocessing {
+  readonly featureMean: readonly number[];
+  readonly featureStd: readonly number[];
+  /** Regression only: the target was standardised for training and is de-standardised in the graph. */
+  readonly targetMean: readonly number[] | null;
+  readonly targetStd: readonly number[] | null;
+}
+
 export interface ModelDescription {
   readonly format: typeof MODEL_FORMAT;
   readonly algorithm: Algorithm;
@@ -36,13 +45,7 @@ export interface ModelDescription {
   /** Class names for classification, index = class id; null for regression. */
   readonly labels: readonly string[] | null;
   /** What was learned from the training data and is already applied inside model.onnx. */
-  readonly preprocessing: {
-    readonly featureMean: readonly number[];
-    readonly featureStd: readonly number[];
-    /** Regression only: the target was standardised for training and is de-standardised in the graph. */
-    readonly targetMean: readonly number[] | null;
-    readonly targetStd: readonly number[] | null;
-  };
+  readonly preprocessing: InferencePreprocessing;
   /** Final metrics of the run (names from contract/metrics.ts). */
   readonly metrics: Readonly<Record<string, number>>;
   readonly versions: { readonly modelstack: string; readonly onnxruntime: string; readonly node: string };

@@ -6,7 +6,7 @@
  * buffer, so memory stays bounded by the buffer however large the data. Either way the order
  * depends only on (seed, epoch key), which is what makes runs repeatable and resumable.
  */
-import type { Batch } from '../train/trainable.ts';
+import type { Batch } from './batch.ts';
 import type { DataFile } from './channel-files.ts';
 import { BatchBuilder, labelEncoder, type LabelEncoder, type Preprocessing } from './preprocessing.ts';
 import { RANDOM_STREAM, createRandom, hash32, shuffleInPlace } from './random.ts';

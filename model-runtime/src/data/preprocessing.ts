@@ -3,8 +3,8 @@
  * feature standardisation, the label's encoding (class ids) and, for regression, target
  * standardisation. Saved in model.json and baked into model.onnx by the core.
  */
-import type { Task } from '../artifact/model-description.ts';
-import type { Batch, InferencePreprocessing } from '../train/trainable.ts';
+import type { InferencePreprocessing, Task } from '../artifact/model-description.ts';
+import type { Batch } from './batch.ts';
 import { DataError } from './data-error.ts';
 import { FLOAT32_RANGE, fitsFloat32 } from '../numbers.ts';
 import type { DataScan } from './scan.ts';

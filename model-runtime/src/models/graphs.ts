@@ -5,14 +5,14 @@
  * - inference (the exported model.onnx): standardise `features`, forward, task output, with the
  *   current parameters baked in as initializers.
  */
-import type { Task } from '../artifact/model-description.ts';
+import type { InferencePreprocessing, Task } from '../artifact/model-description.ts';
 import { INFERENCE_INPUT, INFERENCE_OUTPUT } from '../artifact/model-description.ts';
 import { gradients } from '../graph/autodiff.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { toModelBytes } from '../graph/proto.ts';
 import type { Value } from '../graph/types.ts';
 import { appendUpdate, optimizerStateNames, scalarInputNames } from '../optim/optimizers.ts';
-import type { InferencePreprocessing, OptimizerConfig } from '../train/trainable.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 import type { Network } from './network.ts';
 import { targetShape, taskLoss, taskOutput, taskScore } from './task.ts';
 

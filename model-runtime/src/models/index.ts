@@ -7,11 +7,12 @@
  *   mlp                  hidden layers + activation + dropout, MSE or CE (any task)
  */
 import type { EngineOptions } from '../engine/session.ts';
-import type { CreateTrainableModel, ModelConfig, OptimizerConfig, TrainableModel } from '../train/trainable.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 import { Linear } from './linear.ts';
 import { Mlp } from './mlp.ts';
 import type { Network } from './network.ts';
-import { OnnxTrainableModel } from './trainable.ts';
+import { OnnxTrainableModel } from './onnx-trainable-model.ts';
+import type { CreateTrainableModel, ModelConfig, TrainableModel } from './trainable-model.ts';
 import { validateModelConfig, validateOptimizerConfig } from './validate.ts';
 
 /** The network for a model configuration (validated first). */

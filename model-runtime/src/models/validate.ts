@@ -3,7 +3,8 @@
  * with its name and the allowed range instead of deep inside ONNX Runtime.
  */
 import { ALGORITHMS, TASKS } from '../artifact/model-description.ts';
-import type { ModelConfig, OptimizerConfig } from '../train/trainable.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
+import type { ModelConfig } from './trainable-model.ts';
 
 const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw'];

@@ -9,7 +9,7 @@
  */
 import type { GraphBuilder } from '../graph/builder.ts';
 import type { Value } from '../graph/types.ts';
-import type { OptimizerConfig } from '../train/trainable.ts';
+import type { OptimizerConfig } from './optimizer-config.ts';
 import { learningRateAt } from './schedule.ts';
 
 /** Scalar graph inputs the update reads, fed fresh every step. */

@@ -6,7 +6,7 @@
  * already moves). Then constant: lr; cosine: lr * (1 + cos(pi * progress)) / 2 with progress
  * going from 0 to 1 over the steps after warm-up, and staying at 0 past totalSteps.
  */
-import type { OptimizerConfig } from '../train/trainable.ts';
+import type { OptimizerConfig } from './optimizer-config.ts';
 
 export function learningRateAt(config: OptimizerConfig, step: number): number {
   const { learningRate, schedule } = config;

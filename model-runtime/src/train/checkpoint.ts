@@ -15,7 +15,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import type { Preprocessing } from '../data/preprocessing.ts';
 import type { MetricName } from '../contract/metrics.ts';
-import type { TrainingState } from './trainable.ts';
+import type { TrainingState } from '../models/trainable-model.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 const CHECKPOINT_FORMAT = 'modelstack-checkpoint/1';

@@ -3,7 +3,8 @@
  */
 import type { Task } from '../artifact/model-description.ts';
 import type { Hyperparameters } from '../contract/hyperparameters.ts';
-import type { ModelConfig, OptimizerConfig } from './trainable.ts';
+import type { ModelConfig } from '../models/trainable-model.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 
 export function modelConfig(hp: Hyperparameters, task: Task, inputSize: number, classes: number): ModelConfig {
   return {

@@ -6,7 +6,7 @@
 import type { Task } from '../artifact/model-description.ts';
 import type { BatchSource } from '../data/batch-source.ts';
 import type { EpochMetrics, FitPosition } from './checkpoint.ts';
-import type { TrainableModel, TrainingState } from './trainable.ts';
+import type { TrainableModel, TrainingState } from '../models/trainable-model.ts';
 
 export interface FitSpec {
   readonly model: TrainableModel;

@@ -8,7 +8,7 @@ import { runtimePaths, type RuntimePaths } from '../../../model-runtime/src/cont
 import { listChannelFiles } from '../../../model-runtime/src/data/channel-files.ts';
 import { prepareData, type PreparedData } from '../../../model-runtime/src/data/dataset.ts';
 import { TableReader, type Row } from '../../../model-runtime/src/data/table.ts';
-import type { Batch } from '../../../model-runtime/src/train/trainable.ts';
+import type { Batch } from '../../../model-runtime/src/data/batch.ts';
 
 let root: string;
 let paths: RuntimePaths;

@@ -5,7 +5,8 @@
 import { describe, expect, test } from 'vitest';
 import { createTrainableModel } from '../../../model-runtime/src/models/index.ts';
 import { learningRateAt } from '../../../model-runtime/src/optim/schedule.ts';
-import type { ModelConfig, OptimizerConfig } from '../../../model-runtime/src/train/trainable.ts';
+import type { ModelConfig } from '../../../model-runtime/src/models/trainable-model.ts';
+import type { OptimizerConfig } from '../../../model-runtime/src/optim/optimizer-config.ts';
 import { fit, modelConfig, optimizerConfig, slice, xor } from './fixtures.ts';
 
 const cpu = { device: 'cpu', intraOpNumThreads: 1 } as const;

@@ -1,6 +1,8 @@
 /** Synthetic data sets and default configs for the model tests, all seeded. */
 import { createRandom as mulberry32 } from '../../../model-runtime/src/data/random.ts';
-import type { Batch, ModelConfig, OptimizerConfig } from '../../../model-runtime/src/train/trainable.ts';
+import type { Batch } from '../../../model-runtime/src/data/batch.ts';
+import type { ModelConfig } from '../../../model-runtime/src/models/trainable-model.ts';
+import type { OptimizerConfig } from '../../../model-runtime/src/optim/optimizer-config.ts';
 
 export function normal(random: () => number): number {
   const u = Math.max(random(), 1e-12);

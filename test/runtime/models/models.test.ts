@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { createTrainableModel } from '../../../model-runtime/src/models/index.ts';
-import type { TrainableModel } from '../../../model-runtime/src/train/trainable.ts';
+import type { TrainableModel } from '../../../model-runtime/src/models/trainable-model.ts';
 import { all, blobs, fit, linearData, modelConfig, optimizerConfig, xor } from './fixtures.ts';
 
 const cpu = { device: 'cpu', intraOpNumThreads: 1 } as const;

@@ -1,9 +1,11 @@
 /**
- * The seam between the training loop (data, epochs, checkpoints, the SageMaker contract) and
+ * The seam between the training loop (train/: epochs, checkpoints, the SageMaker contract) and
  * the numeric core (ONNX graphs, autodiff, ONNX Runtime sessions). The loop only ever sees
- * this interface; models/ implements it.
+ * this interface; onnx-trainable-model.ts implements it.
  */
-import type { Algorithm, Task } from '../artifact/model-description.ts';
+import type { Algorithm, InferencePreprocessing, Task } from '../artifact/model-description.ts';
+import type { Batch } from '../data/batch.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 
 /** What to build. Sizes are known once the data's schema is read. */
 export interface ModelConfig {
@@ -23,35 +25,6 @@ export interface ModelConfig {
   readonly seed: number;
 }
 
-export interface OptimizerConfig {
-  readonly name: 'sgd' | 'adam' | 'adamw';
-  readonly learningRate: number;
-  /** sgd only. */
-  readonly momentum: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  /** adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient. */
-  readonly weightDecay: number;
-  readonly schedule: {
-    readonly kind: 'constant' | 'cosine';
-    /** Linear warm-up from 0 over this many steps, then the schedule. */
-    readonly warmupSteps: number;
-    /** Steps of the whole run, for cosine decay. */
-    readonly totalSteps: number;
-  };
-}
-
-/**
- * One mini-batch, row-major. Features are already standardised by the loop.
- * y: regression (B, T) standardised targets; binary (B) 0 or 1; multiclass (B) class ids.
- */
-export interface Batch {
-  readonly size: number;
-  readonly x: Float32Array;
-  readonly y: Float32Array;
-}
-
 export interface Evaluation {
   /** Mean loss over the batch. */
   readonly loss: number;
@@ -65,14 +38,6 @@ export interface Evaluation {
 export interface TrainingState {
   readonly step: number;
   readonly tensors: Readonly<Record<string, { readonly dims: readonly number[]; readonly data: Float32Array }>>;
-}
-
-/** Standardisation to bake into the exported inference graph. */
-export interface InferencePreprocessing {
-  readonly featureMean: readonly number[];
-  readonly featureStd: readonly number[];
-  readonly targetMean: readonly number[] | null;
-  readonly targetStd: readonly number[] | null;
 }
 
 export interface TrainableModel {

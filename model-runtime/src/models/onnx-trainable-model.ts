@@ -4,23 +4,18 @@
  * the next step's inputs.
  */
 import * as ort from 'onnxruntime-node';
+import type { InferencePreprocessing } from '../artifact/model-description.ts';
+import type { Batch } from '../data/batch.ts';
 // The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
 import { createRandom, hash32 } from '../data/random.ts';
 import { createSession } from '../engine/session.ts';
 import type { EngineOptions } from '../engine/session.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 import { optimizerStateNames, scalarInputValues } from '../optim/optimizers.ts';
-import type {
-  Batch,
-  Evaluation,
-  InferencePreprocessing,
-  ModelConfig,
-  OptimizerConfig,
-  TrainableModel,
-  TrainingState,
-} from '../train/trainable.ts';
 import { BATCH_X, BATCH_Y, buildEvaluationGraph, buildInferenceGraph, buildTrainingGraph, dropoutMaskName, LOSS, nextName, SCORE } from './graphs.ts';
 import type { GraphSpec } from './graphs.ts';
 import { initialValues } from './init.ts';
+import type { Evaluation, ModelConfig, TrainableModel, TrainingState } from './trainable-model.ts';
 
 type StateTensors = Record<string, { readonly dims: readonly number[]; readonly data: Float32Array }>;
 
