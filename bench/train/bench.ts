@@ -133,7 +133,7 @@ class TorchPeer {
 async function runtimeLosses(threads: number, batches: Batch[]): Promise<number[]> {
   const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads, allowSpinning: false });
   const losses: number[] = [];
-  for (let s = 0; s < LOSS_STEPS; s++) losses.push(await m.step(batches[s % batches.length]!));
+  for (let s = 0; s < LOSS_STEPS; s++) losses.push(await m.trainStep(batches[s % batches.length]!));
   await m.release();
   return losses;
 }
@@ -142,7 +142,7 @@ async function timeRuntime(m: TrainableModel, batches: Batch[], steps: number, o
   const times: number[] = [];
   for (let s = 0; s < steps; s++) {
     const start = performance.now();
-    await m.step(batches[(offset + s) % batches.length]!);
+    await m.trainStep(batches[(offset + s) % batches.length]!);
     times.push(performance.now() - start);
   }
   return times;

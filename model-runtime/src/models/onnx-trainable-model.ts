@@ -28,7 +28,7 @@ const WEIGHTS_STREAM = 101;
 const DROPOUT_STREAM = 102;
 
 export class OnnxTrainableModel implements TrainableModel {
-  private step_ = 0;
+  private steps = 0;
   /** Parameters and optimizer state by graph-input name, fed to every training run. */
   private tensors = new Map<string, ort.Tensor>();
   /**
@@ -63,12 +63,16 @@ export class OnnxTrainableModel implements TrainableModel {
       }
     }
     this.spare = cloneShapes(this.tensors);
-    this.step_ = 0;
+    this.steps = 0;
   }
 
-  async step(batch: Batch): Promise<number> {
+  get step(): number {
+    return this.steps;
+  }
+
+  async trainStep(batch: Batch): Promise<number> {
     const feeds: Record<string, ort.Tensor> = { ...Object.fromEntries(this.tensors), ...this.batchFeeds(batch) };
-    for (const [name, value] of Object.entries(scalarInputValues(this.optimizer, this.step_))) {
+    for (const [name, value] of Object.entries(scalarInputValues(this.optimizer, this.steps))) {
       feeds[name] = new ort.Tensor('float32', Float32Array.of(value), []);
     }
     this.spec.network.dropoutWidths.forEach((width, i) => {
@@ -79,7 +83,7 @@ export class OnnxTrainableModel implements TrainableModel {
     for (const [name, buffer] of this.spare) fetches[nextName(name)] = buffer;
     const results = await this.trainSession.run(feeds, fetches);
     [this.tensors, this.spare] = [this.spare, this.tensors];
-    this.step_ += 1;
+    this.steps += 1;
     return scalarOf(results[LOSS]);
   }
 
@@ -95,7 +99,7 @@ export class OnnxTrainableModel implements TrainableModel {
   getState(): TrainingState {
     const tensors: StateTensors = {};
     for (const [name, t] of this.tensors) tensors[name] = { dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) };
-    return { step: this.step_, tensors };
+    return { step: this.steps, tensors };
   }
 
   setState(state: TrainingState): void {
@@ -117,7 +121,7 @@ export class OnnxTrainableModel implements TrainableModel {
     }
     this.tensors = next;
     this.spare = cloneShapes(next);
-    this.step_ = state.step;
+    this.steps = state.step;
   }
 
   exportInference(preprocessing: InferencePreprocessing): Uint8Array {
@@ -156,7 +160,7 @@ export class OnnxTrainableModel implements TrainableModel {
   private dropoutMask(rows: number, width: number, layer: number): Float32Array {
     const p = this.config.dropout;
     const keep = 1 / (1 - p);
-    const random = createRandom(hash32(this.config.seed, DROPOUT_STREAM, this.step_, layer));
+    const random = createRandom(hash32(this.config.seed, DROPOUT_STREAM, this.steps, layer));
     const mask = new Float32Array(rows * width);
     for (let i = 0; i < mask.length; i++) mask[i] = random() < p ? 0 : keep;
     return mask;

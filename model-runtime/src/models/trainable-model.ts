@@ -42,10 +42,13 @@ export interface TrainingState {
 
 export interface TrainableModel {
   readonly config: ModelConfig;
+  /** Optimizer steps taken so far (restored by setState): read every batch, so it copies nothing. */
+  readonly step: number;
   /** One optimizer step (forward, backward, update) as one ONNX Runtime run. Returns the batch's mean loss. */
-  step(batch: Batch): Promise<number>;
+  trainStep(batch: Batch): Promise<number>;
   /** Forward pass and loss only; no update, no dropout. */
   evaluate(batch: Batch): Promise<Evaluation>;
+  /** A copy of the parameters and optimizer state, for a checkpoint or the best epoch so far. */
   getState(): TrainingState;
   setState(state: TrainingState): void;
   /**

@@ -70,7 +70,7 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
     const epoch = position.epoch + 1;
     let { batch, lossSum, lossRows } = position;
     for await (const b of spec.train.epoch(spec.epochKeyBase + epoch, spec.batchSize, batch)) {
-      const loss = await model.step(b);
+      const loss = await model.trainStep(b);
       if (!Number.isFinite(loss)) {
         throw new Error(
           `the training loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: the optimisation diverged; lower learning_rate (now too large for this data) or use optimizer=adam`,
@@ -81,8 +81,7 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
       batch++;
       spec.onBatch(epoch, batch, lossSum / lossRows);
       const stopping = spec.stopRequested();
-      const step = model.getState().step;
-      if (stopping || (spec.checkpointEverySteps > 0 && step % spec.checkpointEverySteps === 0)) {
+      if (stopping || (spec.checkpointEverySteps > 0 && model.step % spec.checkpointEverySteps === 0)) {
         position = { ...position, batch, lossSum, lossRows };
         await spec.checkpoint(position, best);
         if (stopping) throw new TrainingStopped();

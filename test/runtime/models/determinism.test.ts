@@ -17,7 +17,7 @@ async function lossesOf(m: ModelConfig, o: OptimizerConfig, steps: number): Prom
   const trainable = await createTrainableModel(m, o, cpu);
   const initial = Float32Array.from(trainable.getState().tensors['fc1.weight']!.data);
   const losses: number[] = [];
-  for (let s = 0; s < steps; s++) losses.push(await trainable.step(slice(data, (s * 16) % data.rows, 16)));
+  for (let s = 0; s < steps; s++) losses.push(await trainable.trainStep(slice(data, (s * 16) % data.rows, 16)));
   await trainable.release();
   return { losses, weights: initial };
 }
@@ -36,18 +36,20 @@ describe('determinism', () => {
   test('a model resumed from getState continues exactly like the uninterrupted one', async () => {
     const o = optimizerConfig({ name: 'sgd', momentum: 0.9, learningRate: 0.05, weightDecay: 1e-3 });
     const first = await createTrainableModel(model, o, cpu);
-    await fit(data, 16, 1, (b) => first.step(b));
+    await fit(data, 16, 1, (b) => first.trainStep(b));
+    expect(first.step).toBe(8);
     const saved = first.getState();
     expect(saved.step).toBe(8);
     expect(Object.keys(saved.tensors)).toContain('fc1.weight.momentum');
     const continued: number[] = [];
-    await fit(data, 16, 1, async (b) => { const l = await first.step(b); continued.push(l); return l; });
+    await fit(data, 16, 1, async (b) => { const l = await first.trainStep(b); continued.push(l); return l; });
     await first.release();
 
     const resumed = await createTrainableModel(model, o, cpu);
     resumed.setState(saved);
+    expect(resumed.step).toBe(8); // the checkpoint cadence counts from the restored step
     const again: number[] = [];
-    await fit(data, 16, 1, async (b) => { const l = await resumed.step(b); again.push(l); return l; });
+    await fit(data, 16, 1, async (b) => { const l = await resumed.trainStep(b); again.push(l); return l; });
     expect(again).toEqual(continued);
     expect(() => resumed.setState({ step: 0, tensors: { 'fc1.weight': saved.tensors['fc1.weight']! } })).toThrow(/missing \[fc1\.weight\.momentum, fc1\.bias,/);
     await resumed.release();
@@ -93,7 +95,7 @@ describe('configuration errors name the value and its range', () => {
 
   test('a batch of the wrong size is refused with the sizes', async () => {
     const m = await createTrainableModel(modelConfig({}), optimizerConfig(), cpu);
-    await expect(m.step({ size: 2, x: new Float32Array(3), y: new Float32Array(2) })).rejects.toThrow(/batch x has 3 values; 2 rows x 2 features need 4/);
+    await expect(m.trainStep({ size: 2, x: new Float32Array(3), y: new Float32Array(2) })).rejects.toThrow(/batch x has 3 values; 2 rows x 2 features need 4/);
     await m.release();
   });
 });

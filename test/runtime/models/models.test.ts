@@ -40,7 +40,7 @@ describe('linear regression', () => {
         cpu,
       ),
       async (m) => {
-        await fit(data, 32, 10, (b) => m.step(b));
+        await fit(data, 32, 10, (b) => m.trainStep(b));
         const state = m.getState();
         const w = Array.from(state.tensors['linear.weight']!.data);
         expect(w[0]).toBeCloseTo(2, 1);
@@ -59,7 +59,7 @@ describe('linear regression', () => {
   test('the exported graph standardises features and de-standardises the target', async () => {
     const data = linearData(256, [1, 2], 0.5, 0.05, 3);
     await withModel(createTrainableModel(modelConfig({ algorithm: 'linear-regression' }), optimizerConfig({ learningRate: 0.05 }), cpu), async (m) => {
-      await fit(data, 32, 5, (b) => m.step(b));
+      await fit(data, 32, 5, (b) => m.trainStep(b));
       const pre = { featureMean: [10, -4], featureStd: [2, 0.5], targetMean: [100], targetStd: [3] };
       // Raw rows are the standardised training rows mapped back to "raw units".
       const raw = data.x.map((v, i) => v * pre.featureStd[i % 2]! + pre.featureMean[i % 2]!);
@@ -80,7 +80,7 @@ describe('logistic regression', () => {
     await withModel(
       createTrainableModel(modelConfig({ algorithm: 'logistic-regression', task: 'binary' }), optimizerConfig({ learningRate: 0.1 }), cpu),
       async (m) => {
-        await fit(data, 32, 5, (b) => m.step(b));
+        await fit(data, 32, 5, (b) => m.trainStep(b));
         const evaluation = await m.evaluate(all(data));
         expect(evaluation.correct! / data.rows).toBeGreaterThanOrEqual(0.95);
 
@@ -107,7 +107,7 @@ describe('logistic regression', () => {
     await withModel(
       createTrainableModel(modelConfig({ algorithm: 'logistic-regression', task: 'multiclass', outputSize: 4 }), optimizerConfig({ learningRate: 0.05 }), cpu),
       async (m) => {
-        await fit(data, 64, 8, (b) => m.step(b));
+        await fit(data, 64, 8, (b) => m.trainStep(b));
         const evaluation = await m.evaluate(all(data));
         expect(evaluation.correct! / data.rows).toBeGreaterThanOrEqual(0.9);
         const output = await runInference(m.exportInference({ featureMean: [0, 0], featureStd: [1, 1], targetMean: null, targetStd: null }), data.x, 2);
@@ -131,14 +131,14 @@ describe('mlp', () => {
         cpu,
       ),
       async (m) => {
-        await fit(data, 32, 20, (b) => m.step(b));
+        await fit(data, 32, 20, (b) => m.trainStep(b));
         const evaluation = await m.evaluate(all(data));
         expect(evaluation.correct! / data.rows).toBeGreaterThanOrEqual(0.95);
       },
     );
     // The same data defeats logistic regression (about chance).
     await withModel(createTrainableModel(modelConfig({ algorithm: 'logistic-regression', task: 'binary' }), optimizerConfig(), cpu), async (m) => {
-      await fit(data, 32, 5, (b) => m.step(b));
+      await fit(data, 32, 5, (b) => m.trainStep(b));
       expect((await m.evaluate(all(data))).correct! / data.rows).toBeLessThan(0.75);
     });
   });
@@ -153,7 +153,7 @@ describe('mlp', () => {
         // Shuffle-free but interleaved order: stride through x so batches cover the range.
         const order = Array.from({ length: rows }, (_, i) => ((i * 37) % rows));
         const shuffled = { ...data, x: Float32Array.from(order, (i) => x[i]!), y: Float32Array.from(order, (i) => data.y[i]!) };
-        await fit(shuffled, 32, 60, (b) => m.step(b));
+        await fit(shuffled, 32, 60, (b) => m.trainStep(b));
         expect((await m.evaluate(all(data))).loss).toBeLessThan(0.02);
       },
     );
