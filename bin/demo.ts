@@ -20,6 +20,7 @@ import { EndpointClient } from '../lib/client/index.ts';
 import { openModel, type ModelFolder } from './cli/model-source.ts';
 import { trainModel } from './cli/train.ts';
 import { createRandom } from '../model-runtime/src/data/random.ts';
+import { formatMetricLine } from '../model-runtime/src/contract/metrics.ts';
 
 const KEEP = path.resolve(import.meta.dirname, '..', '.modelstack', 'demo');
 const ROWS = 1000;
@@ -47,17 +48,14 @@ async function main(): Promise<void> {
     // 2. train
     say('2. train   linear-regression, SGD on the mean squared error (metric lines as SageMaker reads them):');
     await mkdir(KEEP, { recursive: true });
-    let lastEpoch = 0;
     const trained = await trainModel(dataFile, {
       hyperparameters: { algorithm: 'linear-regression', epochs: '30', learning_rate: '0.05', batch_size: '32', seed: '1' },
       output: path.join(KEEP, 'model.tar.gz'),
       signal: closed,
-      log: (line) => {
-        const epoch = /^epoch=(\d+);/.exec(line);
-        if (epoch === null) return;
+      onEvent: (event) => {
+        if (event.kind === 'epoch') say(`          ${formatMetricLine(event.metrics)}`);
         // After the last epoch, training reports the epoch it kept (best validation loss).
-        say(`${Number(epoch[1]) <= lastEpoch ? '    kept  ' : '          '}${line}`);
-        lastEpoch = Number(epoch[1]);
+        if (event.kind === 'evaluation' && event.of === 'final') say(`    kept  ${formatMetricLine(event.metrics)}`);
       },
     });
     say(`          ${path.relative(process.cwd(), trained.archive)}  sha256 ${trained.sha256}`);

@@ -15,7 +15,8 @@ import { ALGORITHMS } from '../../model-runtime/src/artifact/model-description.t
 import { stdoutClosed } from '../../model-runtime/src/closed-stdout.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.ts';
-import type { TrainingResult } from '../../model-runtime/src/train/run.ts';
+import type { TrainingEvent, TrainingResult } from '../../model-runtime/src/train/training-events.ts';
+import { trainingLogLine } from '../../model-runtime/src/train/training-log.ts';
 import { lossCurveSvg } from './loss-curve.ts';
 
 interface TrainOptions {
@@ -60,8 +61,11 @@ export interface TrainModelOptions {
   readonly validation?: string;
   /** Where to write model.tar.gz. */
   readonly output: string;
-  /** Where metric and data lines go when there is no progress bar. @default stdout */
-  readonly log?: (line: string) => void;
+  /**
+   * Receives the run's events (model-runtime/src/train/training-events.ts) instead of the default report.
+   * @default a progress bar at a terminal, else the metric and data lines on stdout (see terminalReport)
+   */
+  readonly onEvent?: (event: TrainingEvent) => void;
   /** Stops training early; trainModel then rejects with the signal's reason, after removing its temporary job. */
   readonly signal?: AbortSignal;
 }
@@ -84,7 +88,8 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
   try {
     const paths = runtimePaths(root);
     await layOutJob(paths, data, options);
-    const result = await train(paths, options.log ?? ((line: string) => process.stdout.write(`${line}\n`)), options.signal);
+    const report = options.onEvent === undefined ? terminalReport() : { onEvent: options.onEvent, stop: () => undefined };
+    const result = await train(paths, report, options.signal);
     await mkdir(path.dirname(archive), { recursive: true });
     // Files at the archive's root, as SageMaker packs /opt/ml/model.
     await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
@@ -140,44 +145,61 @@ async function linkChannel(source: string, channelDir: string, what: string): Pr
   }
 }
 
+/** A subscriber to the run's events, told when the run has ended (either way). */
+interface TrainingReport {
+  readonly onEvent: (event: TrainingEvent) => void;
+  readonly stop: () => void;
+}
+
 /**
- * Runs training with a progress bar at a terminal, plain metric lines otherwise. The bar shows
- * epoch and losses as they go, so per-epoch metric lines are held back; the last one (the kept
- * epoch's final metrics) is printed when the bar stops.
+ * What `modelstack train` shows of a run. At a terminal: the progress bar, with the data and
+ * cross-validation lines above it; the per-epoch metric lines are held back (the bar shows epoch
+ * and losses) and the last one, the kept epoch's final metrics, is printed when the bar stops.
+ * Elsewhere: every line on stdout. Never the runtime's model line: it names the temporary job's
+ * folder, and the archive is what to look at.
  */
-async function train(paths: RuntimePaths, log: (line: string) => void, stop: AbortSignal | undefined): Promise<TrainingResult> {
-  const { runTraining } = await import('../../model-runtime/src/train/run.ts');
+function terminalReport(): TrainingReport {
   const bar = process.stderr.isTTY ? trainingProgressBar() : null;
-  let lastMetricLine: string | undefined;
-  const stopBar = () => {
-    bar?.stop();
-    if (lastMetricLine !== undefined) process.stderr.write(`${lastMetricLine}\n`);
+  let heldMetricLine: string | undefined;
+  return {
+    onEvent(event) {
+      if (event.kind === 'done') return;
+      const line = trainingLogLine(event);
+      if (bar === null) {
+        if (line !== null) process.stdout.write(`${line}\n`);
+        return;
+      }
+      bar.update(event);
+      if (line === null) return;
+      if (event.kind === 'epoch' || (event.kind === 'evaluation' && event.of === 'final')) {
+        heldMetricLine = line;
+      } else {
+        bar.clearLine();
+        process.stderr.write(`${line}\n`);
+      }
+    },
+    stop() {
+      bar?.stop();
+      if (heldMetricLine !== undefined) process.stderr.write(`${heldMetricLine}\n`);
+    },
   };
+}
+
+/** Runs training in this process, its events to `report`; Ctrl-C or `stop` ends it. */
+async function train(paths: RuntimePaths, report: TrainingReport, stop: AbortSignal | undefined): Promise<TrainingResult> {
+  const { runTraining } = await import('../../model-runtime/src/train/run.ts');
   const controller = new AbortController();
   const onInterrupt = () => controller.abort();
   process.once('SIGINT', onInterrupt);
   try {
     const result = await runTraining(paths, {
       signal: stop === undefined ? controller.signal : AbortSignal.any([controller.signal, stop]),
-      onProgress: bar === null ? undefined : (p) => bar.update(p),
-      log: (line) => {
-        // The runtime names its model folder, a temporary one here; the archive is what to look at.
-        if (line.startsWith(`model: ${paths.model}`)) return;
-        if (bar === null) {
-          log(line);
-        } else if (line.startsWith('epoch=')) {
-          lastMetricLine = line;
-        } else {
-          // Informational lines (data summary, cv results) stay readable above the bar.
-          bar.clearLine();
-          process.stderr.write(`${line}\n`);
-        }
-      },
+      onEvent: report.onEvent,
     });
-    stopBar();
+    report.stop();
     return result;
   } catch (error) {
-    stopBar();
+    report.stop();
     if (stop?.aborted) throw stop.reason;
     if (controller.signal.aborted) throw new Error('training interrupted');
     throw error;

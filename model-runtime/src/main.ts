@@ -1,7 +1,7 @@
 /**
  * The process around the runtime: parses the command, and for `train` owns what SageMaker
- * reads from the outside: exit status, output/failure, stdout metric lines (run.ts prints
- * them), SIGTERM -> checkpoint and a clean exit.
+ * reads from the outside: exit status, output/failure, stdout metric lines (train/training-log.ts
+ * writes them from the run's events), SIGTERM -> checkpoint and a clean exit.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { runtimePaths, type RuntimePaths } from './contract/paths.ts';
 import { DataError } from './data/data-error.ts';
 import { TrainingStopped } from './train/fit.ts';
 import { trainingProgressBar } from './train/progress-bar.ts';
+import { logTrainingLines } from './train/training-log.ts';
 
 /** SageMaker keeps the first 1024 characters of output/failure as the job's FailureReason. */
 const FAILURE_REASON_LIMIT = 1024;
@@ -44,12 +45,15 @@ async function train(paths: RuntimePaths): Promise<number> {
   try {
     // Loaded here so `serve` never pays for the training modules, nor `train` for serving's.
     const { runTraining } = await import('./train/run.ts');
+    const printLine = logTrainingLines((line) => {
+      bar?.clearLine();
+      console.log(line);
+    });
     const result = await runTraining(paths, {
       signal: controller.signal,
-      onProgress: bar ? (p) => bar.update(p) : undefined,
-      log: (line) => {
-        bar?.clearLine();
-        console.log(line);
+      onEvent: (event) => {
+        printLine(event);
+        bar?.update(event);
       },
     });
     bar?.stop();

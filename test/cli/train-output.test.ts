@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainCommand, trainModel } from '../../bin/cli/train.ts';
+import type { TrainingEvent } from '../../model-runtime/src/train/training-events.ts';
 
 let work: string;
 beforeAll(async () => {
@@ -16,11 +17,11 @@ afterAll(async () => {
 
 describe('modelstack train --output', () => {
   it('refuses a folder as the archive before training, naming a file that would do', async () => {
-    const logged: string[] = [];
+    const events: TrainingEvent[] = [];
     // Before: the whole run trained, then failed with "EISDIR: illegal operation on a directory".
-    await expect(trainModel(path.join(work, 'train.csv'), { hyperparameters: { epochs: '1', validation_fraction: '0' }, output: work, log: (line) => logged.push(line) }))
+    await expect(trainModel(path.join(work, 'train.csv'), { hyperparameters: { epochs: '1', validation_fraction: '0' }, output: work, onEvent: (event) => events.push(event) }))
       .rejects.toThrow(`--output ${work} is a folder; name the archive to write, e.g. ${path.join(work, 'model.tar.gz')}`);
-    expect(logged).toEqual([]);
+    expect(events).toEqual([]);
     expect((await readdir(work)).sort()).toEqual(['train.csv']);
   });
 });
@@ -35,8 +36,8 @@ describe('modelstack train <data>', () => {
       await trainModel(path.join(work, 'train.csv'), {
         hyperparameters: { epochs: '1', validation_fraction: '0' },
         output: path.join(work, 'linked.tar.gz'),
-        // The first log line comes from the running job: look at its training channel then.
-        log: () => {
+        // The first event comes from the running job: look at its training channel then.
+        onEvent: () => {
           if (seen.length > 0) return;
           for (const job of readdirSync(tmp)) {
             const channel = path.join(tmp, job, 'input', 'data', 'train');

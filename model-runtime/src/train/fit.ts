@@ -2,11 +2,17 @@
  * Fits one model: epochs of mini-batch steps, a validation pass after each epoch, early
  * stopping on the validation loss with the best parameters kept, checkpoints every N steps and
  * at each epoch's end, and a clean stop (after a checkpoint) when asked to.
+ *
+ * The fit's position lives in local variables of one loop, and the fit reports by yielding
+ * events: a batch done, an epoch evaluated, a checkpoint due, done. The caller acts on each
+ * before the loop goes on, so a checkpoint is written while the parameters are those of its
+ * position.
  */
 import type { Task } from '../artifact/model-description.ts';
 import type { BatchSource } from '../data/batch-source.ts';
-import type { EpochMetrics, FitPosition } from './checkpoint.ts';
 import type { TrainableModel, TrainingState } from '../models/trainable-model.ts';
+import type { EpochMetrics, FitPosition } from './checkpoint.ts';
+import type { BatchEvent, EpochEvent, FitContext } from './training-events.ts';
 
 export interface FitSpec {
   readonly model: TrainableModel;
@@ -24,20 +30,29 @@ export interface FitSpec {
   readonly checkpointEverySteps: number;
   /** Where a resumed fit starts, with the parameters already restored into the model. */
   readonly resume: { readonly position: FitPosition; readonly best: TrainingState | null } | null;
-  /** Persists the fit's position; called every N steps, after each epoch, and before a stop. */
-  readonly checkpoint: (position: FitPosition, best: TrainingState | null) => Promise<void>;
-  /** True once the run should stop (SIGTERM). */
-  readonly stopRequested: () => boolean;
-  readonly onEpoch: (metrics: EpochMetrics) => void;
-  readonly onBatch: (epoch: number, batch: number, trainLoss: number) => void;
+  /** Stops the fit after the next checkpoint (SIGTERM, or stdout closed). */
+  readonly signal?: AbortSignal;
 }
 
-export interface FitResult {
+/** The position to persist, with the best parameters so far; the model holds the current ones. */
+export interface CheckpointDue {
+  readonly kind: 'checkpoint';
+  readonly position: FitPosition;
+  readonly best: TrainingState | null;
+  /** The fit throws TrainingStopped once this checkpoint is handled. */
+  readonly stopping: boolean;
+}
+
+/** The last event: the model now holds the kept parameters (the best epoch's, with validation). */
+export interface FitDone {
+  readonly kind: 'done';
   readonly history: readonly EpochMetrics[];
-  /** 1-based epoch whose parameters the model now holds (the best one when there is validation). */
+  /** 1-based epoch whose parameters the model holds. */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
 }
+
+export type FitEvent = Omit<BatchEvent, keyof FitContext> | Omit<EpochEvent, keyof FitContext> | CheckpointDue | FitDone;
 
 /** Thrown after the checkpoint is written when a stop was requested. */
 export class TrainingStopped extends Error {
@@ -50,25 +65,32 @@ export class TrainingStopped extends Error {
 /** Rows per evaluation run: large, since evaluation keeps no gradients. */
 const EVALUATION_BATCH = 1024;
 
-export async function fit(spec: FitSpec): Promise<FitResult> {
+const START: FitPosition = { epoch: 0, batch: 0, lossSum: 0, lossRows: 0, bestLoss: null, bestEpoch: null, epochsSinceBest: 0, history: [] };
+
+export async function* fit(spec: FitSpec): AsyncGenerator<FitEvent, void, undefined> {
   const { model } = spec;
-  let position: FitPosition = spec.resume?.position ?? {
-    epoch: 0,
-    batch: 0,
-    lossSum: 0,
-    lossRows: 0,
-    bestLoss: null,
-    bestEpoch: null,
-    epochsSinceBest: 0,
-    history: [],
-  };
+  // Where the fit is; a resumed fit starts at its checkpoint's position.
+  const start = spec.resume?.position ?? START;
+  let epochsDone = start.epoch;
+  let batch = start.batch; // batches done in the epoch under way
+  let lossSum = start.lossSum; // sum of batch loss x batch rows in the epoch under way
+  let lossRows = start.lossRows;
+  let bestLoss = start.bestLoss;
+  let bestEpoch = start.bestEpoch;
+  let epochsSinceBest = start.epochsSinceBest;
+  const history = [...start.history];
   let best = spec.resume?.best ?? null;
-  const patienceRunOut = () => spec.patience > 0 && position.epochsSinceBest >= spec.patience;
+  const checkpoint = (stopping: boolean): CheckpointDue => ({
+    kind: 'checkpoint',
+    position: { epoch: epochsDone, batch, lossSum, lossRows, bestLoss, bestEpoch, epochsSinceBest, history: [...history] },
+    best,
+    stopping,
+  });
+  const stopRequested = () => spec.signal?.aborted === true;
 
   // A fit resumed from its last checkpoint may already be finished (all epochs, or patience run out).
-  while (position.epoch < spec.epochs && !patienceRunOut()) {
-    const epoch = position.epoch + 1;
-    let { batch, lossSum, lossRows } = position;
+  while (epochsDone < spec.epochs && !(spec.patience > 0 && epochsSinceBest >= spec.patience)) {
+    const epoch = epochsDone + 1;
     for await (const b of spec.train.epoch(spec.epochKeyBase + epoch, spec.batchSize, batch)) {
       const loss = await model.trainStep(b);
       if (!Number.isFinite(loss)) {
@@ -79,17 +101,20 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
       lossSum += loss * b.size;
       lossRows += b.size;
       batch++;
-      spec.onBatch(epoch, batch, lossSum / lossRows);
-      const stopping = spec.stopRequested();
+      yield { kind: 'batch', epoch, batch, trainLoss: lossSum / lossRows };
+      const stopping = stopRequested();
       if (stopping || (spec.checkpointEverySteps > 0 && model.step % spec.checkpointEverySteps === 0)) {
-        position = { ...position, batch, lossSum, lossRows };
-        await spec.checkpoint(position, best);
+        yield checkpoint(stopping);
         if (stopping) throw new TrainingStopped();
       }
     }
 
-    const metrics: EpochMetrics = { epoch, train_loss: lossSum / lossRows, ...(await evaluate(spec, spec.validation)) };
-    let { bestLoss, bestEpoch, epochsSinceBest } = position;
+    const metrics = { epoch, train_loss: lossSum / lossRows, ...(await evaluate(spec, spec.validation)) };
+    const batches = batch;
+    epochsDone = epoch;
+    batch = 0;
+    lossSum = 0;
+    lossRows = 0;
     const validationLoss = metrics.validation_loss;
     if (validationLoss !== undefined) {
       if (bestLoss === null || validationLoss < bestLoss) {
@@ -101,14 +126,15 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
         epochsSinceBest++;
       }
     }
-    position = { epoch, batch: 0, lossSum: 0, lossRows: 0, bestLoss, bestEpoch, epochsSinceBest, history: [...position.history, metrics] };
-    spec.onEpoch(metrics);
-    await spec.checkpoint(position, best);
-    if (spec.stopRequested()) throw new TrainingStopped();
+    history.push(metrics);
+    yield { kind: 'epoch', epoch, batches, metrics };
+    const stopping = stopRequested();
+    yield checkpoint(stopping);
+    if (stopping) throw new TrainingStopped();
   }
 
   if (best !== null) model.setState(best);
-  return { history: position.history, bestEpoch: position.bestEpoch ?? position.epoch, stoppedEarly: position.epoch < spec.epochs };
+  yield { kind: 'done', history, bestEpoch: bestEpoch ?? epochsDone, stoppedEarly: epochsDone < spec.epochs };
 }
 
 /** Mean loss and accuracy (classification) or RMSE in target units (regression) over a source. */

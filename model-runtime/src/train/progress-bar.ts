@@ -1,12 +1,15 @@
 /**
  * The training progress bar for people at a terminal (`model-runtime train` and `modelstack
- * train`): phase, epoch, batch and losses on stderr, so stdout stays metric lines only.
+ * train`): phase, epoch, batch and losses on stderr, so stdout stays metric lines only. It
+ * subscribes to the run's events: each batch redraws it, and each evaluated epoch fills it one
+ * step with that epoch's validation loss.
  */
 import { SingleBar } from 'cli-progress';
-import type { TrainingProgress } from './run.ts';
+import type { BatchEvent, EpochEvent, TrainingEvent } from './training-events.ts';
 
 export interface TrainingProgressBar {
-  update(p: TrainingProgress): void;
+  /** Redraws the bar for a batch or epoch event; other events leave it as it is. */
+  update(event: TrainingEvent): void;
   /** Clears the bar's line so a line written next starts clean; the next update redraws the bar. */
   clearLine(): void;
   stop(): void;
@@ -22,23 +25,25 @@ export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr)
   let started = false;
   const validationLoss = validationLossLabel();
   return {
-    update(p) {
+    update(event) {
+      if (event.kind !== 'batch' && event.kind !== 'epoch') return;
+      const evaluated = event.kind === 'epoch';
       const payload = {
-        phase: p.fold === null ? p.phase : `${p.phase} fold ${p.fold + 1}`,
-        epoch: p.epoch,
-        epochs: p.epochs,
-        batch: p.batch,
-        trainLoss: p.trainLoss.toPrecision(4),
-        validationLoss: validationLoss(p),
+        phase: event.fold === null ? 'train' : `cv fold ${event.fold + 1}`,
+        epoch: event.epoch,
+        epochs: event.epochs,
+        batch: evaluated ? event.batches : event.batch,
+        trainLoss: (evaluated ? event.metrics.train_loss : event.trainLoss).toPrecision(4),
+        validationLoss: validationLoss(event),
       };
-      // The bar fills with completed epochs; the text names the one under way, and the validation
+      // The bar fills with evaluated epochs; the text names the one under way, and the validation
       // loss names the epoch it belongs to (never a previous epoch's value passed off as this one's).
-      const completed = p.epochComplete ? p.epoch : p.epoch - 1;
+      const completed = evaluated ? event.epoch : event.epoch - 1;
       if (!started) {
-        bar.start(p.epochs, completed, payload);
+        bar.start(event.epochs, completed, payload);
         started = true;
       }
-      bar.setTotal(p.epochs);
+      bar.setTotal(event.epochs);
       bar.update(completed, payload);
     },
     clearLine() {
@@ -56,11 +61,12 @@ export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr)
  * nearly all the time, and no value is passed off as the running epoch's; '-' before the first
  * evaluation of a run or fold.
  */
-export function validationLossLabel(): (p: TrainingProgress) => string {
+export function validationLossLabel(): (event: BatchEvent | EpochEvent) => string {
   let last: { epoch: number; loss: number; fold: number | null } | null = null;
-  return (p) => {
-    if (last !== null && (last.fold !== p.fold || last.epoch > p.epoch)) last = null; // a new fold or the final fit
-    if (p.epochComplete && p.validationLoss !== null) last = { epoch: p.epoch, loss: p.validationLoss, fold: p.fold };
+  return (event) => {
+    if (last !== null && (last.fold !== event.fold || last.epoch > event.epoch)) last = null; // a new fold or the final fit
+    const loss = event.kind === 'epoch' ? event.metrics.validation_loss : undefined;
+    if (loss !== undefined) last = { epoch: event.epoch, loss, fold: event.fold };
     return last === null ? '-' : `${last.loss.toPrecision(4)} (epoch ${last.epoch})`;
   };
 }

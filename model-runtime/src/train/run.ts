@@ -1,6 +1,7 @@
 /**
  * `model-runtime train`, minus the process concerns (main.ts handles exit codes, the failure
- * file, signals and the progress bar):
+ * file, signals and the progress bar). It reports through one stream of typed events
+ * (training-events.ts); metric lines, the progress bar and the CLI subscribe to it.
  *
  *   1. read hyperparameters.json and inputdataconfig.json
  *   2. scan the training data: schema, task, split, statistics (data/)
@@ -14,11 +15,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { MODEL_FORMAT, type ModelDescription } from '../artifact/model-description.ts';
-import type { Manifest } from '../artifact/digest.ts';
 import { saveArtifact } from '../artifact/save.ts';
 import { HyperparameterError, formatHyperparameters, parseHyperparameters, type Hyperparameters } from '../contract/hyperparameters.ts';
 import { readInputDataConfig } from '../contract/input-data-config.ts';
-import { formatMetricLine, type MetricName } from '../contract/metrics.ts';
+import type { MetricName } from '../contract/metrics.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
 import { checkpointDirectory } from '../contract/checkpoint-location.ts';
 import type { BatchSource } from '../data/batch-source.ts';
@@ -28,30 +28,17 @@ import type { Preprocessing } from '../data/preprocessing.ts';
 import { createTrainableModel } from '../models/index.ts';
 import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type EpochMetrics, type FoldResult } from './checkpoint.ts';
 import { modelConfig, optimizerConfig, totalSteps } from './configs.ts';
-import { evaluate, fit, type FitResult } from './fit.ts';
+import { evaluate, fit, type FitDone } from './fit.ts';
+import type { TrainingEvent, TrainingResult } from './training-events.ts';
+import { logTrainingLines } from './training-log.ts';
 import { sha256Hex } from '../artifact/digest.ts';
 
-export interface TrainingProgress {
-  readonly phase: 'train' | 'cv';
-  readonly fold: number | null;
-  readonly epoch: number;
-  readonly epochs: number;
-  readonly batch: number;
-  /** The epoch's mean training loss so far (over all its batches once it is complete). */
-  readonly trainLoss: number;
-  /**
-   * This epoch's validation loss: null while the epoch runs (it is evaluated at the epoch's
-   * end), and without a validation channel.
-   */
-  readonly validationLoss: number | null;
-  /** False for the update after each batch; true for the one after the epoch is evaluated. */
-  readonly epochComplete: boolean;
-}
-
 export interface TrainingOptions {
-  readonly onProgress?: (p: TrainingProgress) => void;
-  /** Metric lines and log lines. @default console.log */
-  readonly log?: (line: string) => void;
+  /**
+   * Receives the run's events (training-events.ts) as they happen.
+   * @default the lines `model-runtime train` prints, on stdout
+   */
+  readonly onEvent?: (event: TrainingEvent) => void;
   /** Stops the run after writing a checkpoint (main.ts aborts it on SIGTERM). */
   readonly signal?: AbortSignal;
   /**
@@ -61,24 +48,18 @@ export interface TrainingOptions {
   readonly maxInMemoryBytes?: number;
 }
 
-export interface TrainingResult {
-  readonly modelDir: string;
-  readonly description: ModelDescription;
-  readonly manifest: Manifest;
-  readonly history: ReadonlyArray<Partial<Record<MetricName, number>>>;
-}
-
 const DEFAULT_MAX_IN_MEMORY_MB = 512;
 
 /** Keeps the shuffles of folds and the final fit apart (epochs never exceed 100000). */
 const EPOCH_KEY_STRIDE = 100_003;
 
 export async function runTraining(sagemakerPaths: RuntimePaths, options: TrainingOptions = {}): Promise<TrainingResult> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const emit = options.onEvent ?? logTrainingLines((line) => console.log(line));
+  const note = (text: string) => emit({ kind: 'note', text });
   const paths: RuntimePaths = { ...sagemakerPaths, checkpoints: await checkpointDirectory(sagemakerPaths) };
   const hp = await readHyperparameters(paths.hyperparameters);
   const inputConfig = await readInputDataConfig(paths.inputDataConfig);
-  const data = await prepareData(paths, hp, inputConfig, { maxInMemoryBytes: options.maxInMemoryBytes ?? maxInMemoryFromEnv(), log });
+  const data = await prepareData(paths, hp, inputConfig, { maxInMemoryBytes: options.maxInMemoryBytes ?? maxInMemoryFromEnv(), log: note });
   const resolved = formatHyperparameters({ ...hp, task: data.task.task });
   const fingerprint = sha256Hex(
     new TextEncoder().encode(JSON.stringify({ resolved, schema: data.schema, rows: data.rows, rowsPerPartition: data.scan.rowsPerPartition })),
@@ -92,10 +73,10 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
   }
   if (checkpoint) {
     const { phase, fold, position } = checkpoint.document;
-    log(`checkpoint: resuming ${phase === 'cv' ? `cross-validation fold ${fold! + 1}` : 'the final fit'} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
+    note(`checkpoint: resuming ${phase === 'cv' ? `cross-validation fold ${fold! + 1}` : 'the final fit'} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
   }
 
-  const run = new TrainingRun(paths, hp, data, fingerprint, options, log);
+  const run = new TrainingRun(paths, hp, data, fingerprint, options.signal, emit);
   const folds = await run.crossValidate(checkpoint);
   const final = await run.fitFinal(folds, checkpoint);
 
@@ -119,8 +100,32 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
   };
   const manifest = await saveArtifact(paths.model, final.onnx, description);
   await clearCheckpoint(paths.checkpoints);
-  log(`model: ${paths.model} (${description.algorithm}, ${description.task}); digest ${manifest.digest}`);
-  return { modelDir: paths.model, description, manifest, history: final.history };
+  const result: TrainingResult = { modelDir: paths.model, description, manifest, history: final.history };
+  emit({ kind: 'done', result });
+  return result;
+}
+
+/** One fit's data and place in the run. */
+interface FitArgs {
+  readonly phase: 'cv' | 'final';
+  readonly fold: number | null;
+  /** The folds finished before this fit, for its checkpoints. */
+  readonly folds: readonly FoldResult[];
+  readonly pre: Preprocessing;
+  readonly train: BatchSource;
+  readonly validation: BatchSource | null;
+  readonly epochs: number;
+  readonly resume: Checkpoint | null;
+  /** Measure the kept parameters on the training rows and validation rows once the fit is done (the saved model's metrics). */
+  readonly measureKept: boolean;
+}
+
+/** What fitting one model leaves once its sessions are released. */
+interface FittedModel extends Omit<FitDone, 'kind'> {
+  /** The kept parameters as model.onnx: the inference graph with `pre` inside. */
+  readonly onnx: Uint8Array;
+  /** With measureKept: the kept parameters' train_* and validation_* metrics, under their epoch; else {}. */
+  readonly keptMetrics: EpochMetrics;
 }
 
 /** One training job's state shared by its fits. */
@@ -130,11 +135,11 @@ class TrainingRun {
     private readonly hp: Hyperparameters,
     private readonly data: PreparedData,
     private readonly fingerprint: string,
-    private readonly options: TrainingOptions,
-    private readonly log: (line: string) => void,
+    private readonly signal: AbortSignal | undefined,
+    private readonly emit: (event: TrainingEvent) => void,
   ) {}
 
-  /** k-fold cross-validation; prints the cv_* metric line. Returns the folds' results (none without cv_folds). */
+  /** k-fold cross-validation, reported as the cv_* evaluation. Returns the folds' results (none without cv_folds). */
   async crossValidate(checkpoint: Checkpoint | null): Promise<FoldResult[]> {
     const { partitioning } = this.data;
     if (partitioning.kind !== 'folds') return [];
@@ -144,8 +149,7 @@ class TrainingRun {
     for (let fold = folds.length; fold < k; fold++) {
       const trainParts = [...Array(k).keys()].filter((p) => p !== fold);
       const pre = this.data.preprocessing(trainParts);
-      const resume = checkpoint?.document.phase === 'cv' && checkpoint.document.fold === fold ? checkpoint : null;
-      const result = await this.fitOne({
+      const fitted = await this.fitOne({
         phase: 'cv',
         fold,
         folds,
@@ -153,22 +157,18 @@ class TrainingRun {
         train: this.data.source(trainParts, pre),
         validation: this.data.source([fold], pre),
         epochs: this.hp.epochs,
-        resume,
-        printEpochs: false,
+        resume: checkpoint?.document.phase === 'cv' && checkpoint.document.fold === fold ? checkpoint : null,
+        measureKept: false,
       });
-      const best = result.fit.history[result.fit.bestEpoch - 1] ?? {};
+      const best = fitted.history[fitted.bestEpoch - 1] ?? {};
       const metrics = pick(best, ['validation_loss', 'validation_accuracy', 'validation_rmse']);
-      folds.push({ bestEpoch: result.fit.bestEpoch, metrics });
-      await result.model.release();
-      this.log(
-        `cv: fold ${fold + 1}/${k} best epoch ${result.fit.bestEpoch}, validation loss ${fmt(metrics.validation_loss)}${metrics.validation_accuracy !== undefined ? `, accuracy ${fmt(metrics.validation_accuracy)}` : ''}`,
-      );
+      folds.push({ bestEpoch: fitted.bestEpoch, metrics });
+      this.emit({
+        kind: 'note',
+        text: `cv: fold ${fold + 1}/${k} best epoch ${fitted.bestEpoch}, validation loss ${fmt(metrics.validation_loss)}${metrics.validation_accuracy !== undefined ? `, accuracy ${fmt(metrics.validation_accuracy)}` : ''}`,
+      });
     }
-    const summary: EpochMetrics = {
-      ...meanStd(folds, 'validation_loss', 'cv_validation_loss_mean', 'cv_validation_loss_std'),
-      ...meanStd(folds, 'validation_accuracy', 'cv_validation_accuracy_mean', 'cv_validation_accuracy_std'),
-    };
-    this.log(formatMetricLine(summary));
+    this.emit({ kind: 'evaluation', of: 'cv', metrics: cvSummary(folds) });
     return folds;
   }
 
@@ -187,61 +187,32 @@ class TrainingRun {
       if (folds.length > 0 && !this.data.hasValidationChannel) {
         // No rows left to stop early on: train as long as the folds found best, on average.
         epochs = Math.max(1, Math.round(folds.reduce((sum, f) => sum + f.bestEpoch, 0) / folds.length));
-        this.log(`final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)`);
+        this.emit({ kind: 'note', text: `final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)` });
       }
     }
     const pre = this.data.preprocessing(trainParts);
-    const train = this.data.source(trainParts, pre);
-    const validationSource = validation(pre);
-    const resume = checkpoint?.document.phase === 'final' ? checkpoint : null;
-    const { model, fit: result } = await this.fitOne({
+    const fitted = await this.fitOne({
       phase: 'final',
       fold: null,
       folds,
       pre,
-      train,
-      validation: validationSource,
+      train: this.data.source(trainParts, pre),
+      validation: validation(pre),
       epochs,
-      resume,
-      printEpochs: true,
+      resume: checkpoint?.document.phase === 'final' ? checkpoint : null,
+      measureKept: true,
     });
-    try {
-      // Final metrics of the saved parameters: the last metric line is what tuning jobs read.
-      const task = this.data.task.task;
-      const targetStd = pre.targetStd?.[0] ?? 1;
-      const metrics: EpochMetrics = {
-        epoch: result.bestEpoch,
-        ...(await evaluate({ model, task, targetStd }, train, 'train')),
-        ...(await evaluate({ model, task, targetStd }, validationSource)),
-      };
-      this.log(formatMetricLine(metrics));
-      if (result.stoppedEarly) this.log(`final: stopped early after epoch ${result.history.length}; kept epoch ${result.bestEpoch}`);
-      const cv: EpochMetrics = folds.length
-        ? {
-            ...meanStd(folds, 'validation_loss', 'cv_validation_loss_mean', 'cv_validation_loss_std'),
-            ...meanStd(folds, 'validation_accuracy', 'cv_validation_accuracy_mean', 'cv_validation_accuracy_std'),
-          }
-        : {};
-      const onnx = model.exportInference(pre);
-      return { pre, onnx, history: result.history, metrics: { ...metrics, ...cv } as Record<string, number> };
-    } finally {
-      await model.release();
-    }
+    this.emit({ kind: 'evaluation', of: 'final', metrics: fitted.keptMetrics });
+    if (fitted.stoppedEarly) this.emit({ kind: 'note', text: `final: stopped early after epoch ${fitted.history.length}; kept epoch ${fitted.bestEpoch}` });
+    const cv = folds.length > 0 ? cvSummary(folds) : {};
+    return { pre, onnx: fitted.onnx, history: fitted.history, metrics: { ...fitted.keptMetrics, ...cv } as Record<string, number> };
   }
 
-  private async fitOne(args: {
-    phase: 'cv' | 'final';
-    fold: number | null;
-    folds: readonly FoldResult[];
-    pre: Preprocessing;
-    train: BatchSource;
-    validation: BatchSource | null;
-    epochs: number;
-    resume: Checkpoint | null;
-    printEpochs: boolean;
-  }): Promise<{ model: Awaited<ReturnType<typeof createTrainableModel>>; fit: FitResult }> {
-    const { hp, data, log, options } = this;
+  /** Fits one model, writing its checkpoints and forwarding its progress; its sessions are released however the fit ends. */
+  private async fitOne(args: FitArgs): Promise<FittedModel> {
+    const { hp, data } = this;
     const task = data.task.task;
+    const targetStd = args.pre.targetStd?.[0] ?? 1;
     const model = await createTrainableModel(
       modelConfig(hp, task, data.schema.features.length, data.task.labels?.length ?? 0),
       optimizerConfig(hp, totalSteps(args.train.rows, hp.batchSize, args.epochs)),
@@ -253,9 +224,8 @@ class TrainingRun {
         }
         model.setState(args.resume.state);
       }
-      const phase = args.phase === 'cv' ? 'cv' : 'train';
-      let lastBatch: TrainingProgress | null = null;
-      const result = await fit({
+      const context = { phase: args.phase, fold: args.fold, epochs: args.epochs };
+      const events = fit({
         model,
         task,
         train: args.train,
@@ -264,31 +234,38 @@ class TrainingRun {
         batchSize: hp.batchSize,
         patience: hp.earlyStoppingPatience,
         epochKeyBase: (args.fold === null ? 0 : args.fold + 1) * EPOCH_KEY_STRIDE,
-        targetStd: args.pre.targetStd?.[0] ?? 1,
+        targetStd,
         checkpointEverySteps: hp.checkpointEverySteps,
         resume: args.resume ? { position: args.resume.document.position, best: args.resume.best } : null,
-        checkpoint: (position, best) =>
-          writeCheckpoint(
-            this.paths.checkpoints,
-            { fingerprint: this.fingerprint, phase: args.phase, fold: args.fold, folds: args.folds, position, preprocessing: args.pre },
-            model.getState(),
-            best,
-          ),
-        stopRequested: () => options.signal?.aborted === true,
-        onEpoch: (metrics) => {
-          if (args.printEpochs) log(formatMetricLine(metrics));
-          // The epoch's last batch update (its train loss is the epoch's), now with its validation loss.
-          if (lastBatch !== null) options.onProgress?.({ ...lastBatch, validationLoss: metrics.validation_loss ?? null, epochComplete: true });
-        },
-        onBatch: (epoch, batch, trainLoss) => {
-          lastBatch = { phase, fold: args.fold, epoch, epochs: args.epochs, batch, trainLoss, validationLoss: null, epochComplete: false };
-          options.onProgress?.(lastBatch);
-        },
+        signal: this.signal,
       });
-      return { model, fit: result };
-    } catch (error) {
+      for await (const event of events) {
+        switch (event.kind) {
+          case 'batch':
+          case 'epoch':
+            this.emit({ ...event, ...context });
+            break;
+          case 'checkpoint':
+            await writeCheckpoint(
+              this.paths.checkpoints,
+              { fingerprint: this.fingerprint, phase: args.phase, fold: args.fold, folds: args.folds, position: event.position, preprocessing: args.pre },
+              model.getState(),
+              event.best,
+            );
+            break;
+          case 'done': {
+            const { history, bestEpoch, stoppedEarly } = event;
+            // Measured without dropout, so train_loss here is what the saved model scores.
+            const keptMetrics: EpochMetrics = args.measureKept
+              ? { epoch: bestEpoch, ...(await evaluate({ model, task, targetStd }, args.train, 'train')), ...(await evaluate({ model, task, targetStd }, args.validation)) }
+              : {};
+            return { history, bestEpoch, stoppedEarly, keptMetrics, onnx: model.exportInference(args.pre) };
+          }
+        }
+      }
+      throw new Error('the fit ended without its done event');
+    } finally {
       await model.release();
-      throw error;
     }
   }
 }
@@ -331,6 +308,13 @@ function meanStd(folds: readonly FoldResult[], metric: MetricName, meanName: Met
   // Sample standard deviation: the spread a new fold would show.
   const variance = values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
   return { [meanName]: mean, [stdName]: Math.sqrt(variance) };
+}
+
+function cvSummary(folds: readonly FoldResult[]): EpochMetrics {
+  return {
+    ...meanStd(folds, 'validation_loss', 'cv_validation_loss_mean', 'cv_validation_loss_std'),
+    ...meanStd(folds, 'validation_accuracy', 'cv_validation_accuracy_mean', 'cv_validation_accuracy_std'),
+  };
 }
 
 function pick(metrics: EpochMetrics, names: readonly MetricName[]): EpochMetrics {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadArtifact } from '../../../model-runtime/src/artifact/load.ts';
 import { TrainingStopped } from '../../../model-runtime/src/train/fit.ts';
 import { runTraining } from '../../../model-runtime/src/train/run.ts';
+import { logTrainingLines } from '../../../model-runtime/src/train/training-log.ts';
 import { blobsCsv, linearCsv, makeTree } from './tree.ts';
 
 async function predict(onnx: Uint8Array, rows: number[][]): Promise<number[]> {
@@ -21,7 +22,7 @@ describe('runTraining', () => {
       { train: { 'part-1.csv': linearCsv(300, 1), 'part-2.csv': linearCsv(100, 2) }, validation: { 'v.csv': linearCsv(80, 3) } },
     );
     const lines: string[] = [];
-    const result = await runTraining(paths, { log: (l) => lines.push(l) });
+    const result = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)) });
     const loaded = await loadArtifact(paths.model);
     expect(loaded.manifest.digest).toBe(result.manifest.digest);
     expect(loaded.description.features).toEqual(['a', 'b']);
@@ -38,7 +39,7 @@ describe('runTraining', () => {
   it('cross-validates: k folds reported as mean and spread, then a final model on all rows', async () => {
     const paths = await makeTree({ algorithm: 'logistic-regression', cv_folds: '3', epochs: '15', seed: '2' }, { train: { 'd.csv': blobsCsv(240, 4) } });
     const lines: string[] = [];
-    const result = await runTraining(paths, { log: (l) => lines.push(l) });
+    const result = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)) });
     expect(lines.filter((l) => /^cv: fold \d\/3 best epoch/.test(l))).toHaveLength(3);
     const cvLine = lines.find((l) => l.startsWith('cv_validation_loss_mean='))!;
     const value = (name: string) => Number(new RegExp(`${name}=(\\S+);`).exec(cvLine)![1]);
@@ -67,7 +68,7 @@ describe('runTraining', () => {
       { train: { 'a.jsonl': jsonl(150, 1), 'b.jsonl': jsonl(150, 2) } },
     );
     const lines: string[] = [];
-    const result = await runTraining(paths, { log: (l) => lines.push(l), maxInMemoryBytes: 4096 });
+    const result = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)), maxInMemoryBytes: 4096 });
     expect(lines.join('\n')).toMatch(/streamed from the files each epoch/);
     expect(result.description.features).toEqual(['x', 'y']);
     expect(result.description.metrics.validation_accuracy).toBeGreaterThan(0.9);
@@ -77,7 +78,7 @@ describe('runTraining', () => {
   it('gives identical losses for the same seed and different ones for another seed', async () => {
     const losses = async (seed: string) => {
       const paths = await makeTree({ epochs: '3', seed, dropout: '0.1', hidden_sizes: '16' }, { train: { 'd.csv': blobsCsv(150, 9) } });
-      const result = await runTraining(paths, { log: () => {} });
+      const result = await runTraining(paths, { onEvent: () => {} });
       await rm(paths.root, { recursive: true, force: true });
       return result.history.map((m) => [m.train_loss, m.validation_loss]);
     };
@@ -90,16 +91,15 @@ describe('runTraining', () => {
     const hyperparameters = { algorithm: 'mlp', hidden_sizes: '8', epochs: '6', batch_size: '16', seed: '5', dropout: '0.2', checkpoint_every_steps: '4' };
     const data = { train: { 'd.csv': linearCsv(200, 6) } };
     const reference = await makeTree(hyperparameters, data);
-    const expected = await runTraining(reference, { log: () => {} });
+    const expected = await runTraining(reference, { onEvent: () => {} });
 
     const paths = await makeTree(hyperparameters, data);
     const controller = new AbortController();
     const stopped = runTraining(paths, {
-      log: () => {},
       signal: controller.signal,
-      onProgress: (p) => {
+      onEvent: (event) => {
         // Mid-epoch: epoch 3, batch 2 of 12.
-        if (p.epoch === 3 && p.batch === 2) controller.abort();
+        if (event.kind === 'batch' && event.epoch === 3 && event.batch === 2) controller.abort();
       },
     });
     await expect(stopped).rejects.toBeInstanceOf(TrainingStopped);
@@ -108,7 +108,7 @@ describe('runTraining', () => {
     await expect(stat(paths.model)).rejects.toThrow();
 
     const lines: string[] = [];
-    const resumed = await runTraining(paths, { log: (l) => lines.push(l) });
+    const resumed = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)) });
     expect(lines).toContain('checkpoint: resuming the final fit at epoch 3, batch 3');
     expect(resumed.history).toEqual(expected.history);
     expect(resumed.description.metrics).toEqual(expected.description.metrics);
@@ -124,10 +124,10 @@ describe('runTraining', () => {
     const paths = await makeTree({ epochs: '3', hidden_sizes: '4' }, data);
     const controller = new AbortController();
     controller.abort();
-    await expect(runTraining(paths, { log: () => {}, signal: controller.signal })).rejects.toBeInstanceOf(TrainingStopped);
+    await expect(runTraining(paths, { onEvent: () => {}, signal: controller.signal })).rejects.toBeInstanceOf(TrainingStopped);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(paths.hyperparameters, JSON.stringify({ epochs: '4', hidden_sizes: '4' }));
-    await expect(runTraining(paths, { log: () => {} })).rejects.toThrow(/written by a run with other hyperparameters or data; remove it/);
+    await expect(runTraining(paths, { onEvent: () => {} })).rejects.toThrow(/written by a run with other hyperparameters or data; remove it/);
     await rm(paths.root, { recursive: true, force: true });
   });
 
@@ -142,13 +142,13 @@ describe('runTraining', () => {
       process.env.TRAINING_JOB_NAME = 'tune-001-a';
       const controller = new AbortController();
       controller.abort();
-      await expect(runTraining(paths, { log: () => {}, signal: controller.signal })).rejects.toBeInstanceOf(TrainingStopped);
+      await expect(runTraining(paths, { onEvent: () => {}, signal: controller.signal })).rejects.toBeInstanceOf(TrainingStopped);
       await expect(stat(path.join(paths.checkpoints, 'tune-001-a', 'checkpoint.json'))).resolves.toBeTruthy();
 
       const { writeFile } = await import('node:fs/promises');
       await writeFile(paths.hyperparameters, JSON.stringify({ epochs: '4', hidden_sizes: '4', _tuning_objective_metric: 'validation_loss' }));
       process.env.TRAINING_JOB_NAME = 'tune-002-b';
-      const result = await runTraining(paths, { log: () => {} });
+      const result = await runTraining(paths, { onEvent: () => {} });
       expect(result.description.hyperparameters.epochs).toBe('4');
       // A's checkpoint is still there for A's spot restart.
       await expect(stat(path.join(paths.checkpoints, 'tune-001-a', 'checkpoint.json'))).resolves.toBeTruthy();
