@@ -1,9 +1,11 @@
 import { lstatSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { x as extractTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainCommand, trainModel } from '../../bin/cli/train.ts';
+import type { ModelDescription } from '../../model-runtime/src/artifact/model-description.ts';
 import type { TrainingEvent } from '../../model-runtime/src/train/training-events.ts';
 
 let work: string;
@@ -69,6 +71,13 @@ describe('modelstack train without --algorithm', () => {
     }
     const out = printed.join('');
     expect(out).toMatch(/^model: .*pets\.tar\.gz$/m);
-    expect(out).toMatch(/train_accuracy=/);
+    // The archive says which model was fitted: the default, not merely one that succeeded.
+    const unpacked = await mkdtemp(path.join(work, 'pets-'));
+    await extractTar({ file: path.join(work, 'pets.tar.gz'), cwd: unpacked, strict: true });
+    const description = JSON.parse(await readFile(path.join(unpacked, 'model.json'), 'utf8')) as ModelDescription;
+    expect(description.algorithm).toBe('mlp');
+    expect(description.hyperparameters.algorithm).toBe('mlp');
+    expect(description.task).toBe('binary');
+    expect(description.labels).toEqual(['cat', 'dog']);
   });
 });
