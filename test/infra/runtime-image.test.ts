@@ -54,14 +54,27 @@ describe('RuntimeImage', () => {
     expect(DOCKERFILE).toMatch(/^FROM \$\{NODE_IMAGE\} AS node$/m);
     expect(DOCKERFILE).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
     expect(DOCKERFILE).toMatch(/^FROM node AS cpu$/m);
-    expect(DOCKERFILE).toMatch(/^ARG CUDA_IMAGE=nvidia\/cuda:12\.[0-9.]+-cudnn-runtime-ubuntu[0-9.]+$/m);
+    // onnxruntime-node 1.30's CUDA provider (NuGet's Gpu.Linux 1.30.0) is built for CUDA 13 and cuDNN 9.
+    expect(DOCKERFILE).toMatch(/^ARG CUDA_IMAGE=nvidia\/cuda:13\.[0-9.]+-cudnn-runtime-ubuntu[0-9.]+$/m);
     expect(DOCKERFILE).toMatch(/^FROM \$\{CUDA_IMAGE\} AS gpu$/m);
-    expect(DOCKERFILE).toContain('--onnxruntime-node-install=cuda12');
+    // What the install script reads (it ignores a string flag value such as cuda12).
+    expect(DOCKERFILE).toMatch(/ONNXRUNTIME_NODE_INSTALL=1 npm ci/);
+    expect(DOCKERFILE).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip npm ci/);
+  });
+
+  it('makes the gpu image use the GPU or fail: device cuda, its libraries checked at build, forward compatibility for older drivers', () => {
+    const gpu = DOCKERFILE.slice(DOCKERFILE.indexOf('FROM ${CUDA_IMAGE} AS gpu'));
+    expect(gpu).toMatch(/MODEL_RUNTIME_DEVICE=cuda/);
+    expect(gpu).toMatch(/check-provider-libraries\.ts \\\n\s+libonnxruntime_providers_shared\.so libonnxruntime_providers_cuda\.so/);
+    expect(gpu).toMatch(/^ENTRYPOINT \["cuda-compat-entrypoint", "model-runtime"\]$/m);
+    // Each install is proven before the image is assembled: a silent npm failure fails the build.
+    expect(DOCKERFILE.match(/install-check\.sh node_modules/g)).toHaveLength(2);
+    expect(DOCKERFILE).toMatch(/install-check\.sh node_modules libonnxruntime_providers_cuda\.so/);
   });
 
   it("starts as SageMaker expects: exec-form entrypoint taking train or serve, port 8080, lockfile install", () => {
     // Shell-form would wrap the command in `sh -c` and swallow the `train` / `serve` argument.
-    expect(DOCKERFILE.match(/^ENTRYPOINT \["model-runtime"\]$/gm)).toHaveLength(2);
+    expect(DOCKERFILE.match(/^ENTRYPOINT \[("cuda-compat-entrypoint", )?"model-runtime"\]$/gm)).toHaveLength(2);
     expect(DOCKERFILE.match(/^EXPOSE 8080$/gm)).toHaveLength(2);
     expect(DOCKERFILE).toMatch(/npm ci --workspace model-runtime --omit=dev/);
     expect(DOCKERFILE).toMatch(/COPY package\.json package-lock\.json \.npmrc \.\//);

@@ -4,7 +4,7 @@
  * from the caller or from the environment (MODEL_RUNTIME_DEVICE, MODEL_RUNTIME_THREADS).
  */
 import * as ort from 'onnxruntime-node';
-import { cudaProviderInstalled, nvidiaGpuPresent, parseDevice } from './device.ts';
+import { cudaProviderInstalled, cudaUnavailableReason, nvidiaGpuPresent, parseDevice } from './device.ts';
 import type { Device } from './device.ts';
 
 export interface EngineOptions {
@@ -63,11 +63,21 @@ export function sessionOptions(providers: string[], intraOpNumThreads: number, a
 
 /** Loads ONNX bytes into a session on the chosen device. */
 export async function createSession(model: Uint8Array, options: EngineOptions = {}): Promise<ort.InferenceSession> {
+  // ONNX Runtime 1.30 starts a telemetry client with the first session (a device id and an
+  // upload queue under $HOME) unless this is set: a model server or training job sends nothing
+  // anywhere. Every session of this runtime is made here, so this is the one place to say it.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const env = options.device === undefined || options.intraOpNumThreads === undefined ? engineOptionsFromEnv() : {};
   const device = options.device ?? env.device ?? 'auto';
   const threads = options.intraOpNumThreads ?? env.intraOpNumThreads ?? 0;
   const log = options.log ?? ((line: string) => console.error(line));
 
+  if (device === 'cuda') {
+    // Asked for CUDA (the gpu image sets it): running on the CPU instead would look healthy while
+    // a GPU instance idles, so say exactly what is missing.
+    const reason = cudaUnavailableReason();
+    if (reason !== undefined) throw new Error(`MODEL_RUNTIME_DEVICE=cuda, but the CUDA execution provider cannot run: ${reason}; or set MODEL_RUNTIME_DEVICE=cpu`);
+  }
   const wantCuda = device === 'cuda' || (device === 'auto' && nvidiaGpuPresent() && cudaProviderInstalled());
   if (wantCuda) {
     try {
@@ -77,8 +87,8 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (device === 'cuda') {
-        throw new Error(`MODEL_RUNTIME_DEVICE=cuda, but the CUDA execution provider failed to start: ${reason}. ` +
-          'Install onnxruntime-node with --onnxruntime-node-install=cuda12 on a machine with an NVIDIA driver, or use device auto or cpu.');
+        throw new Error(`MODEL_RUNTIME_DEVICE=cuda, but the CUDA execution provider failed to start: ${reason}; ` +
+          'check that the NVIDIA driver supports the image\'s CUDA (nvidia-smi), or set MODEL_RUNTIME_DEVICE=cpu');
       }
       logOnce(log, `model-runtime: device=cpu (CUDA provider failed to start: ${reason.split('\n')[0]})`);
     }
