@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { CLOSED_STDOUT_EXIT_CODE, stdoutClosed } from './closed-stdout.ts';
 import { HyperparameterError } from './contract/hyperparameters.ts';
 import { runtimePaths, type RuntimePaths } from './contract/paths.ts';
+import { FolderNotWritableError, ensureWritableFolders } from './contract/writable-folders.ts';
 import { DataError } from './data/data-error.ts';
 import { TrainingStopped } from './train/fit.ts';
 import { trainingProgressBar } from './train/progress-bar.ts';
@@ -27,7 +28,8 @@ Paths follow SageMaker's container layout under MODEL_RUNTIME_ROOT (default /opt
   checkpoints/                        resumable training state`;
 
 async function train(paths: RuntimePaths): Promise<number> {
-  await rm(paths.failure, { force: true });
+  // An output/ that is not a usable folder is reported below, by ensureWritableFolders.
+  await rm(paths.failure, { force: true }).catch(() => undefined);
   const controller = new AbortController();
   const onSigterm = () => {
     console.error('SIGTERM: writing a checkpoint, then stopping');
@@ -43,6 +45,7 @@ async function train(paths: RuntimePaths): Promise<number> {
   closed.addEventListener('abort', onStdoutClosed, { once: true });
   const bar = process.stderr.isTTY ? trainingProgressBar() : null;
   try {
+    await ensureWritableFolders(paths);
     // Loaded here so `serve` never pays for the training modules, nor `train` for serving's.
     const { runTraining } = await import('./train/run.ts');
     const printLine = logTrainingLines((line) => {
@@ -67,15 +70,23 @@ async function train(paths: RuntimePaths): Promise<number> {
     }
     const reason = failureReason(error);
     console.error(reason);
-    if (!(error instanceof HyperparameterError || error instanceof DataError) && error instanceof Error && error.stack) {
-      console.error(error.stack);
-    }
-    await mkdir(path.dirname(paths.failure), { recursive: true });
-    await writeFile(paths.failure, reason.slice(0, FAILURE_REASON_LIMIT));
+    const explained = error instanceof HyperparameterError || error instanceof DataError || error instanceof FolderNotWritableError;
+    if (!explained && error instanceof Error && error.stack) console.error(error.stack);
+    await writeFailure(paths, reason);
     return 1;
   } finally {
     process.off('SIGTERM', onSigterm);
     closed.removeEventListener('abort', onStdoutClosed);
+  }
+}
+
+/** output/failure for SageMaker's FailureReason; where it cannot be written, say so in one line, not a stack trace. */
+async function writeFailure(paths: RuntimePaths, reason: string): Promise<void> {
+  try {
+    await mkdir(path.dirname(paths.failure), { recursive: true });
+    await writeFile(paths.failure, reason.slice(0, FAILURE_REASON_LIMIT));
+  } catch (error) {
+    console.error(`could not write ${paths.failure} either (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the reason above is the only record`);
   }
 }
 
@@ -84,6 +95,7 @@ function failureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof HyperparameterError) return `Invalid hyperparameters: ${message}`;
   if (error instanceof DataError) return `Invalid training data: ${message}`;
+  if (error instanceof FolderNotWritableError) return `Invalid job folders: ${message}`;
   return `Training failed: ${message}`;
 }
 

@@ -33,10 +33,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/** `chroot ROOT model-runtime <command>` with the image's environment plus `extra`. */
-function runInImage(command: 'train' | 'serve', extra: Record<string, string> = {}): ChildProcess {
-  return spawn('chroot', [root!, '/usr/local/bin/model-runtime', command], {
-    env: { ...imageEnv, HOME: '/root', ...extra },
+/** `chroot ROOT model-runtime <command>` with the image's environment plus `extra`, as root or as `user`. */
+function runInImage(command: 'train' | 'serve', extra: Record<string, string> = {}, user?: string): ChildProcess {
+  const chrootArgs = user === undefined ? [root!] : [`--userspec=${user}:${user}`, root!];
+  return spawn('chroot', [...chrootArgs, '/usr/local/bin/model-runtime', command], {
+    env: { ...imageEnv, HOME: user === undefined ? '/root' : '/nonexistent', ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -78,6 +79,19 @@ async function layOutTrainingJob(): Promise<void> {
     lines.push(`${(truth(x) + 0.05 * (random() - 0.5)).toFixed(5)},${x.toFixed(5)}`);
   }
   await writeFile(path.join(optMl, 'input', 'data', 'train', 'train.csv'), `${lines.join('\n')}\n`);
+}
+
+async function trainUnprivileged(): Promise<void> {
+  step('train as the unprivileged modelstack user on a root-owned /opt/ml is refused up front');
+  await layOutTrainingJob();
+  const child = runInImage('train', {}, 'modelstack');
+  const output = collect(child);
+  const code = await exited(child);
+  if (code !== 1) fail(`train as modelstack exited ${code}, not 1:\n${output()}`);
+  if (!/model\/ \(\/opt\/ml\/model\) is not writable by modelstack/.test(output())) fail(`train as modelstack did not name the unwritable folder:\n${output()}`);
+  if (/epoch=/.test(output())) fail(`train as modelstack trained before failing:\n${output()}`);
+  if (/\n\s+at /.test(output())) fail(`train as modelstack printed a stack trace:\n${output()}`);
+  step('refused with the folder named, no training, no stack trace');
 }
 
 async function train(): Promise<void> {
@@ -140,5 +154,6 @@ async function serve(): Promise<void> {
   step('SIGTERM: the request in flight answered 200, serve exited 0');
 }
 
+await trainUnprivileged();
 await train();
 await serve();

@@ -3,7 +3,7 @@
  * child process over a MODEL_RUNTIME_ROOT tree, judged by exit status, files and stdout.
  */
 import { spawn } from 'node:child_process';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadArtifact } from '../../../model-runtime/src/artifact/load.ts';
@@ -83,6 +83,24 @@ describe('model-runtime train', () => {
     expect(reason).toBe('Invalid training data: train/d.csv line 3: feature "b" is "six"; expected a number');
     expect(stderr).toContain(reason);
     await expect(stat(paths.model)).rejects.toThrow();
+  });
+
+  it('refuses to start when a job folder cannot be written, and says so plainly when output/failure cannot be either', async () => {
+    const paths = await tree({}, { train: { 'd.csv': linearCsv(20, 1) } });
+    // A file where a folder belongs stops even root (these tests may run as root, which every permission check lets through).
+    await writeFile(paths.checkpoints, 'not a folder');
+    const first = await train(paths);
+    expect(first.code).toBe(1);
+    expect(await readFile(paths.failure, 'utf8')).toMatch(/^Invalid job folders: cannot write the training job's folders: checkpoints\/ \(.*\) is a file, not a folder\. SageMaker runs the container as root/);
+    expect(first.stdout).not.toMatch(/epoch=/); // refused before any training
+
+    await rm(paths.output, { recursive: true, force: true });
+    await writeFile(paths.output, 'not a folder either');
+    const second = await train(paths);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/output\/ \(.*\) is a file, not a folder; checkpoints\/ \(.*\) is a file, not a folder/);
+    expect(second.stderr).toMatch(/could not write .*output\/failure either \((EEXIST|ENOTDIR)\): the reason above is the only record/);
+    expect(second.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('checkpoints on SIGTERM, exits cleanly, and resumes from the checkpoint', async () => {
