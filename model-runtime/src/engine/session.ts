@@ -78,6 +78,7 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
     const reason = cudaUnavailableReason();
     if (reason !== undefined) throw new Error(`MODEL_RUNTIME_DEVICE=cuda, but the CUDA execution provider cannot run: ${reason}; or set MODEL_RUNTIME_DEVICE=cpu`);
   }
+  if (device === 'webgpu') return createWebGpuSession(model, threads, options.allowSpinning, log);
   const wantCuda = device === 'cuda' || (device === 'auto' && nvidiaGpuPresent() && cudaProviderInstalled());
   if (wantCuda) {
     try {
@@ -96,4 +97,23 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
     logOnce(log, `model-runtime: device=cpu (${nvidiaGpuPresent() ? 'CUDA provider not installed' : 'no NVIDIA GPU found'})`);
   }
   return ort.InferenceSession.create(model, sessionOptions(['cpu'], threads, options.allowSpinning));
+}
+
+/**
+ * WebGPU (Dawn over Vulkan, Metal or D3D12): a laptop's GPU for local training and serving.
+ * Ops the WebGPU provider lacks run on the CPU provider within the same session. Asked for
+ * explicitly only, and never a silent fallback: without an adapter, say what would give one.
+ */
+async function createWebGpuSession(model: Uint8Array, threads: number, allowSpinning: boolean | undefined, log: (line: string) => void): Promise<ort.InferenceSession> {
+  try {
+    const session = await ort.InferenceSession.create(model, sessionOptions(['webgpu', 'cpu'], threads, allowSpinning));
+    logOnce(log, 'model-runtime: device=webgpu (ONNX Runtime WebGPU execution provider)');
+    return session;
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    const noAdapter = /Failed to get a WebGPU adapter/.test(reason);
+    throw new Error(`MODEL_RUNTIME_DEVICE=webgpu, but the WebGPU execution provider failed to start: ${noAdapter ? 'no WebGPU adapter on this machine' : reason}; ` +
+      'it needs a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows); on Debian 12, Mesa 25 from bookworm-backports ' +
+      '(mesa-vulkan-drivers) offers one, even without a GPU (lavapipe), where bookworm\'s Mesa 22 offers none; or set MODEL_RUNTIME_DEVICE=cpu');
+  }
 }

@@ -10,7 +10,7 @@ describe('engine options', () => {
   test('MODEL_RUNTIME_DEVICE and MODEL_RUNTIME_THREADS are read and validated', () => {
     expect(engineOptionsFromEnv({})).toEqual({ device: 'auto', intraOpNumThreads: 0 });
     expect(engineOptionsFromEnv({ MODEL_RUNTIME_DEVICE: 'cpu', MODEL_RUNTIME_THREADS: '2' })).toEqual({ device: 'cpu', intraOpNumThreads: 2 });
-    expect(() => engineOptionsFromEnv({ MODEL_RUNTIME_DEVICE: 'tpu' })).toThrow("MODEL_RUNTIME_DEVICE='tpu' is not a device; use one of auto, cpu, cuda");
+    expect(() => engineOptionsFromEnv({ MODEL_RUNTIME_DEVICE: 'tpu' })).toThrow("MODEL_RUNTIME_DEVICE='tpu' is not a device; use one of auto, cpu, cuda, webgpu");
     expect(() => engineOptionsFromEnv({ MODEL_RUNTIME_THREADS: 'two' })).toThrow(/MODEL_RUNTIME_THREADS='two' must be an integer from 0/);
     expect(parseDevice(undefined)).toBe('auto');
   });
