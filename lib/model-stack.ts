@@ -2,10 +2,10 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
-import type { EndpointAutoScaling, EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
-import { endpointBlueprint, type IEndpointBlueprint } from './endpoint-blueprint.ts';
-import { EndpointMetrics } from './endpoint-metrics.ts';
-import { InferenceEndpoint } from './inference-endpoint.ts';
+import type { EndpointAutoScaling, EndpointAutoScalingOptions } from './endpoint/endpoint-autoscaling.ts';
+import { endpointBlueprint, type IEndpointBlueprint } from './endpoint/endpoint-blueprint.ts';
+import { EndpointMetrics } from './endpoint/endpoint-metrics.ts';
+import { InferenceEndpoint } from './endpoint/inference-endpoint.ts';
 import { describeInstanceType, type InstanceTypeInfo } from './instance-type.ts';
 import { ModelExecutionRole } from './model-execution-role.ts';
 import type { ModelStackSettings } from './model-stack-settings.ts';

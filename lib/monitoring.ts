@@ -5,7 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, type MetricName } from '../model-runtime/src/contract/metrics.ts';
 import { EncryptedTopic } from './encrypted-topic.ts';
-import { TRAINING_JOB_NAMESPACE, type EndpointMetrics } from './endpoint-metrics.ts';
+import { TRAINING_JOB_NAMESPACE, type EndpointMetrics } from './endpoint/endpoint-metrics.ts';
 import { requireIntegerInRange, requireNumberInRange } from './validation.ts';
 
 export interface MonitoringProps {

@@ -1,7 +1,7 @@
 import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { EndpointAutoScalingSettings } from '../endpoint-autoscaling.ts';
+import type { EndpointAutoScalingSettings } from '../endpoint/endpoint-autoscaling.ts';
 import { acknowledge, resourceFinding } from './nag-findings.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 import { sageMakerArn } from './sagemaker-arns.ts';

@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/inference-endpoint.ts';
+import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/endpoint/inference-endpoint.ts';
 import { ModelStore } from '../../lib/model-store.ts';
 import { RuntimeImage } from '../../lib/runtime-image.ts';
 import { templateOf, testApp } from '../helpers/cdk.ts';

@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../model-runtime/src/contract/metrics.ts';
-import { EndpointMetrics } from '../../lib/endpoint-metrics.ts';
+import { EndpointMetrics } from '../../lib/endpoint/endpoint-metrics.ts';
 import { Monitoring, type MonitoringProps } from '../../lib/monitoring.ts';
 import { templateOf, testApp } from '../helpers/cdk.ts';
 

@@ -6,7 +6,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { EncryptedTopic } from '../../lib/encrypted-topic.ts';
-import { InferenceEndpoint } from '../../lib/inference-endpoint.ts';
+import { InferenceEndpoint } from '../../lib/endpoint/inference-endpoint.ts';
 import { ModelStore } from '../../lib/model-store.ts';
 import { TrainingPipeline, type TrainingPipelineProps } from '../../lib/pipeline/index.ts';
 import { RuntimeImage } from '../../lib/runtime-image.ts';

@@ -1,7 +1,7 @@
 import { resolveEndpointAutoScaling, type EndpointAutoScalingOptions, type EndpointAutoScalingSettings } from './endpoint-autoscaling.ts';
-import type { InstanceTypeInfo } from './instance-type.ts';
-import type { ModelExecutionRole } from './model-execution-role.ts';
-import type { ModelStore } from './model-store.ts';
+import type { InstanceTypeInfo } from '../instance-type.ts';
+import type { ModelExecutionRole } from '../model-execution-role.ts';
+import type { ModelStore } from '../model-store.ts';
 
 /**
  * What it takes to create (or update) an endpoint the way this stack would: its name, variant,

@@ -5,16 +5,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { EncryptedTopic } from './encrypted-topic.ts';
+import { EncryptedTopic } from '../encrypted-topic.ts';
 import { endpointBlueprint, type IEndpointBlueprint } from './endpoint-blueprint.ts';
 import { EndpointAutoScaling, type EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
 import { EndpointMetrics } from './endpoint-metrics.ts';
-import { describeInstanceType, type InstanceTypeInfo } from './instance-type.ts';
-import { ModelExecutionRole } from './model-execution-role.ts';
-import type { ModelStore } from './model-store.ts';
-import type { RuntimeImage } from './runtime-image.ts';
-import { PropValidationError, requireIntegerInRange, requireMatch } from './validation.ts';
-import { CAPTURE_CSV_CONTENT_TYPES, CAPTURE_JSON_CONTENT_TYPES } from '../model-runtime/src/contract/capture-content-types.ts';
+import { describeInstanceType, type InstanceTypeInfo } from '../instance-type.ts';
+import { ModelExecutionRole } from '../model-execution-role.ts';
+import type { ModelStore } from '../model-store.ts';
+import type { RuntimeImage } from '../runtime-image.ts';
+import { PropValidationError, requireIntegerInRange, requireMatch } from '../validation.ts';
+import { CAPTURE_CSV_CONTENT_TYPES, CAPTURE_JSON_CONTENT_TYPES } from '../../model-runtime/src/contract/capture-content-types.ts';
 
 /** A serverless variant: SageMaker runs the container on demand, CPU only, billed per request. */
 export interface ServerlessVariantOptions {
