@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import type { EndpointAutoScalingSettings } from '../endpoint/endpoint-autoscaling.ts';
 import { acknowledge, resourceFinding } from './nag-findings.ts';
 import { PipelineFunction } from './pipeline-function.ts';
-import { sageMakerArn } from './sagemaker-arns.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 
 /** The service principal of Application Auto Scaling's SageMaker service-linked role. */
 const AUTOSCALING_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';

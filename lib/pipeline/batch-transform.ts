@@ -12,7 +12,8 @@ import type { RuntimeImage } from '../runtime-image.ts';
 import { PropValidationError, requireIntegerInRange } from '../validation.ts';
 import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './nag-findings.ts';
 import { failurePath, notifyState } from './notifications.ts';
-import { TRANSFORM_JOB, integrationArn, passRoleStatement, sageMakerArn, syncJobStatements } from './sagemaker-arns.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
+import { TRANSFORM_JOB, integrationArn, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { SAGEMAKER_INTEGRATION_RETRY } from './step-retries.ts';
 
 export interface BatchTransformOptions {

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/endpoint/inference-endpoint.ts';
 import { ModelStore } from '../../lib/model-store.ts';
+import { Monitoring } from '../../lib/monitoring.ts';
 import { RuntimeImage } from '../../lib/runtime-image.ts';
 import { templateOf, testApp } from '../helpers/cdk.ts';
 
@@ -236,3 +237,80 @@ describe('InferenceEndpoint validation', () => {
     expect(() => endpoint.autoScaleInstanceCount()).toThrow(/InferenceEndpoint\.serverless: a serverless variant scales by itself/);
   });
 });
+
+describe('InferenceEndpoint.fromEndpointName', () => {
+  const stack = new Stack(testApp(), 'Imported');
+  const endpoint = InferenceEndpoint.fromEndpointName(stack, 'Churn', 'Churn-Endpoint');
+
+  it('is addressed by the lowercase ARN SageMaker gives endpoints, with the default variant', () => {
+    expect(stack.resolve(endpoint.endpointArn)).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-endpoint']],
+    });
+    expect([endpoint.endpointName, endpoint.variantName]).toEqual(['Churn-Endpoint', 'AllTraffic']);
+  });
+
+  it('grants invoke on that endpoint and reports the same metrics as an endpoint CloudFormation owns', () => {
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantInvoke(caller);
+    const owned = endpointStack({ endpointName: 'Churn-Endpoint' }).endpoint;
+    for (const name of ['metricInvocations', 'metricModelLatency', 'metricInvocation5XXErrors', 'metricGpuMemoryUtilization'] as const) {
+      const [imported, created] = [endpoint[name](), owned[name]()];
+      expect([imported.namespace, imported.metricName, imported.dimensions, imported.statistic, imported.period.toSeconds()]).toEqual([
+        created.namespace,
+        created.metricName,
+        created.dimensions,
+        created.statistic,
+        60,
+      ]);
+    }
+    templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':endpoint/churn-endpoint'])] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('gets a dashboard and alarms from Monitoring, which creates no endpoint resources for it', () => {
+    const monitored = new Stack(testApp(), 'Monitored');
+    new Monitoring(monitored, 'Monitoring', { endpoint: InferenceEndpoint.fromEndpointAttributes(monitored, 'Churn', { endpointName: 'churn', variantName: 'Blue' }) });
+    const template = templateOf(monitored);
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 0);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency',
+      Dimensions: [{ Name: 'EndpointName', Value: 'churn' }, { Name: 'VariantName', Value: 'Blue' }],
+    });
+  });
+});
+
+describe('InferenceEndpoint.spec', () => {
+  it('holds the settings it renders, every default applied', () => {
+    const { stack, endpoint } = endpointStack({ instanceType: 'ml.m5.large' });
+    expect(stack.resolve(endpoint.spec)).toEqual({
+      endpointName: 'churn',
+      variant: { kind: 'instances', variantName: 'AllTraffic', instanceType: 'ml.m5.large', initialInstanceCount: 1 },
+      kmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
+      dataCapture: {
+        destinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^StoreBucket/) }, '/capture/churn/']] },
+        samplingPercentage: 100,
+        kmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
+        jsonContentTypes: ['application/json', 'application/jsonlines'],
+        csvContentTypes: ['text/csv'],
+      },
+      deployment: { canaryPercent: 10, canaryWaitSeconds: 300, terminationWaitSeconds: 300, rollbackAlarmNames: [] },
+    });
+  });
+
+  it('leaves autoscaling to CloudFormation: the spec asks the pipeline to register none', () => {
+    const { endpoint } = endpointStack({ instanceType: 'ml.m5.large' });
+    endpoint.autoScaleInstanceCount();
+    expect(endpoint.spec).not.toHaveProperty('autoScaling');
+  });
+});
+

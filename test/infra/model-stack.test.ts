@@ -61,7 +61,7 @@ describe('ModelStack before the first model', () => {
   const template = templateOf(stack);
 
   it('deploys store, role, image and monitoring, and no endpoint (the pipeline creates it)', () => {
-    expect(stack.endpoint).toBeUndefined();
+    expect(stack.inferenceEndpoint).toBeUndefined();
     template.resourceCountIs('AWS::SageMaker::Endpoint', 0);
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     template.resourceCountIs('AWS::S3::Bucket', 2);
@@ -69,13 +69,22 @@ describe('ModelStack before the first model', () => {
     template.hasOutput('EndpointName', { Value: 'ModelStack' });
   });
 
-  it('offers the pipeline a blueprint of the endpoint it will create', () => {
-    const blueprint = stack.endpointBlueprint;
-    expect([blueprint.endpointName, blueprint.variantName, blueprint.instanceType?.name, blueprint.initialInstanceCount]).toEqual(['ModelStack', 'AllTraffic', 'ml.g5.xlarge', 1]);
-    expect(blueprint.role).toBe(stack.servingRole);
-    expect(blueprint.volumeKmsKeyApplied).toBe(false);
-    expect(stack.resolve(blueprint.dataCaptureUrl)).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ModelStoreBucket/) }, '/capture/ModelStack/']] });
-    expect(blueprint.dataCaptureSamplingPercentage).toBe(100);
+  it('resolves the spec the pipeline creates the endpoint from: the default GPU variant, no volume key on g5, full capture, the stack\'s autoscaling', () => {
+    const spec = stack.endpointSpec;
+    expect(spec.variant).toEqual({ kind: 'instances', variantName: 'AllTraffic', instanceType: 'ml.g5.xlarge', initialInstanceCount: 1 });
+    expect(spec.kmsKeyId).toBeUndefined();
+    expect(stack.resolve(spec.dataCapture?.destinationS3Uri)).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ModelStoreBucket/) }, '/capture/ModelStack/']] });
+    expect(spec.dataCapture?.samplingPercentage).toBe(100);
+    expect(spec.deployment).toMatchObject({ canaryPercent: 10, canaryWaitSeconds: 300, terminationWaitSeconds: 300 });
+    expect(spec.autoScaling).toMatchObject({ minCapacity: 1, maxCapacity: 4, targetInvocationsPerInstance: 100 });
+  });
+
+  it('watches the endpoint the pipeline will create by name, with the same dashboard and alarms', () => {
+    expect([stack.endpoint.endpointName, stack.endpoint.variantName]).toEqual(['ModelStack', 'AllTraffic']);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency',
+      Dimensions: [{ Name: 'EndpointName', Value: 'ModelStack' }, { Name: 'VariantName', Value: 'AllTraffic' }],
+    });
   });
 });
 

@@ -2,13 +2,13 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../model-runtime/src/contract/metrics.ts';
-import { EndpointMetrics } from '../../lib/endpoint/endpoint-metrics.ts';
+import { InferenceEndpoint } from '../../lib/endpoint/inference-endpoint.ts';
 import { Monitoring, type MonitoringProps } from '../../lib/monitoring.ts';
 import { templateOf, testApp } from '../helpers/cdk.ts';
 
 function monitoringStack(props: Partial<MonitoringProps> = {}) {
   const stack = new Stack(testApp(), 'Monitoring');
-  const monitoring = new Monitoring(stack, 'Monitoring', { metrics: new EndpointMetrics('churn', 'AllTraffic'), ...props });
+  const monitoring = new Monitoring(stack, 'Monitoring', { endpoint: InferenceEndpoint.fromEndpointName(stack, 'Churn', 'churn'), ...props });
   return { stack, monitoring };
 }
 

@@ -12,7 +12,7 @@ import { TrainingPipeline, type TrainingPipelineProps } from '../../lib/pipeline
 import { RuntimeImage } from '../../lib/runtime-image.ts';
 import { testApp, type TestAppOptions } from '../helpers/cdk.ts';
 
-export type PipelineOverrides = Partial<Omit<TrainingPipelineProps, 'modelStore' | 'image' | 'endpoint' | 'notificationTopic'>>;
+export type PipelineOverrides = Partial<Omit<TrainingPipelineProps, 'modelStore' | 'image' | 'endpoint' | 'endpointSpec' | 'modelRole' | 'notificationTopic'>>;
 
 /** `withVpc` adds a VPC to the stack and runs training jobs and models in it. */
 export function pipelineStack(overrides: PipelineOverrides = {}, appOptions: TestAppOptions = {}, withVpc = false) {
@@ -36,11 +36,14 @@ export function pipelineStack(overrides: PipelineOverrides = {}, appOptions: Tes
     modelStore,
     image,
     endpoint,
+    endpointSpec: endpoint.spec,
+    modelRole: endpoint.role.role,
     notificationTopic: notifications.topic,
     namePrefix: 'churn',
-    rollbackAlarms: [latencyAlarm],
     ...(withVpc ? { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }) } : {}),
     ...overrides,
   });
+  // Added after the pipeline exists: the deploy step's spec is serialised at synth, so it rolls back on it too.
+  endpoint.addRollbackAlarm(latencyAlarm);
   return { app, stack, modelStore, image, endpoint, topic: notifications.topic, pipeline };
 }
