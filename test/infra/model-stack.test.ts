@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/build-app.ts';
 import type { ModelStackSettings } from '../../lib/model-stack-settings.ts';
-import { assetHashSerializer, templateOf, testApp } from '../helpers/cdk.ts';
+import { assetHashSerializer, logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
 
 expect.addSnapshotSerializer(assetHashSerializer);
 
@@ -22,24 +22,37 @@ describe('ModelStack with a model to serve', () => {
     expect(template.toJSON()).toMatchSnapshot();
   });
 
-  it('wires the p99 latency, 5XX and GPU memory alarms into the endpoint automatic rollback', () => {
-    const alarmIds = (alarm: { node: { defaultChild?: unknown } }) => stack.resolve((alarm.node.defaultChild as { logicalId: string }).logicalId) as string;
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: {
-        AutoRollbackConfiguration: { Alarms: stack.monitoring.rollbackAlarms.map((alarm) => ({ AlarmName: { Ref: alarmIds(alarm) } })) },
-      },
+  it('wires the p99 latency, 5XX and GPU memory alarms into the endpoint automatic rollback, and not the 4XX abuse alarm', () => {
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    const alarmId = (prefix: string): string => {
+      const ids = alarmIds.filter((id) => id.startsWith(prefix));
+      expect(ids, prefix).toHaveLength(1);
+      return ids[0]!;
+    };
+    const [endpoint] = Object.values(template.findResources('AWS::SageMaker::Endpoint'));
+    expect(endpoint!.Properties.DeploymentConfig.AutoRollbackConfiguration).toEqual({
+      Alarms: [
+        { AlarmName: { Ref: alarmId('MonitoringLatencyP99') } },
+        { AlarmName: { Ref: alarmId('MonitoringError5xxRate') } },
+        { AlarmName: { Ref: alarmId('MonitoringGpuMemory') } },
+      ],
     });
+    expect(alarmId('MonitoringError4xxRate')).toBeDefined();
   });
 
   it('has the store key with rotation, an SSL-only versioned bucket, capture, scaling, dashboard, >= 3 alarms and an encrypted topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    template.hasResourceProperties('AWS::S3::Bucket', { VersioningConfiguration: { Status: 'Enabled' }, LoggingConfiguration: Match.anyValue() });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(stack.modelStore.accessLogsBucket) } },
+    });
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { DataCaptureConfig: Match.objectLike({ EnableCapture: true }) });
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 1);
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'TargetTrackingScaling' });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(3);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const alarmTopic = template.findResources('AWS::SNS::Topic')[logicalIdOf(stack.monitoring.topic)];
+    expect(alarmTopic?.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.monitoring.topic.masterKey!), 'Arn'] });
   });
 
   it('uses no AWS managed policy at all, so never AmazonSageMakerFullAccess', () => {
