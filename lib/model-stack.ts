@@ -128,7 +128,8 @@ export class ModelStack extends Stack {
       this.servingRole = servingRoleFor(this.endpointSpec);
     } else {
       // CloudFormation owns this endpoint, so CloudFormation registers its autoscaling (the
-      // endpoint's spec asks the pipeline for none).
+      // endpoint's spec asks the pipeline for none). The endpoint takes its role as a prop, so the
+      // role is scoped to the capture folder of the same settings, resolved by the same function.
       this.servingRole = servingRoleFor(resolveEndpointSpec(endpointSettings));
       const endpoint = new InferenceEndpoint(this, 'Endpoint', {
         ...endpointSettings,

@@ -9,10 +9,10 @@ import { describeInstanceType } from '../instance-type.ts';
 import { ModelExecutionRole } from '../model-execution-role.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 import { PropValidationError, requireIntegerInRange } from '../validation.ts';
 import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './nag-findings.ts';
 import { failurePath, notifyState } from './notifications.ts';
-import { sageMakerArn } from '../sagemaker-arn.ts';
 import { TRANSFORM_JOB, integrationArn, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { SAGEMAKER_INTEGRATION_RETRY } from './step-retries.ts';
 

@@ -15,6 +15,7 @@ import type { IInferenceEndpoint } from '../endpoint/inference-endpoint-base.ts'
 import { describeInstanceType } from '../instance-type.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 import { PropValidationError, requireIntegerInRange, requireMatch, requireNumberInRange } from '../validation.ts';
 import { autoScalingFunction } from './autoscaling-function.ts';
 import { BatchTransform, type BatchTransformOptions } from './batch-transform.ts';
@@ -23,7 +24,6 @@ import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './n
 import { failurePath, notifyState } from './notifications.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 import { PipelineTriggers } from './pipeline-triggers.ts';
-import { sageMakerArn } from '../sagemaker-arn.ts';
 import { TRAINING_JOB, TUNING_JOB, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { ENDPOINT_BUSY_RETRY, THROTTLING_RETRY } from './step-retries.ts';
 import { TUNED_HYPERPARAMETERS, trainingJobState, tuningJobState, type HyperparameterRange } from './training-job-states.ts';
