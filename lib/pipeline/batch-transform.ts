@@ -5,6 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { ENDPOINT_DEFAULTS } from '../endpoint/endpoint-spec.ts';
 import { describeInstanceType } from '../instance-type.ts';
 import { ModelExecutionRole } from '../model-execution-role.ts';
 import type { ModelStore } from '../model-store.ts';
@@ -20,7 +21,7 @@ export interface BatchTransformOptions {
   /**
    * Instance type of the transform job. As for training, types with local NVMe storage take no
    * volume KMS key (hardware-encrypted).
-   * @default 'ml.g5.xlarge'
+   * @default 'ml.g5.xlarge' (the endpoint's default: the same serving image on the same hardware)
    */
   readonly instanceType?: string;
   /**
@@ -84,7 +85,7 @@ export class BatchTransform extends Construct {
     super(scope, id);
     const store = props.modelStore;
     const prefix = props.namePrefix;
-    const instance = describeInstanceType('BatchTransform.instanceType', props.instanceType ?? 'ml.g5.xlarge');
+    const instance = describeInstanceType('BatchTransform.instanceType', props.instanceType ?? ENDPOINT_DEFAULTS.instanceType);
     const instanceCount = props.instanceCount ?? 2;
     requireIntegerInRange('BatchTransform.instanceCount', instanceCount, 1, 100);
     const maxPayloadMb = props.maxPayloadMb ?? 6;
