@@ -119,6 +119,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['a GPU endpoint with autoscaling and e-mail alarms', { modelDataUrl: MODEL, alarmEmail: 'ops@example.com' }],
     ['an async CPU endpoint in a VPC', { modelDataUrl: MODEL, instanceType: 'ml.m5.large', asyncInference: true, vpc: { vpcId: 'vpc-0123abcd', subnetIds: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'] } }],
     ['a serverless endpoint', { modelDataUrl: MODEL, serverless: { memorySizeInMb: 3072 } }],
+    ['a serverless endpoint the pipeline creates', { serverless: { memorySizeInMb: 3072 } }],
   ])('reports no unacknowledged finding for %s', (_name, settings) => {
     const stack = stackFor(settings);
     const report = new AwsSolutionsChecks().validateScope(stack);
