@@ -14,7 +14,7 @@ import {
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeEndpointCommand, type DescribeEndpointCommandOutput } from '@aws-sdk/client-sagemaker';
-import type { EndpointAutoScalingSettings } from '../lib/endpoint-autoscaling.ts';
+import type { EndpointAutoScalingSettings } from '../lib/endpoint/endpoint-autoscaling.ts';
 import { applicationAutoScalingClient, sageMakerClient } from './shared/aws-clients.ts';
 import { InvalidInputError } from './shared/errors.ts';
 import { createLogger } from './shared/logger.ts';

@@ -4,10 +4,11 @@
  * 1. The package must be Approved (ModelNotApprovedError otherwise: fail closed).
  * 2. Creates a SageMaker model and an endpoint configuration with deterministic names derived
  *    from the package ARN, so a retried step finds them instead of creating duplicates.
- * 3. First deployment (no endpoint yet): CreateEndpoint from the configured instance settings.
+ * 3. First deployment (no endpoint yet): CreateEndpoint from the endpoint's spec, as the stack
+ *    resolved it (lib/endpoint/resolve-endpoint-spec.ts) and CloudFormation would render it.
  *    Later deployments: the new configuration is the endpoint's current one with the model
  *    swapped (same variants, instance counts as now, data capture, KMS, async settings), and
- *    UpdateEndpoint rolls it out with the blue/green DeploymentConfig (canary traffic shifting,
+ *    UpdateEndpoint rolls it out with the spec's blue/green deployment (canary traffic shifting,
  *    automatic rollback on the alarms).
  * The state machine then polls DescribeEndpoint until the endpoint is InService on the new
  * configuration (deployed) or back on the old one (rolled back).
@@ -32,28 +33,22 @@ import { createLogger } from './shared/logger.ts';
 import { deploymentNames } from './shared/names.ts';
 import { ENDPOINT_CONFIG_TAGS, PACKAGE_METADATA } from './shared/package-metadata.ts';
 import { isAlreadyExists, isNotFound } from './shared/sagemaker-errors.ts';
-import { CAPTURE_CSV_CONTENT_TYPES, CAPTURE_JSON_CONTENT_TYPES } from '../model-runtime/src/contract/capture-content-types.ts';
+import type { DeploymentSpec, EndpointDeploymentSpec, VariantSpec } from '../lib/endpoint/endpoint-spec.ts';
 
 export interface DeployEvent {
   readonly modelPackageArn: string;
-  readonly endpointName: string;
   /** Prefix of the model and endpoint configuration names (the pipeline's IAM allows `<prefix>-*`). */
   readonly namePrefix: string;
   /** The role SageMaker assumes to run the model (pull the image, read model.tar.gz). */
   readonly modelExecutionRoleArn: string;
   readonly networkIsolation: boolean;
   readonly vpcConfig?: { readonly SecurityGroupIds: string[]; readonly Subnets: string[] };
-  /** Used only when the endpoint does not exist yet; afterwards the current configuration is cloned. */
-  readonly firstDeployment: {
-    /** @default 'AllTraffic' */
-    readonly variantName?: string;
-    readonly instanceType: string;
-    readonly initialInstanceCount: number;
-    readonly kmsKeyId?: string;
-    readonly dataCapture?: { readonly destinationS3Uri: string; readonly samplingPercentage: number; readonly kmsKeyId?: string };
-  };
-  /** Blue/green traffic shifting and auto-rollback alarms for UpdateEndpoint. */
-  readonly deploymentConfig: DeploymentConfig;
+  /**
+   * The endpoint's settings, defaults applied. Its variant, key and capture are used only when the
+   * endpoint does not exist yet (afterwards the current configuration is cloned); its deployment
+   * settings roll every update out.
+   */
+  readonly endpoint: EndpointDeploymentSpec;
 }
 
 export type DeployAction = 'created' | 'updated' | 'in-progress' | 'unchanged';
@@ -86,9 +81,10 @@ export async function handler(event: DeployEvent): Promise<DeployResult> {
     throw new InvalidInputError(`model package ${event.modelPackageArn} has no container image and ModelDataUrl`);
   }
   const { modelName, endpointConfigName } = deploymentNames(event.namePrefix, event.modelPackageArn);
-  const base = { endpointName: event.endpointName, endpointConfigName, modelName };
+  const endpointName = event.endpoint.endpointName;
+  const base = { endpointName, endpointConfigName, modelName };
 
-  const endpoint = await describeEndpoint(event.endpointName);
+  const endpoint = await describeEndpoint(endpointName);
   if (endpoint?.EndpointConfigName === endpointConfigName && endpoint.EndpointStatus === 'InService') {
     logger.info('endpoint already serves this model package', base);
     return { ...base, action: 'unchanged', previousEndpointConfigName: endpointConfigName };
@@ -98,11 +94,11 @@ export async function handler(event: DeployEvent): Promise<DeployResult> {
     return { ...base, action: 'in-progress', previousEndpointConfigName: endpoint.EndpointConfigName ?? null };
   }
   if (endpoint && BUSY.has(endpoint.EndpointStatus ?? '')) {
-    throw new EndpointBusyError(`endpoint ${event.endpointName} is ${endpoint.EndpointStatus}; deploying once it is InService again`);
+    throw new EndpointBusyError(`endpoint ${endpointName} is ${endpoint.EndpointStatus}; deploying once it is InService again`);
   }
   if (endpoint && endpoint.EndpointStatus !== 'InService') {
     throw new InvalidInputError(
-      `endpoint ${event.endpointName} is ${endpoint.EndpointStatus} (${endpoint.FailureReason ?? 'no reason given'}); fix or delete it before deploying`,
+      `endpoint ${endpointName} is ${endpoint.EndpointStatus} (${endpoint.FailureReason ?? 'no reason given'}); fix or delete it before deploying`,
     );
   }
 
@@ -123,7 +119,7 @@ export async function handler(event: DeployEvent): Promise<DeployResult> {
   await ignoreAlreadyExists(() => client.send(new CreateEndpointConfigCommand({ ...config, EndpointConfigName: endpointConfigName, Tags: tags })));
 
   if (!endpoint) {
-    await client.send(new CreateEndpointCommand({ EndpointName: event.endpointName, EndpointConfigName: endpointConfigName }));
+    await client.send(new CreateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: endpointConfigName }));
     logger.info('endpoint created', base);
     return { ...base, action: 'created', previousEndpointConfigName: null };
   }
@@ -131,9 +127,9 @@ export async function handler(event: DeployEvent): Promise<DeployResult> {
   const serverless = config.ProductionVariants?.some((variant) => variant.ServerlessConfig !== undefined) ?? false;
   await client.send(
     new UpdateEndpointCommand({
-      EndpointName: event.endpointName,
+      EndpointName: endpointName,
       EndpointConfigName: endpointConfigName,
-      DeploymentConfig: serverless ? undefined : event.deploymentConfig,
+      DeploymentConfig: serverless ? undefined : deploymentConfig(event.endpoint.deployment),
     }),
   );
   logger.info('endpoint update started', { ...base, previousEndpointConfigName: endpoint.EndpointConfigName, blueGreen: !serverless });
@@ -168,12 +164,11 @@ async function cloneWithModel(endpoint: DescribeEndpointCommandOutput, modelName
   };
 }
 
+/** The endpoint configuration of a first deployment: the spec's variant, key and capture, serving `modelName`. */
 function firstConfig(event: DeployEvent, modelName: string): EndpointConfigInput {
-  const { variantName, instanceType, initialInstanceCount, kmsKeyId, dataCapture } = event.firstDeployment;
+  const { variant, kmsKeyId, dataCapture } = event.endpoint;
   return {
-    ProductionVariants: [
-      { VariantName: variantName ?? 'AllTraffic', ModelName: modelName, InstanceType: instanceType as ProductionVariant['InstanceType'], InitialInstanceCount: initialInstanceCount, InitialVariantWeight: 1 },
-    ],
+    ProductionVariants: [productionVariant(variant, modelName)],
     KmsKeyId: kmsKeyId,
     DataCaptureConfig: dataCapture && {
       EnableCapture: true,
@@ -182,8 +177,41 @@ function firstConfig(event: DeployEvent, modelName: string): EndpointConfigInput
       KmsKeyId: dataCapture.kmsKeyId,
       CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
       // Without it SageMaker stores captured JSON and CSV base64-encoded.
-      CaptureContentTypeHeader: { JsonContentTypes: [...CAPTURE_JSON_CONTENT_TYPES], CsvContentTypes: [...CAPTURE_CSV_CONTENT_TYPES] },
+      CaptureContentTypeHeader: { JsonContentTypes: [...dataCapture.jsonContentTypes], CsvContentTypes: [...dataCapture.csvContentTypes] },
     },
+  };
+}
+
+function productionVariant(variant: VariantSpec, modelName: string): ProductionVariant {
+  if (variant.kind === 'serverless') {
+    return {
+      VariantName: variant.variantName,
+      ModelName: modelName,
+      ServerlessConfig: { MemorySizeInMB: variant.memorySizeInMb, MaxConcurrency: variant.maxConcurrency, ProvisionedConcurrency: variant.provisionedConcurrency },
+    };
+  }
+  return {
+    VariantName: variant.variantName,
+    ModelName: modelName,
+    InstanceType: variant.instanceType as ProductionVariant['InstanceType'],
+    InitialInstanceCount: variant.initialInstanceCount,
+    InitialVariantWeight: 1,
+  };
+}
+
+/** UpdateEndpoint's blue/green policy: canary capacity first, rolled back while an alarm fires. */
+function deploymentConfig(deployment: DeploymentSpec): DeploymentConfig {
+  return {
+    BlueGreenUpdatePolicy: {
+      TrafficRoutingConfiguration: {
+        Type: 'CANARY',
+        CanarySize: { Type: 'CAPACITY_PERCENT', Value: deployment.canaryPercent },
+        WaitIntervalInSeconds: deployment.canaryWaitSeconds,
+      },
+      TerminationWaitInSeconds: deployment.terminationWaitSeconds,
+    },
+    AutoRollbackConfiguration:
+      deployment.rollbackAlarmNames.length === 0 ? undefined : { Alarms: deployment.rollbackAlarmNames.map((AlarmName) => ({ AlarmName })) },
   };
 }
 
@@ -207,11 +235,24 @@ async function ignoreAlreadyExists(create: () => Promise<unknown>): Promise<void
 }
 
 function validate(event: DeployEvent): void {
-  const missing = (['modelPackageArn', 'endpointName', 'namePrefix', 'modelExecutionRoleArn'] as const).filter(
-    (field) => typeof event[field] !== 'string' || event[field] === '',
-  );
+  const endpoint = event.endpoint;
+  const missing: string[] = (['modelPackageArn', 'namePrefix', 'modelExecutionRoleArn'] as const).filter((field) => typeof event[field] !== 'string' || event[field] === '');
+  if (typeof endpoint?.endpointName !== 'string' || endpoint.endpointName === '') missing.push('endpoint.endpointName');
   if (missing.length > 0) throw new InvalidInputError(`deploy needs ${missing.join(', ')}`);
-  if (!event.firstDeployment?.instanceType || !Number.isInteger(event.firstDeployment.initialInstanceCount)) {
-    throw new InvalidInputError('deploy needs firstDeployment {instanceType, initialInstanceCount} for an endpoint that does not exist yet');
+  const variant = endpoint.variant;
+  const variantProblem =
+    variant?.kind === 'instances'
+      ? !variant.instanceType || !Number.isInteger(variant.initialInstanceCount)
+      : variant?.kind === 'serverless'
+        ? !Number.isInteger(variant.memorySizeInMb) || !Number.isInteger(variant.maxConcurrency)
+        : true;
+  if (variantProblem || typeof variant.variantName !== 'string') {
+    throw new InvalidInputError(
+      `deploy needs endpoint.variant {kind: "instances", variantName, instanceType, initialInstanceCount} or {kind: "serverless", variantName, memorySizeInMb, maxConcurrency} for an endpoint that does not exist yet, got ${JSON.stringify(variant)}`,
+    );
+  }
+  const deployment = endpoint.deployment;
+  if (!Number.isInteger(deployment?.canaryPercent) || !Number.isInteger(deployment.canaryWaitSeconds) || !Number.isInteger(deployment.terminationWaitSeconds) || !Array.isArray(deployment.rollbackAlarmNames)) {
+    throw new InvalidInputError(`deploy needs endpoint.deployment {canaryPercent, canaryWaitSeconds, terminationWaitSeconds, rollbackAlarmNames}, got ${JSON.stringify(deployment)}`);
   }
 }

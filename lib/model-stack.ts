@@ -2,10 +2,11 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
-import type { EndpointAutoScaling, EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
-import { endpointBlueprint, type IEndpointBlueprint } from './endpoint-blueprint.ts';
-import { EndpointMetrics } from './endpoint-metrics.ts';
-import { InferenceEndpoint } from './inference-endpoint.ts';
+import type { EndpointAutoScaling, EndpointAutoScalingOptions } from './endpoint/endpoint-autoscaling.ts';
+import { ENDPOINT_DEFAULTS, type EndpointSpec } from './endpoint/endpoint-spec.ts';
+import type { IInferenceEndpoint } from './endpoint/inference-endpoint-base.ts';
+import { InferenceEndpoint } from './endpoint/inference-endpoint.ts';
+import { resolveEndpointSpec, type EndpointSpecProps } from './endpoint/resolve-endpoint-spec.ts';
 import { describeInstanceType, type InstanceTypeInfo } from './instance-type.ts';
 import { ModelExecutionRole } from './model-execution-role.ts';
 import type { ModelStackSettings } from './model-stack-settings.ts';
@@ -30,9 +31,6 @@ export interface ModelStackProps extends StackProps {
   readonly pipeline?: PipelineSettings | false;
 }
 
-/** The variant name every deployment keeps (blue/green updates require the same name). */
-export const VARIANT_NAME = 'AllTraffic';
-
 /**
  * modelstack's serving half: the encrypted model store, the runtime image, the execution
  * role, the inference endpoint with autoscaling (once a model exists), and the dashboard and
@@ -43,7 +41,8 @@ export class ModelStack extends Stack {
   readonly modelStore: ModelStore;
   /** The name the endpoint has (or will have, once the pipeline creates it). */
   readonly endpointName: string;
-  readonly variantName = VARIANT_NAME;
+  /** The variant every deployment keeps (blue/green updates require the same name). */
+  readonly variantName: string;
   /** The serving instance type, or undefined when serverless. */
   readonly servingInstanceType: InstanceTypeInfo | undefined;
   /** The image the endpoint serves with (GPU flavour on GPU instances, CPU otherwise). */
@@ -51,12 +50,14 @@ export class ModelStack extends Stack {
   /** The role SageMaker models of this endpoint run as. */
   readonly servingRole: ModelExecutionRole;
   /**
-   * How the endpoint is (or, before the first model, will be) set up: the endpoint itself
-   * when it exists, otherwise the same settings without resources, for the pipeline.
+   * The endpoint, whoever owns it: CloudFormation when `settings.modelDataUrl` is set, otherwise
+   * the pipeline, whose first deployment creates it. Either way it has the dashboard, alarms and grants.
    */
-  readonly endpointBlueprint: IEndpointBlueprint;
-  /** The endpoint, when `settings.modelDataUrl` is set. */
-  readonly endpoint: InferenceEndpoint | undefined;
+  readonly endpoint: IInferenceEndpoint;
+  /** The endpoint CloudFormation owns, when `settings.modelDataUrl` is set. */
+  readonly inferenceEndpoint: InferenceEndpoint | undefined;
+  /** The endpoint's settings, defaults applied: what CloudFormation renders, or the pipeline creates the endpoint with. */
+  readonly endpointSpec: EndpointSpec;
   /** The endpoint's autoscaling, when there is an endpoint on instances and it is on. */
   readonly autoScaling: EndpointAutoScaling | undefined;
   readonly monitoring: Monitoring;
@@ -81,78 +82,78 @@ export class ModelStack extends Stack {
     });
 
     const serverless = settings.serverless !== undefined;
-    this.servingInstanceType = serverless ? undefined : describeInstanceType('modelstack.instanceType', settings.instanceType ?? 'ml.g5.xlarge');
+    this.servingInstanceType = serverless ? undefined : describeInstanceType('modelstack.instanceType', settings.instanceType ?? ENDPOINT_DEFAULTS.instanceType);
     this.servingImage = this.runtimeImageFor(this.servingInstanceType);
-    const capture = !serverless && (settings.dataCapturePercent ?? 100) > 0;
     const asyncInference = settings.asyncInference === true;
-    this.servingRole = new ModelExecutionRole(this, 'ServingRole', {
+    const endpointSettings: EndpointSpecProps = {
       modelStore: this.modelStore,
-      images: [this.servingImage],
-      ...InferenceEndpoint.storePrefixes(this.modelStore, this.endpointName, { capture, async: asyncInference }),
-      vpc: settings.vpc !== undefined,
-    });
-
-    const metrics = new EndpointMetrics(this.endpointName, this.variantName);
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      metrics,
-      gpu: this.servingInstanceType?.gpu ?? false,
-      alarmEmail: settings.alarmEmail,
-      latencyP99Threshold: settings.latencyP99Ms === undefined ? undefined : Duration.millis(settings.latencyP99Ms),
-      error5xxRatePercent: settings.error5xxRatePercent,
-      error4xxRatePercent: settings.error4xxRatePercent,
-      gpuMemoryPercent: settings.gpuMemoryPercent,
-    });
-
-    this.addOutputs();
-    const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
-    const scaling = autoScalingOptions(settings.autoscaling);
-    if (settings.modelDataUrl === undefined) {
-      this.endpoint = undefined;
-      this.autoScaling = undefined;
-      this.endpointBlueprint = endpointBlueprint({
-        modelStore: this.modelStore,
-        endpointName: this.endpointName,
-        variantName: this.variantName,
-        role: this.servingRole,
-        instanceType: this.servingInstanceType,
-        initialInstanceCount: settings.initialInstanceCount ?? 1,
-        dataCaptureSamplingPercentage: capture ? (settings.dataCapturePercent ?? 100) : undefined,
-        // The pipeline creates this endpoint, so the pipeline registers its autoscaling.
-        autoScaling: scaling,
-      });
-      this.pipeline = this.addPipeline(props.pipeline, vpc);
-      return;
-    }
-    this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
-      modelStore: this.modelStore,
-      image: this.servingImage,
-      role: this.servingRole,
-      modelDataUrl: settings.modelDataUrl,
       endpointName: this.endpointName,
-      variantName: this.variantName,
-      instanceType: serverless ? undefined : this.servingInstanceType?.name,
+      instanceType: this.servingInstanceType?.name,
       initialInstanceCount: settings.initialInstanceCount,
       serverless: settings.serverless,
-      asyncInference: asyncInference ? {} : undefined,
-      dataCapture: serverless ? undefined : { enabled: capture, samplingPercentage: capture ? settings.dataCapturePercent : undefined },
-      networkIsolation: serverless ? undefined : (settings.networkIsolation ?? true),
-      ...vpc,
+      dataCapture: serverless ? undefined : { samplingPercentage: settings.dataCapturePercent },
       deployment: {
         canaryPercent: settings.canaryPercent,
         canaryWait: settings.canaryWaitMinutes === undefined ? undefined : Duration.minutes(settings.canaryWaitMinutes),
         terminationWait: settings.terminationWaitMinutes === undefined ? undefined : Duration.minutes(settings.terminationWaitMinutes),
       },
-      rollbackAlarms: this.monitoring.rollbackAlarms,
-    });
-    // CloudFormation owns this endpoint, so CloudFormation registers its autoscaling (the blueprint
-    // the pipeline sees is the endpoint itself, which asks the pipeline for none).
-    this.endpointBlueprint = this.endpoint;
-    this.autoScaling = serverless || scaling === false ? undefined : this.endpoint.autoScaleInstanceCount(scaling);
+    };
+    const monitoringFor = (endpoint: IInferenceEndpoint): Monitoring =>
+      new Monitoring(this, 'Monitoring', {
+        endpoint,
+        gpu: this.servingInstanceType?.gpu ?? false,
+        alarmEmail: settings.alarmEmail,
+        latencyP99Threshold: settings.latencyP99Ms === undefined ? undefined : Duration.millis(settings.latencyP99Ms),
+        error5xxRatePercent: settings.error5xxRatePercent,
+        error4xxRatePercent: settings.error4xxRatePercent,
+        gpuMemoryPercent: settings.gpuMemoryPercent,
+      });
+    const servingRoleFor = (spec: EndpointSpec): ModelExecutionRole =>
+      new ModelExecutionRole(this, 'ServingRole', {
+        modelStore: this.modelStore,
+        images: [this.servingImage],
+        ...InferenceEndpoint.storePrefixes(this.modelStore, this.endpointName, { capture: spec.dataCapture !== undefined, async: asyncInference }),
+        vpc: settings.vpc !== undefined,
+      });
+
+    const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
+    const scaling = autoScalingOptions(settings.autoscaling);
+    if (settings.modelDataUrl === undefined) {
+      // The pipeline creates this endpoint, so the pipeline registers its autoscaling.
+      this.endpoint = InferenceEndpoint.fromEndpointName(this, 'Endpoint', this.endpointName);
+      this.inferenceEndpoint = undefined;
+      this.autoScaling = undefined;
+      this.monitoring = monitoringFor(this.endpoint);
+      this.endpointSpec = resolveEndpointSpec({ ...endpointSettings, rollbackAlarms: this.monitoring.rollbackAlarms, autoScaling: scaling });
+      this.servingRole = servingRoleFor(this.endpointSpec);
+    } else {
+      // CloudFormation owns this endpoint, so CloudFormation registers its autoscaling (the
+      // endpoint's spec asks the pipeline for none). The endpoint takes its role as a prop, so the
+      // role is scoped to the capture folder of the same settings, resolved by the same function.
+      this.servingRole = servingRoleFor(resolveEndpointSpec(endpointSettings));
+      const endpoint = new InferenceEndpoint(this, 'Endpoint', {
+        ...endpointSettings,
+        image: this.servingImage,
+        role: this.servingRole,
+        modelDataUrl: settings.modelDataUrl,
+        asyncInference: asyncInference ? {} : undefined,
+        networkIsolation: serverless ? undefined : (settings.networkIsolation ?? true),
+        ...vpc,
+      });
+      this.endpoint = endpoint;
+      this.inferenceEndpoint = endpoint;
+      this.monitoring = monitoringFor(endpoint);
+      for (const alarm of this.monitoring.rollbackAlarms) endpoint.addRollbackAlarm(alarm);
+      this.endpointSpec = endpoint.spec;
+      this.autoScaling = serverless || scaling === false ? undefined : endpoint.autoScaleInstanceCount(scaling);
+    }
+    this.variantName = this.endpointSpec.variant.variantName;
+    this.addOutputs();
     this.pipeline = this.addPipeline(props.pipeline, vpc);
   }
 
   /**
-   * The training pipeline over this stack's store, images, endpoint (or its blueprint), alarm
+   * The training pipeline over this stack's store, images, endpoint and its spec, alarm
    * topic and VPC: its training jobs and the models it deploys run where the endpoint's do.
    */
   private addPipeline(settings: PipelineSettings | false | undefined, vpc: ReturnType<ModelStack['importVpc']> | undefined): TrainingPipeline | undefined {
@@ -163,15 +164,11 @@ export class ModelStack extends Stack {
       modelStore: this.modelStore,
       image: this.runtimeImageFor(describeInstanceType('pipeline.instanceType', props.instanceType ?? 'ml.g5.2xlarge')),
       servingImage: this.servingImage,
-      endpoint: this.endpointBlueprint,
+      endpoint: this.endpoint,
+      endpointSpec: this.endpointSpec,
+      modelRole: this.servingRole.role,
       notificationTopic: this.monitoring.topic,
-      rollbackAlarms: this.monitoring.rollbackAlarms,
       ...vpc,
-      deployment: {
-        canaryPercent: this.settings.canaryPercent,
-        canaryWait: this.settings.canaryWaitMinutes === undefined ? undefined : Duration.minutes(this.settings.canaryWaitMinutes),
-        terminationWait: this.settings.terminationWaitMinutes === undefined ? undefined : Duration.minutes(this.settings.terminationWaitMinutes),
-      },
     });
   }
 

@@ -5,12 +5,16 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, type MetricName } from '../model-runtime/src/contract/metrics.ts';
 import { EncryptedTopic } from './encrypted-topic.ts';
-import { TRAINING_JOB_NAMESPACE, type EndpointMetrics } from './endpoint-metrics.ts';
+import type { IInferenceEndpoint } from './endpoint/inference-endpoint-base.ts';
+import { TRAINING_JOB_NAMESPACE } from './metric-namespaces.ts';
 import { requireIntegerInRange, requireNumberInRange } from './validation.ts';
 
 export interface MonitoringProps {
-  /** The endpoint variant to watch; it need not exist yet (alarms wait in INSUFFICIENT_DATA). */
-  readonly metrics: EndpointMetrics;
+  /**
+   * The endpoint to watch, an InferenceEndpoint or one imported by name; it need not exist yet
+   * (alarms wait, missing data counting as not breaching).
+   */
+  readonly endpoint: IInferenceEndpoint;
 
   /**
    * Whether the endpoint runs on GPUs: adds GPU graphs and the GPU memory alarm.
@@ -101,7 +105,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const metrics = props.metrics;
+    const endpoint = props.endpoint;
     const gpu = props.gpu ?? true;
     const latencyMicros = (props.latencyP99Threshold ?? Duration.seconds(1)).toMilliseconds() * 1000;
     const rate5xx = props.error5xxRatePercent ?? 1;
@@ -125,32 +129,32 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     };
-    const endpoint = `${metrics.endpointName}/${metrics.variantName}`;
+    const variant = `${endpoint.endpointName}/${endpoint.variantName}`;
 
     this.latencyAlarm = new cloudwatch.Alarm(this, 'LatencyP99', {
       ...common,
-      metric: metrics.modelLatency({ statistic: 'p99' }),
+      metric: endpoint.metricModelLatency({ statistic: 'p99' }),
       threshold: latencyMicros,
-      alarmDescription: `${endpoint}: p99 model latency above ${latencyMicros / 1000} ms`,
+      alarmDescription: `${variant}: p99 model latency above ${latencyMicros / 1000} ms`,
     });
     this.error5xxAlarm = new cloudwatch.Alarm(this, 'Error5xxRate', {
       ...common,
-      metric: errorRate(metrics, metrics.invocation5XXErrors(), '5XX'),
+      metric: errorRate(endpoint, endpoint.metricInvocation5XXErrors(), '5XX'),
       threshold: rate5xx,
-      alarmDescription: `${endpoint}: more than ${rate5xx}% of invocations answered 5XX (model or platform failure)`,
+      alarmDescription: `${variant}: more than ${rate5xx}% of invocations answered 5XX (model or platform failure)`,
     });
     this.error4xxAlarm = new cloudwatch.Alarm(this, 'Error4xxRate', {
       ...common,
-      metric: errorRate(metrics, metrics.invocation4XXErrors(), '4XX'),
+      metric: errorRate(endpoint, endpoint.metricInvocation4XXErrors(), '4XX'),
       threshold: rate4xx,
-      alarmDescription: `${endpoint}: more than ${rate4xx}% of invocations answered 4XX (malformed or abusive traffic)`,
+      alarmDescription: `${variant}: more than ${rate4xx}% of invocations answered 4XX (malformed or abusive traffic)`,
     });
     this.gpuMemoryAlarm = gpu
       ? new cloudwatch.Alarm(this, 'GpuMemory', {
           ...common,
-          metric: metrics.gpuMemoryUtilization({ statistic: 'Maximum' }),
+          metric: endpoint.metricGpuMemoryUtilization({ statistic: 'Maximum' }),
           threshold: gpuMemory,
-          alarmDescription: `${endpoint}: GPU memory above ${gpuMemory}% on some instance`,
+          alarmDescription: `${variant}: GPU memory above ${gpuMemory}% on some instance`,
         })
       : undefined;
 
@@ -167,7 +171,7 @@ export class Monitoring extends Construct {
     });
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# modelstack · endpoint \`${metrics.endpointName}\` · variant \`${metrics.variantName}\``,
+        markdown: `# modelstack · endpoint \`${endpoint.endpointName}\` · variant \`${endpoint.variantName}\``,
         width: 24,
         height: 1,
       }),
@@ -175,15 +179,15 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Model latency (ms)',
-        left: (['p50', 'p90', 'p99'] as const).map((statistic) => inMilliseconds(metrics.modelLatency({ statistic }), `model ${statistic}`)),
-        right: [inMilliseconds(metrics.overheadLatency({ statistic: 'p99' }), 'overhead p99')],
+        left: (['p50', 'p90', 'p99'] as const).map((statistic) => inMilliseconds(endpoint.metricModelLatency({ statistic }), `model ${statistic}`)),
+        right: [inMilliseconds(endpoint.metricOverheadLatency({ statistic: 'p99' }), 'overhead p99')],
         leftAnnotations: [{ value: latencyMicros / 1000, label: 'p99 alarm', color: cloudwatch.Color.RED }],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Invocations and errors (per minute)',
-        left: [metrics.invocations()],
-        right: [metrics.invocation4XXErrors(), metrics.invocation5XXErrors()],
+        left: [endpoint.metricInvocations()],
+        right: [endpoint.metricInvocation4XXErrors(), endpoint.metricInvocation5XXErrors()],
         width: 12,
       }),
     );
@@ -191,20 +195,20 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Instances',
         // Each instance reports CPUUtilization once a minute, so the sample count is the fleet size.
-        left: [metrics.cpuUtilization({ statistic: 'SampleCount', label: 'instances reporting' })],
-        right: [metrics.invocationsPerInstance({ label: 'invocations per instance' })],
+        left: [endpoint.metricCpuUtilization({ statistic: 'SampleCount', label: 'instances reporting' })],
+        right: [endpoint.metricInvocationsPerInstance({ label: 'invocations per instance' })],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'CPU, memory, disk (%)',
-        left: [metrics.cpuUtilization(), metrics.memoryUtilization(), metrics.diskUtilization()],
+        left: [endpoint.metricCpuUtilization(), endpoint.metricMemoryUtilization(), endpoint.metricDiskUtilization()],
         width: gpu ? 8 : 16,
       }),
       ...(gpu
         ? [
             new cloudwatch.GraphWidget({
               title: 'GPU (%)',
-              left: [metrics.gpuUtilization(), metrics.gpuMemoryUtilization()],
+              left: [endpoint.metricGpuUtilization(), endpoint.metricGpuMemoryUtilization()],
               leftAnnotations: [{ value: gpuMemory, label: 'GPU memory alarm', color: cloudwatch.Color.RED }],
               width: 8,
             }),
@@ -220,10 +224,10 @@ export class Monitoring extends Construct {
 }
 
 /** `100 * errors / invocations`, 0 when there was no traffic. */
-function errorRate(metrics: EndpointMetrics, errors: cloudwatch.IMetric, label: string): cloudwatch.MathExpression {
+function errorRate(endpoint: IInferenceEndpoint, errors: cloudwatch.IMetric, label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
-    usingMetrics: { errors, invocations: metrics.invocations() },
+    usingMetrics: { errors, invocations: endpoint.metricInvocations() },
     label: `${label} rate (%)`,
     period: Duration.minutes(1),
   });

@@ -1,10 +1,10 @@
 import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { EndpointAutoScalingSettings } from '../endpoint-autoscaling.ts';
+import type { EndpointAutoScalingSettings } from '../endpoint/endpoint-autoscaling.ts';
 import { acknowledge, resourceFinding } from './nag-findings.ts';
 import { PipelineFunction } from './pipeline-function.ts';
-import { sageMakerArn } from './sagemaker-arns.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 
 /** The service principal of Application Auto Scaling's SageMaker service-linked role. */
 const AUTOSCALING_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';

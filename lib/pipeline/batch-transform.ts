@@ -5,21 +5,23 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { ENDPOINT_DEFAULTS } from '../endpoint/endpoint-spec.ts';
 import { describeInstanceType } from '../instance-type.ts';
 import { ModelExecutionRole } from '../model-execution-role.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 import { PropValidationError, requireIntegerInRange } from '../validation.ts';
 import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './nag-findings.ts';
 import { failurePath, notifyState } from './notifications.ts';
-import { TRANSFORM_JOB, integrationArn, passRoleStatement, sageMakerArn, syncJobStatements } from './sagemaker-arns.ts';
+import { TRANSFORM_JOB, integrationArn, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { SAGEMAKER_INTEGRATION_RETRY } from './step-retries.ts';
 
 export interface BatchTransformOptions {
   /**
    * Instance type of the transform job. As for training, types with local NVMe storage take no
    * volume KMS key (hardware-encrypted).
-   * @default 'ml.g5.xlarge'
+   * @default 'ml.g5.xlarge' (the endpoint's default: the same serving image on the same hardware)
    */
   readonly instanceType?: string;
   /**
@@ -83,7 +85,7 @@ export class BatchTransform extends Construct {
     super(scope, id);
     const store = props.modelStore;
     const prefix = props.namePrefix;
-    const instance = describeInstanceType('BatchTransform.instanceType', props.instanceType ?? 'ml.g5.xlarge');
+    const instance = describeInstanceType('BatchTransform.instanceType', props.instanceType ?? ENDPOINT_DEFAULTS.instanceType);
     const instanceCount = props.instanceCount ?? 2;
     requireIntegerInRange('BatchTransform.instanceCount', instanceCount, 1, 100);
     const maxPayloadMb = props.maxPayloadMb ?? 6;

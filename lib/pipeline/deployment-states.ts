@@ -2,7 +2,7 @@ import type { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { sageMakerArn } from './sagemaker-arns.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 
 export interface DeploymentStatesProps {
   readonly endpointName: string;

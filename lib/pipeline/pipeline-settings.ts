@@ -47,7 +47,7 @@ export function namePrefixFor(stackName: string): string {
   return prefix === '' ? 'modelstack' : prefix;
 }
 
-type SettingsProps = Omit<TrainingPipelineProps, 'modelStore' | 'image' | 'endpoint' | 'notificationTopic'>;
+type SettingsProps = Omit<TrainingPipelineProps, 'modelStore' | 'image' | 'endpoint' | 'endpointSpec' | 'modelRole' | 'notificationTopic'>;
 
 export function pipelinePropsFromSettings(settings: PipelineSettings, stackName: string): SettingsProps {
   const objective: PipelineObjective | undefined = settings.objective;

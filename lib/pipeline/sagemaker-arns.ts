@@ -1,16 +1,7 @@
-import { Aws, ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-
-/**
- * ARNs and IAM statements for the SageMaker resources the pipeline creates by name at run time.
- * SageMaker writes resource names in lowercase inside ARNs, so patterns are lowercased too
- * (IAM compares ARNs case-sensitively).
- */
-export function sageMakerArn(scope: IConstruct, resourceType: string, resourceName: string): string {
-  const name = Token.isUnresolved(resourceName) ? resourceName : resourceName.toLowerCase();
-  return Stack.of(scope).formatArn({ service: 'sagemaker', resource: resourceType, resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-}
+import { sageMakerArn } from '../sagemaker-arn.ts';
 
 /** The ARN of a Step Functions optimized integration, e.g. `sagemaker:createTrainingJob.sync`. */
 export function integrationArn(action: string): string {

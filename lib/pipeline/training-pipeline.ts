@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -10,11 +10,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, type MetricName } from '../../model-runtime/src/contract/metrics.ts';
-import type { IEndpointBlueprint } from '../endpoint-blueprint.ts';
-import { InferenceEndpoint, type CanaryDeploymentOptions } from '../inference-endpoint.ts';
+import { ENDPOINT_DEFAULTS, type EndpointDeploymentSpec, type EndpointSpec } from '../endpoint/endpoint-spec.ts';
+import type { IInferenceEndpoint } from '../endpoint/inference-endpoint-base.ts';
 import { describeInstanceType } from '../instance-type.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
+import { sageMakerArn } from '../sagemaker-arn.ts';
 import { PropValidationError, requireIntegerInRange, requireMatch, requireNumberInRange } from '../validation.ts';
 import { autoScalingFunction } from './autoscaling-function.ts';
 import { BatchTransform, type BatchTransformOptions } from './batch-transform.ts';
@@ -23,7 +24,7 @@ import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './n
 import { failurePath, notifyState } from './notifications.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 import { PipelineTriggers } from './pipeline-triggers.ts';
-import { TRAINING_JOB, TUNING_JOB, passRoleStatement, sageMakerArn, syncJobStatements } from './sagemaker-arns.ts';
+import { TRAINING_JOB, TUNING_JOB, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { ENDPOINT_BUSY_RETRY, THROTTLING_RETRY } from './step-retries.ts';
 import { TUNED_HYPERPARAMETERS, trainingJobState, tuningJobState, type HyperparameterRange } from './training-job-states.ts';
 import { TrainingRole } from './training-role.ts';
@@ -84,11 +85,19 @@ export interface TrainingPipelineProps {
    */
   readonly servingImage?: RuntimeImage;
   /**
-   * The endpoint new models are deployed to: an InferenceEndpoint, or the blueprint of one that
-   * does not exist yet (ModelStack before its first model), which the first deployment creates
-   * with the blueprint's name, variant, instance type, execution role and capture settings.
+   * The endpoint new models are deployed to: an InferenceEndpoint (CloudFormation owns it), or
+   * `InferenceEndpoint.fromEndpointName(...)` for one the pipeline's first deployment creates.
    */
-  readonly endpoint: IEndpointBlueprint;
+  readonly endpoint: IInferenceEndpoint;
+  /**
+   * The endpoint's settings, defaults applied: `InferenceEndpoint.spec`, or `resolveEndpointSpec(...)`
+   * for an endpoint the pipeline creates. The deploy step creates a missing endpoint from them and
+   * rolls every update out with their blue/green settings and rollback alarms; when they carry
+   * `autoScaling`, the pipeline registers it after each deployment.
+   */
+  readonly endpointSpec: EndpointSpec;
+  /** The role the models the pipeline deploys run as (the endpoint's execution role). */
+  readonly modelRole: iam.IRole;
   /** The monitoring topic: every outcome of every run is published here. */
   readonly notificationTopic: sns.ITopic;
 
@@ -193,16 +202,6 @@ export interface TrainingPipelineProps {
    */
   readonly modelPackageGroupName?: string;
   /**
-   * Blue/green canary settings for UpdateEndpoint (use the endpoint's own).
-   * @default 10% canary, 5 minutes bake, 5 minutes termination wait
-   */
-  readonly deployment?: CanaryDeploymentOptions;
-  /**
-   * Alarms that roll a deployment back during the canary (at most 10).
-   * @default - none: the canary only fails on a failed update
-   */
-  readonly rollbackAlarms?: ReadonlyArray<cloudwatch.IAlarm>;
-  /**
    * How often the deployment checks the endpoint.
    * @default Duration.minutes(1) (allowed 10 seconds to 1 hour)
    */
@@ -254,7 +253,7 @@ export class TrainingPipeline extends Construct {
     readonly evaluate: PipelineFunction;
     readonly register: PipelineFunction;
     readonly deploy: PipelineFunction;
-    /** Registers autoscaling after each deployment; only when the pipeline creates the endpoint (`endpoint.pipelineAutoScaling` set). */
+    /** Registers autoscaling after each deployment; only when the pipeline creates the endpoint (`endpointSpec.autoScaling` set). */
     readonly configureAutoScaling?: PipelineFunction;
   };
 
@@ -265,20 +264,16 @@ export class TrainingPipeline extends Construct {
     this.approval = props.approval ?? 'manual';
     this.modelPackageGroupName = props.modelPackageGroupName ?? this.namePrefix;
     const settings = this.validate(props);
-    if (props.endpoint.instanceType === undefined && !(props.endpoint instanceof InferenceEndpoint)) {
-      throw new PropValidationError(
-        'TrainingPipeline.endpoint',
-        'a serverless endpoint must exist before the pipeline can deploy to it (set modelDataUrl once); the pipeline creates only instance-based endpoints',
-      );
-    }
     const prefix = this.namePrefix;
+    const spec = props.endpointSpec;
     const endpointName = props.endpoint.endpointName;
-    const autoScaling = props.endpoint instanceof InferenceEndpoint ? undefined : props.endpoint.pipelineAutoScaling;
+    const variantName = spec.variant.variantName;
+    const autoScaling = spec.autoScaling;
 
     // ---- roles and the registry ------------------------------------------------------------
     const network = this.network(props);
     this.trainingRole = new TrainingRole(this, 'TrainingRole', { modelStore: store, image: props.image, vpc: network !== undefined }).role;
-    this.modelRole = props.endpoint.role.role;
+    this.modelRole = props.modelRole;
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: this.modelPackageGroupName,
       modelPackageGroupDescription: `modelstack: sealed, evaluated models trained by the ${prefix} pipeline`,
@@ -305,7 +300,7 @@ export class TrainingPipeline extends Construct {
       // the endpoint it creates, or each would overwrite the other's settings.
       ...(autoScaling === undefined
         ? {}
-        : { configureAutoScaling: autoScalingFunction(this, 'ConfigureAutoScaling', { endpointName, variantName: props.endpoint.variantName, settings: autoScaling }) }),
+        : { configureAutoScaling: autoScalingFunction(this, 'ConfigureAutoScaling', { endpointName, variantName, settings: autoScaling }) }),
     };
     this.grantFunctionPermissions(props, packagesArn, groupArn);
 
@@ -355,6 +350,8 @@ export class TrainingPipeline extends Construct {
       { trainingJobName: sfn.JsonPath.stringAt('$.training.trainingJobName'), endpointName, objective: settings.objective },
       '$.evaluation',
     );
+    // A model package names the instance types it suits; a serverless endpoint's has none, so the default stands in.
+    const packageInstanceType = spec.variant.kind === 'instances' ? spec.variant.instanceType : ENDPOINT_DEFAULTS.instanceType;
     const register = lambdaStep(
       'Register model',
       this.functions.register,
@@ -368,8 +365,8 @@ export class TrainingPipeline extends Construct {
         inference: {
           contentTypes: [...(props.contentTypes ?? ['text/csv', 'application/json'])],
           responseTypes: ['application/json', 'text/csv'],
-          realtimeInstanceTypes: [props.endpoint.instanceType?.name ?? 'ml.g5.xlarge'],
-          transformInstanceTypes: [props.endpoint.instanceType?.name ?? 'ml.g5.xlarge'],
+          realtimeInstanceTypes: [packageInstanceType],
+          transformInstanceTypes: [packageInstanceType],
         },
       },
       '$.registration',
@@ -383,7 +380,7 @@ export class TrainingPipeline extends Construct {
       lambdaStep(
         'Configure autoscaling',
         this.functions.configureAutoScaling,
-        { endpointName, variantName: props.endpoint.variantName, autoScaling },
+        { endpointName, variantName, autoScaling },
         '$.autoScaling',
       );
     const deployed = notifyState(this, 'Notify deployed', topic, prefix, 'DEPLOYED', {
@@ -527,8 +524,12 @@ export class TrainingPipeline extends Construct {
     }
     const pollInterval = props.pollInterval ?? Duration.minutes(1);
     requireIntegerInRange('TrainingPipeline.pollInterval (seconds)', pollInterval.toSeconds(), 10, 3600);
-    if ((props.rollbackAlarms?.length ?? 0) > 10) {
-      throw new PropValidationError('TrainingPipeline.rollbackAlarms', `at most 10 alarms are allowed, got ${props.rollbackAlarms!.length}`);
+    const endpointName = props.endpoint.endpointName;
+    if (!Token.isUnresolved(endpointName) && endpointName !== props.endpointSpec.endpointName) {
+      throw new PropValidationError(
+        'TrainingPipeline.endpointSpec',
+        `describes endpoint ${JSON.stringify(props.endpointSpec.endpointName)}, but TrainingPipeline.endpoint is ${JSON.stringify(endpointName)}; pass the spec of the same endpoint`,
+      );
     }
     for (const name of Object.keys(props.hyperparameters ?? {})) {
       requireMatch('TrainingPipeline.hyperparameters', name, /^[a-z][a-z0-9_]*$/, 'snake_case names such as learning_rate');
@@ -583,38 +584,18 @@ export class TrainingPipeline extends Construct {
     return { subnets: props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnets, securityGroups };
   }
 
+  /** The deploy step's input (lambda/deploy-model.ts DeployEvent): the run's package, and the endpoint's spec as resolved at synth. */
   private deployPayload(props: TrainingPipelineProps, network: ReturnType<TrainingPipeline['network']>): Record<string, unknown> {
-    const endpoint = props.endpoint;
-    const store = props.modelStore;
-    const canary = props.deployment ?? {};
-    const alarms = props.rollbackAlarms ?? [];
     return {
       modelPackageArn: sfn.JsonPath.stringAt('$.target.modelPackageArn'),
-      endpointName: endpoint.endpointName,
       namePrefix: this.namePrefix,
       modelExecutionRoleArn: this.modelRole.roleArn,
       networkIsolation: props.networkIsolation ?? true,
       ...(network
         ? { vpcConfig: { Subnets: network.subnets.map((subnet) => subnet.subnetId), SecurityGroupIds: network.securityGroups.map((group) => group.securityGroupId) } }
         : {}),
-      firstDeployment: {
-        variantName: endpoint.variantName,
-        instanceType: endpoint.instanceType?.name ?? 'ml.g5.xlarge',
-        initialInstanceCount: endpoint.initialInstanceCount,
-        ...(endpoint.volumeKmsKeyApplied ? { kmsKeyId: store.key.keyArn } : {}),
-        ...(endpoint.dataCaptureUrl ? { dataCapture: { destinationS3Uri: endpoint.dataCaptureUrl, samplingPercentage: endpoint.dataCaptureSamplingPercentage ?? 100, kmsKeyId: store.key.keyArn } } : {}),
-      },
-      deploymentConfig: {
-        BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: {
-            Type: 'CANARY',
-            CanarySize: { Type: 'CAPACITY_PERCENT', Value: canary.canaryPercent ?? 10 },
-            WaitIntervalInSeconds: (canary.canaryWait ?? Duration.minutes(5)).toSeconds(),
-          },
-          TerminationWaitInSeconds: (canary.terminationWait ?? Duration.minutes(5)).toSeconds(),
-        },
-        ...(alarms.length > 0 ? { AutoRollbackConfiguration: { Alarms: alarms.map((alarm) => ({ AlarmName: alarm.alarmName })) } } : {}),
-      },
+      // Serialised at synth, so rollback alarms added to the endpoint after the pipeline are included.
+      endpoint: Lazy.any({ produce: () => deploymentSpecOf(props.endpointSpec) }),
     };
   }
 
@@ -720,4 +701,10 @@ export class TrainingPipeline extends Construct {
       })),
     ]);
   }
+}
+
+/** The spec without its autoscaling, which the autoscaling step registers on its own. */
+function deploymentSpecOf(spec: EndpointSpec): EndpointDeploymentSpec {
+  const { autoScaling: _registeredByItsOwnStep, ...deployment } = spec;
+  return deployment;
 }

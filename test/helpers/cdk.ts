@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, type Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { SnapshotSerializer } from 'vitest';
 
@@ -41,6 +42,13 @@ export function testApp(options: TestAppOptions = {}): App {
 /** The synthesized template of `stack`. */
 export function templateOf(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/** The logical ID of `construct`'s CloudFormation resource (its default child), to assert a reference to exactly it. */
+export function logicalIdOf(construct: IConstruct): string {
+  const resource = construct.node.defaultChild as CfnElement | undefined;
+  if (resource === undefined) throw new Error(`${construct.node.path} has no CloudFormation resource of its own`);
+  return Stack.of(construct).resolve(resource.logicalId) as string;
 }
 
 /** 64-hex-digit asset hashes (image tags, S3 keys) change with every source edit. */

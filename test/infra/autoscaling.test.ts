@@ -1,7 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { EndpointAutoScaling, type EndpointAutoScalingProps } from '../../lib/endpoint-autoscaling.ts';
+import { EndpointAutoScaling, type EndpointAutoScalingProps } from '../../lib/endpoint/endpoint-autoscaling.ts';
 import { templateOf, testApp } from '../helpers/cdk.ts';
 
 function scalingStack(props: Partial<EndpointAutoScalingProps> = {}) {

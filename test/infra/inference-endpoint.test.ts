@@ -4,10 +4,11 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/inference-endpoint.ts';
+import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/endpoint/inference-endpoint.ts';
 import { ModelStore } from '../../lib/model-store.ts';
+import { Monitoring } from '../../lib/monitoring.ts';
 import { RuntimeImage } from '../../lib/runtime-image.ts';
-import { templateOf, testApp } from '../helpers/cdk.ts';
+import { logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
 
 const MODEL = 's3://modelstack-models/models/job-1/output/model.tar.gz';
 
@@ -20,7 +21,7 @@ function endpointStack(props: Partial<InferenceEndpointProps> = {}) {
 }
 
 describe('InferenceEndpoint on the default GPU instance', () => {
-  const { stack, endpoint } = endpointStack();
+  const { stack, store, endpoint } = endpointStack();
   const template = templateOf(stack);
 
   it('serves the runtime image and the model archive on ml.g5.xlarge, with network isolation', () => {
@@ -44,8 +45,8 @@ describe('InferenceEndpoint on the default GPU instance', () => {
         EnableCapture: true,
         InitialSamplingPercentage: 100,
         CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
-        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.anyValue() }, '/capture/churn/']] },
-        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreKey'), 'Arn'] },
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: logicalIdOf(store.bucket) }, '/capture/churn/']] },
+        KmsKeyId: { 'Fn::GetAtt': [logicalIdOf(store.key), 'Arn'] },
       },
     });
   });
@@ -135,18 +136,19 @@ describe('InferenceEndpoint variants', () => {
     ['ml.g4dn.xlarge', false],
     ['ml.p4d.24xlarge', false],
   ])('on %s puts the store key on the endpoint configuration: %s', (instanceType, applied) => {
-    const { stack } = endpointStack({ instanceType });
+    const { stack, store } = endpointStack({ instanceType });
     templateOf(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-      KmsKeyId: applied ? { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreKey'), 'Arn'] } : Match.absent(),
+      KmsKeyId: applied ? { 'Fn::GetAtt': [logicalIdOf(store.key), 'Arn'] } : Match.absent(),
     });
   });
 
   it('rolls back on the alarms it is given, including ones added later', () => {
     const { stack, endpoint } = endpointStack();
     const metric = endpoint.metricInvocation5XXErrors();
-    endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, 'Errors', { metric, threshold: 1, evaluationPeriods: 1 }));
+    const errors = new cloudwatch.Alarm(stack, 'Errors', { metric, threshold: 1, evaluationPeriods: 1 });
+    endpoint.addRollbackAlarm(errors);
     templateOf(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: { AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Errors') } }] } },
+      DeploymentConfig: { AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: logicalIdOf(errors) } }] } },
     });
   });
 
@@ -161,21 +163,24 @@ describe('InferenceEndpoint variants', () => {
   });
 
   it('serves asynchronously with results in the store and encrypted SNS notifications', () => {
-    const { stack, endpoint } = endpointStack({ asyncInference: { maxConcurrentInvocationsPerInstance: 4 } });
+    const { stack, store, endpoint } = endpointStack({ asyncInference: { maxConcurrentInvocationsPerInstance: 4 } });
     const template = templateOf(stack);
+    const bucket = { Ref: logicalIdOf(store.bucket) };
+    const topicsKey = { 'Fn::GetAtt': [logicalIdOf(endpoint.node.findChild('AsyncTopicsKey')), 'Arn'] };
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       AsyncInferenceConfig: {
         ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
         OutputConfig: {
-          S3OutputPath: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/inference/churn/output/']] },
-          S3FailurePath: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/inference/churn/failure/']] },
-          KmsKeyId: Match.anyValue(),
-          NotificationConfig: { SuccessTopic: { Ref: Match.stringLikeRegexp('AsyncSuccess') }, ErrorTopic: { Ref: Match.stringLikeRegexp('AsyncError') } },
+          S3OutputPath: { 'Fn::Join': ['', ['s3://', bucket, '/inference/churn/output/']] },
+          S3FailurePath: { 'Fn::Join': ['', ['s3://', bucket, '/inference/churn/failure/']] },
+          KmsKeyId: { 'Fn::GetAtt': [logicalIdOf(store.key), 'Arn'] },
+          NotificationConfig: { SuccessTopic: { Ref: logicalIdOf(endpoint.asyncSuccessTopic!) }, ErrorTopic: { Ref: logicalIdOf(endpoint.asyncErrorTopic!) } },
         },
       },
     });
     template.resourceCountIs('AWS::SNS::Topic', 2);
-    template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    // Both new topics share one key: a KMS key costs a monthly fee.
+    template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: topicsKey });
     expect(endpoint.asyncInputUrl).toBeDefined();
     const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policy).toContain('sns:Publish');
@@ -187,7 +192,7 @@ describe('InferenceEndpoint variants', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     const store = new ModelStore(stack, 'Store');
     const image = new RuntimeImage(stack, 'Image', { flavour: 'cpu' });
-    new InferenceEndpoint(stack, 'Endpoint', {
+    const endpoint = new InferenceEndpoint(stack, 'Endpoint', {
       modelStore: store,
       image,
       modelDataUrl: MODEL,
@@ -197,7 +202,10 @@ describe('InferenceEndpoint variants', () => {
     });
     const template = templateOf(stack);
     template.hasResourceProperties('AWS::SageMaker::Model', {
-      VpcConfig: { Subnets: [Match.anyValue(), Match.anyValue()], SecurityGroupIds: [Match.anyValue()] },
+      VpcConfig: {
+        Subnets: vpc.isolatedSubnets.map((subnet) => ({ Ref: logicalIdOf(subnet) })),
+        SecurityGroupIds: [{ 'Fn::GetAtt': [logicalIdOf(endpoint.node.findChild('SecurityGroup')), 'GroupId'] }],
+      },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('ec2:CreateNetworkInterface');
@@ -236,3 +244,80 @@ describe('InferenceEndpoint validation', () => {
     expect(() => endpoint.autoScaleInstanceCount()).toThrow(/InferenceEndpoint\.serverless: a serverless variant scales by itself/);
   });
 });
+
+describe('InferenceEndpoint.fromEndpointName', () => {
+  const stack = new Stack(testApp(), 'Imported');
+  const endpoint = InferenceEndpoint.fromEndpointName(stack, 'Churn', 'Churn-Endpoint');
+
+  it('is addressed by the lowercase ARN SageMaker gives endpoints, with the default variant', () => {
+    expect(stack.resolve(endpoint.endpointArn)).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-endpoint']],
+    });
+    expect([endpoint.endpointName, endpoint.variantName]).toEqual(['Churn-Endpoint', 'AllTraffic']);
+  });
+
+  it('grants invoke on that endpoint and reports the same metrics as an endpoint CloudFormation owns', () => {
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantInvoke(caller);
+    const owned = endpointStack({ endpointName: 'Churn-Endpoint' }).endpoint;
+    for (const name of ['metricInvocations', 'metricModelLatency', 'metricInvocation5XXErrors', 'metricGpuMemoryUtilization'] as const) {
+      const [imported, created] = [endpoint[name](), owned[name]()];
+      expect([imported.namespace, imported.metricName, imported.dimensions, imported.statistic, imported.period.toSeconds()]).toEqual([
+        created.namespace,
+        created.metricName,
+        created.dimensions,
+        created.statistic,
+        60,
+      ]);
+    }
+    templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':endpoint/churn-endpoint'])] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('gets a dashboard and alarms from Monitoring, which creates no endpoint resources for it', () => {
+    const monitored = new Stack(testApp(), 'Monitored');
+    new Monitoring(monitored, 'Monitoring', { endpoint: InferenceEndpoint.fromEndpointAttributes(monitored, 'Churn', { endpointName: 'churn', variantName: 'Blue' }) });
+    const template = templateOf(monitored);
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 0);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency',
+      Dimensions: [{ Name: 'EndpointName', Value: 'churn' }, { Name: 'VariantName', Value: 'Blue' }],
+    });
+  });
+});
+
+describe('InferenceEndpoint.spec', () => {
+  it('holds the settings it renders, every default applied', () => {
+    const { stack, endpoint } = endpointStack({ instanceType: 'ml.m5.large' });
+    expect(stack.resolve(endpoint.spec)).toEqual({
+      endpointName: 'churn',
+      variant: { kind: 'instances', variantName: 'AllTraffic', instanceType: 'ml.m5.large', initialInstanceCount: 1 },
+      kmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
+      dataCapture: {
+        destinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^StoreBucket/) }, '/capture/churn/']] },
+        samplingPercentage: 100,
+        kmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
+        jsonContentTypes: ['application/json', 'application/jsonlines'],
+        csvContentTypes: ['text/csv'],
+      },
+      deployment: { canaryPercent: 10, canaryWaitSeconds: 300, terminationWaitSeconds: 300, rollbackAlarmNames: [] },
+    });
+  });
+
+  it('leaves autoscaling to CloudFormation: the spec asks the pipeline to register none', () => {
+    const { endpoint } = endpointStack({ instanceType: 'ml.m5.large' });
+    endpoint.autoScaleInstanceCount();
+    expect(endpoint.spec).not.toHaveProperty('autoScaling');
+  });
+});
+

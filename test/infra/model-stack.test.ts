@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../bin/build-app.ts';
 import type { ModelStackSettings } from '../../lib/model-stack-settings.ts';
-import { assetHashSerializer, templateOf, testApp } from '../helpers/cdk.ts';
+import { assetHashSerializer, logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
 
 expect.addSnapshotSerializer(assetHashSerializer);
 
@@ -22,24 +22,37 @@ describe('ModelStack with a model to serve', () => {
     expect(template.toJSON()).toMatchSnapshot();
   });
 
-  it('wires the p99 latency, 5XX and GPU memory alarms into the endpoint automatic rollback', () => {
-    const alarmIds = (alarm: { node: { defaultChild?: unknown } }) => stack.resolve((alarm.node.defaultChild as { logicalId: string }).logicalId) as string;
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: {
-        AutoRollbackConfiguration: { Alarms: stack.monitoring.rollbackAlarms.map((alarm) => ({ AlarmName: { Ref: alarmIds(alarm) } })) },
-      },
+  it('wires the p99 latency, 5XX and GPU memory alarms into the endpoint automatic rollback, and not the 4XX abuse alarm', () => {
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    const alarmId = (prefix: string): string => {
+      const ids = alarmIds.filter((id) => id.startsWith(prefix));
+      expect(ids, prefix).toHaveLength(1);
+      return ids[0]!;
+    };
+    const [endpoint] = Object.values(template.findResources('AWS::SageMaker::Endpoint'));
+    expect(endpoint!.Properties.DeploymentConfig.AutoRollbackConfiguration).toEqual({
+      Alarms: [
+        { AlarmName: { Ref: alarmId('MonitoringLatencyP99') } },
+        { AlarmName: { Ref: alarmId('MonitoringError5xxRate') } },
+        { AlarmName: { Ref: alarmId('MonitoringGpuMemory') } },
+      ],
     });
+    expect(alarmId('MonitoringError4xxRate')).toBeDefined();
   });
 
   it('has the store key with rotation, an SSL-only versioned bucket, capture, scaling, dashboard, >= 3 alarms and an encrypted topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    template.hasResourceProperties('AWS::S3::Bucket', { VersioningConfiguration: { Status: 'Enabled' }, LoggingConfiguration: Match.anyValue() });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(stack.modelStore.accessLogsBucket) } },
+    });
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { DataCaptureConfig: Match.objectLike({ EnableCapture: true }) });
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 1);
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'TargetTrackingScaling' });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(3);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const alarmTopic = template.findResources('AWS::SNS::Topic')[logicalIdOf(stack.monitoring.topic)];
+    expect(alarmTopic?.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.monitoring.topic.masterKey!), 'Arn'] });
   });
 
   it('uses no AWS managed policy at all, so never AmazonSageMakerFullAccess', () => {
@@ -61,7 +74,7 @@ describe('ModelStack before the first model', () => {
   const template = templateOf(stack);
 
   it('deploys store, role, image and monitoring, and no endpoint (the pipeline creates it)', () => {
-    expect(stack.endpoint).toBeUndefined();
+    expect(stack.inferenceEndpoint).toBeUndefined();
     template.resourceCountIs('AWS::SageMaker::Endpoint', 0);
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     template.resourceCountIs('AWS::S3::Bucket', 2);
@@ -69,13 +82,22 @@ describe('ModelStack before the first model', () => {
     template.hasOutput('EndpointName', { Value: 'ModelStack' });
   });
 
-  it('offers the pipeline a blueprint of the endpoint it will create', () => {
-    const blueprint = stack.endpointBlueprint;
-    expect([blueprint.endpointName, blueprint.variantName, blueprint.instanceType?.name, blueprint.initialInstanceCount]).toEqual(['ModelStack', 'AllTraffic', 'ml.g5.xlarge', 1]);
-    expect(blueprint.role).toBe(stack.servingRole);
-    expect(blueprint.volumeKmsKeyApplied).toBe(false);
-    expect(stack.resolve(blueprint.dataCaptureUrl)).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ModelStoreBucket/) }, '/capture/ModelStack/']] });
-    expect(blueprint.dataCaptureSamplingPercentage).toBe(100);
+  it('resolves the spec the pipeline creates the endpoint from: the default GPU variant, no volume key on g5, full capture, the stack\'s autoscaling', () => {
+    const spec = stack.endpointSpec;
+    expect(spec.variant).toEqual({ kind: 'instances', variantName: 'AllTraffic', instanceType: 'ml.g5.xlarge', initialInstanceCount: 1 });
+    expect(spec.kmsKeyId).toBeUndefined();
+    expect(stack.resolve(spec.dataCapture?.destinationS3Uri)).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ModelStoreBucket/) }, '/capture/ModelStack/']] });
+    expect(spec.dataCapture?.samplingPercentage).toBe(100);
+    expect(spec.deployment).toMatchObject({ canaryPercent: 10, canaryWaitSeconds: 300, terminationWaitSeconds: 300 });
+    expect(spec.autoScaling).toMatchObject({ minCapacity: 1, maxCapacity: 4, targetInvocationsPerInstance: 100 });
+  });
+
+  it('watches the endpoint the pipeline will create by name, with the same dashboard and alarms', () => {
+    expect([stack.endpoint.endpointName, stack.endpoint.variantName]).toEqual(['ModelStack', 'AllTraffic']);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency',
+      Dimensions: [{ Name: 'EndpointName', Value: 'ModelStack' }, { Name: 'VariantName', Value: 'AllTraffic' }],
+    });
   });
 });
 
@@ -97,6 +119,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['a GPU endpoint with autoscaling and e-mail alarms', { modelDataUrl: MODEL, alarmEmail: 'ops@example.com' }],
     ['an async CPU endpoint in a VPC', { modelDataUrl: MODEL, instanceType: 'ml.m5.large', asyncInference: true, vpc: { vpcId: 'vpc-0123abcd', subnetIds: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'] } }],
     ['a serverless endpoint', { modelDataUrl: MODEL, serverless: { memorySizeInMb: 3072 } }],
+    ['a serverless endpoint the pipeline creates', { serverless: { memorySizeInMb: 3072 } }],
   ])('reports no unacknowledged finding for %s', (_name, settings) => {
     const stack = stackFor(settings);
     const report = new AwsSolutionsChecks().validateScope(stack);

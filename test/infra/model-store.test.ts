@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { ModelStore } from '../../lib/model-store.ts';
-import { templateOf, testApp } from '../helpers/cdk.ts';
+import { logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
 
 function storeStack(props: ConstructorParameters<typeof ModelStore>[2] = {}) {
   const stack = new Stack(testApp(), 'Store');
@@ -17,12 +17,13 @@ describe('ModelStore', () => {
   const bucketId = stack.resolve((store.bucket.node.defaultChild as iam.CfnRole).logicalId) as string;
   const logsId = stack.resolve((store.accessLogsBucket.node.defaultChild as iam.CfnRole).logicalId) as string;
 
-  it('encrypts with a customer-managed key that rotates', () => {
-    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  it('encrypts with its own customer-managed key, which rotates', () => {
+    const keyId = logicalIdOf(store.key);
+    expect(template.findResources('AWS::KMS::Key')[keyId]?.Properties.EnableKeyRotation).toBe(true);
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
-          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true },
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } }, BucketKeyEnabled: true },
         ],
       },
       VersioningConfiguration: { Status: 'Enabled' },

@@ -2,13 +2,13 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../model-runtime/src/contract/metrics.ts';
-import { EndpointMetrics } from '../../lib/endpoint-metrics.ts';
+import { InferenceEndpoint } from '../../lib/endpoint/inference-endpoint.ts';
 import { Monitoring, type MonitoringProps } from '../../lib/monitoring.ts';
-import { templateOf, testApp } from '../helpers/cdk.ts';
+import { logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
 
 function monitoringStack(props: Partial<MonitoringProps> = {}) {
   const stack = new Stack(testApp(), 'Monitoring');
-  const monitoring = new Monitoring(stack, 'Monitoring', { metrics: new EndpointMetrics('churn', 'AllTraffic'), ...props });
+  const monitoring = new Monitoring(stack, 'Monitoring', { endpoint: InferenceEndpoint.fromEndpointName(stack, 'Churn', 'churn'), ...props });
   return { stack, monitoring };
 }
 
@@ -17,7 +17,8 @@ describe('Monitoring', () => {
   const template = templateOf(stack);
 
   it('notifies a KMS-encrypted, TLS-only topic with an e-mail subscription', () => {
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } });
+    const topic = template.findResources('AWS::SNS::Topic')[logicalIdOf(monitoring.topic)];
+    expect(topic?.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalIdOf(monitoring.topic.masterKey!), 'Arn'] });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });

@@ -1,44 +1,65 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as cdk from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { describe, expect, it } from 'vitest';
-import { EndpointMetrics, InferenceEndpoint, ModelStore, Monitoring, RuntimeImage } from '../../lib/index.ts';
+import { transform } from 'esbuild';
+import { describe, it } from 'vitest';
+import * as lib from '../../lib/index.ts';
 import { templateOf, testApp } from '../helpers/cdk.ts';
 
-// The README's "Using the constructs in your own app" example, line for line (between the markers),
-// so the example a user pastes is known to synthesize.
-function readmeExample(stack: Stack): InferenceEndpoint {
-  // README example: begin
-  const store = new ModelStore(stack, 'Store', { noncurrentVersionExpirationDays: 30 });
-  const image = new RuntimeImage(stack, 'Image', { flavour: 'cpu' });
-  const monitoring = new Monitoring(stack, 'Monitoring', {
-    metrics: new EndpointMetrics('churn', 'AllTraffic'),
-    alarmEmail: 'ops@example.com',
-    latencyP99Threshold: Duration.millis(200),
+const README = path.resolve(import.meta.dirname, '..', '..', 'README.md');
+const MARKER = '<!-- README example: synthesized by test/infra/readme-example.test.ts -->';
+
+/** The modules the example may import, by the specifiers a user writes. */
+const MODULES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  'aws-cdk-lib': cdk,
+  'aws-cdk-lib/aws-iam': iam,
+  './lib/index.ts': lib,
+};
+
+/** The fenced TypeScript block right after the marker in README.md, exactly as a user copies it. */
+function readmeExample(): string {
+  const text = fs.readFileSync(README, 'utf8');
+  const at = text.indexOf(MARKER);
+  if (at < 0) throw new Error(`README.md has lost its marker ${MARKER}; put it on the line before the construct example`);
+  const block = /^```ts\n([\s\S]*?)^```$/m.exec(text.slice(at + MARKER.length));
+  if (block === null) throw new Error('README.md has no ```ts block after the construct example marker');
+  return block[1]!;
+}
+
+/** Runs the example's code with its imports bound to the real modules and `stack` in scope. */
+async function runExample(source: string, stack: cdk.Stack): Promise<void> {
+  const bindings = new Map<string, unknown>();
+  const body = source.replace(/^import (.+) from '([^']+)';$/gm, (_line, clause: string, specifier: string) => {
+    const module = MODULES[specifier];
+    if (module === undefined) throw new Error(`the README example imports ${specifier}, which this test does not provide (${Object.keys(MODULES).join(', ')})`);
+    const namespace = /^\* as (\w+)$/.exec(clause);
+    if (namespace) bindings.set(namespace[1]!, module);
+    else for (const name of clause.replace(/[{}\s]/g, '').split(',')) bindings.set(name, module[name]);
+    return '';
   });
-  const endpoint = new InferenceEndpoint(stack, 'Endpoint', {
-    modelStore: store,
-    image,
-    endpointName: 'churn',
-    modelDataUrl: store.bucket.s3UrlForObject('models/churn-1/output/model.tar.gz'),
-    instanceType: 'ml.m5.large',
-    rollbackAlarms: monitoring.rollbackAlarms,
-  });
-  endpoint.autoScaleInstanceCount({ minCapacity: 1, maxCapacity: 4, targetInvocationsPerInstance: 200 });
-  const app = new iam.Role(stack, 'AppRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-  endpoint.grantInvoke(app);
-  // README example: end
-  return endpoint;
+  for (const [name, value] of bindings) {
+    if (value === undefined) throw new Error(`the README example imports ${name}, which its module does not export`);
+  }
+  const { code } = await transform(body, { loader: 'ts' });
+  new Function(...bindings.keys(), 'stack', code)(...bindings.values(), stack);
 }
 
 describe('the README construct example', () => {
-  it('synthesizes an autoscaling endpoint with rollback alarms and an invoke grant', () => {
-    const stack = new Stack(testApp(), 'Churn');
-    readmeExample(stack);
+  it('synthesizes an autoscaling endpoint that rolls back on its p99 latency and 5XX alarms, and an invoke grant', async () => {
+    const stack = new cdk.Stack(testApp(), 'Churn');
+    await runExample(readmeExample(), stack);
     const template = templateOf(stack);
     template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
-    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 1);
-    const endpoint = Object.values(template.findResources('AWS::SageMaker::Endpoint'))[0] as { Properties: { DeploymentConfig: { AutoRollbackConfiguration: { Alarms: unknown[] } } } };
-    expect(endpoint.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms.length).toBeGreaterThanOrEqual(2);
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('sagemaker:InvokeEndpoint');
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 4, ResourceId: 'endpoint/churn/variant/AllTraffic' });
+    const alarmId = (name: string): string => Object.keys(template.findResources('AWS::CloudWatch::Alarm')).find((id) => id.startsWith(`Monitoring${name}`))!;
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: { AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: alarmId('LatencyP99') } }, { AlarmName: { Ref: alarmId('Error5xxRate') } }] } },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^AppRole') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'] })] },
+    });
   });
 });

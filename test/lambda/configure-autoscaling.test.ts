@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SCALING_POLICY_NAME, handler, type ConfigureAutoScalingEvent } from '../../lambda/configure-autoscaling.ts';
-import { resolveEndpointAutoScaling } from '../../lib/endpoint-autoscaling.ts';
+import { resolveEndpointAutoScaling } from '../../lib/endpoint/endpoint-autoscaling.ts';
 
 const sageMaker = mockClient(SageMakerClient);
 const autoScaling = mockClient(ApplicationAutoScalingClient);

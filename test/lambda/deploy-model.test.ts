@@ -22,22 +22,27 @@ const NAMES = deploymentNames('ms', PACKAGE);
 const DEPLOYMENT_CONFIG = {
   BlueGreenUpdatePolicy: {
     TrafficRoutingConfiguration: { Type: 'CANARY' as const, CanarySize: { Type: 'CAPACITY_PERCENT' as const, Value: 10 }, WaitIntervalInSeconds: 300 },
+    TerminationWaitInSeconds: 600,
   },
   AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'ms-latency-p99' }] },
 };
 const EVENT: DeployEvent = {
   modelPackageArn: PACKAGE,
-  endpointName: 'ms-endpoint',
   namePrefix: 'ms',
   modelExecutionRoleArn: 'arn:aws:iam::111122223333:role/ms-model',
   networkIsolation: true,
-  firstDeployment: {
-    variantName: 'Primary',
-    instanceType: 'ml.g5.xlarge',
-    initialInstanceCount: 1,
-    dataCapture: { destinationS3Uri: 's3://store/capture/', samplingPercentage: 20, kmsKeyId: 'key-arn' },
+  endpoint: {
+    endpointName: 'ms-endpoint',
+    variant: { kind: 'instances', variantName: 'Primary', instanceType: 'ml.g5.xlarge', initialInstanceCount: 1 },
+    dataCapture: {
+      destinationS3Uri: 's3://store/capture/',
+      samplingPercentage: 20,
+      kmsKeyId: 'key-arn',
+      jsonContentTypes: ['application/json', 'application/jsonlines'],
+      csvContentTypes: ['text/csv'],
+    },
+    deployment: { canaryPercent: 10, canaryWaitSeconds: 300, terminationWaitSeconds: 600, rollbackAlarmNames: ['ms-latency-p99'] },
   },
-  deploymentConfig: DEPLOYMENT_CONFIG,
 };
 const NOT_FOUND = Object.assign(new Error('Could not find endpoint "ms-endpoint".'), { name: 'ValidationException' });
 
@@ -101,6 +106,20 @@ describe('first deployment', () => {
     });
     expect(sageMaker).toHaveReceivedCommandWith(CreateEndpointCommand, { EndpointName: 'ms-endpoint', EndpointConfigName: NAMES.endpointConfigName });
     expect(sageMaker).not.toHaveReceivedCommand(UpdateEndpointCommand);
+  });
+
+  it('creates a serverless endpoint from a serverless variant, without key or capture', async () => {
+    sageMaker.on(DescribeEndpointCommand).rejects(NOT_FOUND);
+    const { dataCapture: _none, ...endpoint } = EVENT.endpoint;
+
+    await handler({ ...EVENT, endpoint: { ...endpoint, variant: { kind: 'serverless', variantName: 'AllTraffic', memorySizeInMb: 3072, maxConcurrency: 8 } } });
+
+    expect(sageMaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, {
+      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: NAMES.modelName, ServerlessConfig: { MemorySizeInMB: 3072, MaxConcurrency: 8 } }],
+      KmsKeyId: undefined,
+      DataCaptureConfig: undefined,
+    });
+    expect(sageMaker).toHaveReceivedCommandWith(CreateEndpointCommand, { EndpointName: 'ms-endpoint' });
   });
 });
 
@@ -174,6 +193,16 @@ describe('update', () => {
 });
 
 describe('guards', () => {
+  it('names what is missing from an endpoint spec it cannot create an endpoint from', async () => {
+    const { variant: _variant, ...endpoint } = EVENT.endpoint;
+    await expect(handler({ ...EVENT, endpoint: { ...endpoint, variant: { kind: 'instances', variantName: 'Primary' } } as never })).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      message: expect.stringContaining('deploy needs endpoint.variant {kind: "instances", variantName, instanceType, initialInstanceCount}'),
+    });
+    await expect(handler({ ...EVENT, endpoint: { ...EVENT.endpoint, endpointName: '' } })).rejects.toMatchObject({ message: 'deploy needs endpoint.endpointName' });
+    expect(sageMaker).not.toHaveReceivedCommand(DescribeModelPackageCommand);
+  });
+
   it('refuses a package that is not approved', async () => {
     approvedPackage('PendingManualApproval');
 

@@ -140,3 +140,49 @@ describe('a stack without a VPC', () => {
     expect(states['Deploy model']!.Parameters!['vpcConfig']).toBeUndefined();
   });
 });
+
+describe('one endpoint spec, rendered by CloudFormation and by the deploy step alike', () => {
+  const settings: ModelStackSettings = { dataCapturePercent: 40, canaryPercent: 25, canaryWaitMinutes: 7, terminationWaitMinutes: 3 };
+  const cloudFormation = templateOf(stackFor({ ...settings, modelDataUrl: 's3://bucket/models/job/output/model.tar.gz' }));
+  const pipelineStack = stackFor(settings);
+  const deployInput = stateMachineDefinition(templateOf(pipelineStack), 'PipelineStateMachine').States['Deploy model']!.Parameters!['endpoint'] as Record<string, unknown>;
+
+  it('hands the deploy step the variant, capture and blue/green settings CloudFormation renders for an endpoint it owns', () => {
+    const [config] = Object.values(cloudFormation.findResources('AWS::SageMaker::EndpointConfig')) as Array<{ Properties: Record<string, unknown> }>;
+    const [endpoint] = Object.values(cloudFormation.findResources('AWS::SageMaker::Endpoint')) as Array<{ Properties: { DeploymentConfig: Record<string, unknown> } }>;
+    expect(config!.Properties['ProductionVariants']).toEqual([expect.objectContaining({ VariantName: 'AllTraffic', InstanceType: 'ml.m5.large', InitialInstanceCount: 2 })]);
+    expect(deployInput['variant']).toEqual({ kind: 'instances', variantName: 'AllTraffic', instanceType: 'ml.m5.large', initialInstanceCount: 2 });
+    expect(config!.Properties['DataCaptureConfig']).toMatchObject({ InitialSamplingPercentage: 40, CaptureContentTypeHeader: { JsonContentTypes: ['application/json', 'application/jsonlines'], CsvContentTypes: ['text/csv'] } });
+    expect(deployInput['dataCapture']).toMatchObject({ samplingPercentage: 40, jsonContentTypes: ['application/json', 'application/jsonlines'], csvContentTypes: ['text/csv'] });
+    expect(endpoint!.Properties.DeploymentConfig['BlueGreenUpdatePolicy']).toEqual({
+      TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 420 },
+      TerminationWaitInSeconds: 180,
+    });
+    expect(deployInput['deployment']).toMatchObject({ canaryPercent: 25, canaryWaitSeconds: 420, terminationWaitSeconds: 180 });
+  });
+
+  it('rolls the pipeline\'s deployments back on the p99 latency and 5XX alarms, named explicitly (ml.m5.large has no GPU alarm)', () => {
+    const alarmIds = Object.keys(templateOf(pipelineStack).findResources('AWS::CloudWatch::Alarm'));
+    const id = (prefix: string): string => alarmIds.find((candidate) => candidate.startsWith(prefix))!;
+    expect((deployInput['deployment'] as { rollbackAlarmNames: unknown }).rollbackAlarmNames).toEqual([`\${${id('MonitoringLatencyP99')}}`, `\${${id('MonitoringError5xxRate')}}`]);
+  });
+
+  it('puts the store key on the volume of a type without NVMe storage, in both renderings', () => {
+    const [config] = Object.values(cloudFormation.findResources('AWS::SageMaker::EndpointConfig')) as Array<{ Properties: Record<string, unknown> }>;
+    expect(config!.Properties['KmsKeyId']).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ModelStoreKey/), 'Arn'] });
+    expect(deployInput['kmsKeyId']).toMatch(/^\$\{ModelStoreKey[0-9A-F]+\.Arn\}$/);
+  });
+});
+
+describe('a pipeline that creates a serverless endpoint', () => {
+  const template = templateOf(stackFor({ instanceType: undefined, initialInstanceCount: undefined, serverless: { memorySizeInMb: 3072, maxConcurrency: 8 } }));
+  const states = stateMachineDefinition(template, 'PipelineStateMachine').States;
+
+  it('hands the deploy step the serverless variant, with no key, capture or autoscaling step', () => {
+    const endpoint = states['Deploy model']!.Parameters!['endpoint'];
+    expect(endpoint).toMatchObject({ variant: { kind: 'serverless', variantName: 'AllTraffic', memorySizeInMb: 3072, maxConcurrency: 8 } });
+    expect(endpoint).not.toHaveProperty('kmsKeyId');
+    expect(endpoint).not.toHaveProperty('dataCapture');
+    expect(states['Configure autoscaling']).toMatchObject({ Parameters: { autoScaling: false } });
+  });
+});

@@ -6,13 +6,13 @@ import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { EncryptedTopic } from '../../lib/encrypted-topic.ts';
-import { InferenceEndpoint } from '../../lib/inference-endpoint.ts';
+import { InferenceEndpoint } from '../../lib/endpoint/inference-endpoint.ts';
 import { ModelStore } from '../../lib/model-store.ts';
 import { TrainingPipeline, type TrainingPipelineProps } from '../../lib/pipeline/index.ts';
 import { RuntimeImage } from '../../lib/runtime-image.ts';
 import { testApp, type TestAppOptions } from '../helpers/cdk.ts';
 
-export type PipelineOverrides = Partial<Omit<TrainingPipelineProps, 'modelStore' | 'image' | 'endpoint' | 'notificationTopic'>>;
+export type PipelineOverrides = Partial<Omit<TrainingPipelineProps, 'modelStore' | 'image' | 'endpoint' | 'endpointSpec' | 'modelRole' | 'notificationTopic'>>;
 
 /** `withVpc` adds a VPC to the stack and runs training jobs and models in it. */
 export function pipelineStack(overrides: PipelineOverrides = {}, appOptions: TestAppOptions = {}, withVpc = false) {
@@ -36,11 +36,14 @@ export function pipelineStack(overrides: PipelineOverrides = {}, appOptions: Tes
     modelStore,
     image,
     endpoint,
+    endpointSpec: endpoint.spec,
+    modelRole: endpoint.role.role,
     notificationTopic: notifications.topic,
     namePrefix: 'churn',
-    rollbackAlarms: [latencyAlarm],
     ...(withVpc ? { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }) } : {}),
     ...overrides,
   });
+  // Added after the pipeline exists: the deploy step's spec is serialised at synth, so it rolls back on it too.
+  endpoint.addRollbackAlarm(latencyAlarm);
   return { app, stack, modelStore, image, endpoint, topic: notifications.topic, pipeline };
 }

@@ -3,6 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
 import { METRIC_DEFINITIONS } from '../../model-runtime/src/contract/metrics.ts';
+import { InferenceEndpoint } from '../../lib/endpoint/inference-endpoint.ts';
+import { TrainingPipeline } from '../../lib/pipeline/index.ts';
 import { actionsOf, statementsOf } from './iam-statements.ts';
 import { pipelineStack } from './pipeline-stack.ts';
 import { stateMachineDefinition, type AslDefinition, type AslState } from './state-machine.ts';
@@ -272,3 +274,22 @@ describe('TrainingPipeline validation', () => {
     expect(() => pipelineStack(overrides)).toThrow(message);
   });
 });
+
+describe('TrainingPipeline endpoint and spec', () => {
+  it('refuses the spec of another endpoint, naming both', () => {
+    const { stack, modelStore, image, endpoint, topic } = pipelineStack();
+    expect(
+      () =>
+        new TrainingPipeline(stack, 'Other', {
+          modelStore,
+          image,
+          endpoint: InferenceEndpoint.fromEndpointName(stack, 'OtherEndpoint', 'other-endpoint'),
+          endpointSpec: endpoint.spec,
+          modelRole: endpoint.role.role,
+          notificationTopic: topic,
+          namePrefix: 'other',
+        }),
+    ).toThrow(/TrainingPipeline\.endpointSpec: describes endpoint "churn-endpoint", but TrainingPipeline\.endpoint is "other-endpoint"/);
+  });
+});
+

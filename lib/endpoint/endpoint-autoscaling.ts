@@ -2,8 +2,8 @@ import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Construct, type IDependable } from 'constructs';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { describeInstanceType } from './instance-type.ts';
-import { PropValidationError, requireIntegerInRange, requireMatch } from './validation.ts';
+import { describeInstanceType } from '../instance-type.ts';
+import { PropValidationError, requireIntegerInRange, requireMatch } from '../validation.ts';
 
 /** A scheduled change of the capacity range, e.g. more instances in business hours. */
 export interface ScheduledCapacity {
