@@ -94,7 +94,7 @@ export class InferenceServer {
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     this.ready = this.options.model.then(
       (model) => {
-        this.loaded = { model, batcher: new DynamicBatcher(model, model.output.width, this.options.batching) };
+        this.loaded = { model, batcher: new DynamicBatcher(model, this.options.batching) };
       },
       (error: unknown) => {
         this.loadError = error instanceof Error ? error : new Error(String(error));
@@ -214,9 +214,9 @@ export class InferenceServer {
     if (loaded === undefined) {
       throw new HttpError(503, 'ServiceUnavailable', this.loadError === undefined ? 'model is still loading; retry when GET /ping answers 200' : `model failed to load: ${this.loadError.message}`);
     }
-    const features = decodeRequest(body, requestType, loaded.model.rows);
+    const features = decodeRequest(body, requestType, loaded.model.featureDecoder);
     const result = await withTimeout(loaded.batcher.predict(features), this.timeoutMs);
-    const predictions = loaded.model.output.interpret(result.output, features.count);
+    const predictions = loaded.model.outputInterpreter.interpret(result.output, features.count);
     return {
       body: encodeResponse(predictions, responseType),
       contentType: responseType,

@@ -1,5 +1,5 @@
 /**
- * Turns decoded request rows (arrays of numbers, or objects keyed by feature name) into the
+ * The feature decoder: turns decoded request rows (arrays of numbers, or objects keyed by feature name) into the
  * model's input matrix, with a 400 that says exactly which row and value was wrong and what the
  * model expects instead.
  */
@@ -12,7 +12,7 @@ export interface FeatureMatrix {
   readonly values: Float32Array; // (count, F)
 }
 
-export class FeatureRowWriter {
+export class FeatureDecoder {
   private readonly width: number;
   private readonly columnOf: ReadonlyMap<string, number>;
 
