@@ -19,6 +19,9 @@ export interface RequestLogEntry {
   readonly error?: string;
 }
 
+/** What a route adds to its request's line; the server adds method, path, status and latency. */
+export type RequestLogFields = Pick<RequestLogEntry, 'rows' | 'batchRows' | 'batchRequests' | 'error'>;
+
 export type RequestLogger = (entry: RequestLogEntry) => void;
 
 /**
