@@ -7,9 +7,11 @@
  * for any server on node:http, so modelstack's throughput as a fraction of it says how much its
  * own per-request work costs. Writes the "Serving" section of bench/RESULTS.md.
  *
- *   npm run bench:serve -- [--duration 10] [--rounds 3] [--cores 0] [--load-cores 1] [--workers 1] [--skip-peer]
+ *   npm run bench:serve -- [--duration 10] [--rounds 3] [--cores 0] [--load-cores 1] [--workers 1] [--skip-peer] [--baseline DIR]
  *
  * --skip-peer measures modelstack against bare node:http only (no Python peer to install).
+ * --baseline DIR also serves the model with the modelstack checkout in DIR (an earlier commit,
+ * `git worktree add DIR <commit>`, with node_modules), in the same run: before and after a change.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -42,9 +44,11 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: String(Math.max(1, CORES - 1)) },
     rounds: { type: 'string', default: '3' },
     'skip-peer': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const skipPeer = args['skip-peer'];
+const baseline = args.baseline === undefined ? undefined : path.resolve(args.baseline);
 const duration = Number(args.duration);
 const workers = Number(args.workers);
 const rounds = Number(args.rounds);
@@ -62,6 +66,7 @@ interface Measurement {
 
 const MODELSTACK = 'modelstack (Node, ONNX Runtime)';
 const BARE = 'bare node:http (fixed body)';
+const BASELINE = `modelstack at ${baseline === undefined ? '' : path.basename(baseline)} (--baseline)`;
 const PEER = 'peer (nginx + gunicorn + Flask, PyTorch)';
 
 async function main(): Promise<void> {
@@ -72,6 +77,7 @@ async function main(): Promise<void> {
   const oursPort = 18601;
   const peerPort = 18602;
   const barePort = 18603;
+  const baselinePort = 18604;
   const servers = [
     startServer('modelstack', ['node', path.join(REPO, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(oursPort), '--workers', String(workers)], {}),
   ];
@@ -84,10 +90,14 @@ async function main(): Promise<void> {
     await writeFile(bareBody, await (await fetch(`${targets[0]!.url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).text());
     servers.push(startServer('bare', ['node', '--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'bare-server.ts'), String(barePort), bareBody], {}));
     targets.push({ name: BARE, url: `http://127.0.0.1:${barePort}` });
+    if (baseline !== undefined) {
+      servers.push(startServer('baseline', ['node', path.join(baseline, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(baselinePort), '--workers', String(workers)], {}));
+      targets.push({ name: BASELINE, url: `http://127.0.0.1:${baselinePort}` });
+    }
     if (!skipPeer) servers.push(...await startPeer(weightsFile, peerPort));
     if (!skipPeer) targets.push({ name: PEER, url: `http://127.0.0.1:${peerPort}` });
     await Promise.all(targets.map((target) => waitForPing(target.url)));
-    if (!skipPeer) await checkSameAnswers([targets[0]!.url, targets[2]!.url], body);
+    if (!skipPeer) await checkSameAnswers([targets[0]!.url, targets.find((target) => target.name === PEER)!.url], body);
 
     const loadBefore = os.loadavg()[0]!;
     const measurements: Measurement[] = [];
@@ -210,8 +220,8 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
   };
   // Each round measures the servers back to back, so a round's ratio is the fair comparison on a
   // machine whose load drifts; the tables show the median over rounds and the spread (min-max).
-  const perRound = (connections: number, ratio: (ours: Measurement, other: Measurement) => number, other: string) =>
-    Array.from({ length: rounds }, (_, round) => ratio(cells(MODELSTACK, connections)[round]!, cells(other, connections)[round]!));
+  const perRound = (connections: number, ratio: (ours: Measurement, other: Measurement) => number, other: string, ours = MODELSTACK) =>
+    Array.from({ length: rounds }, (_, round) => ratio(cells(ours, connections)[round]!, cells(other, connections)[round]!));
   const spread = (values: readonly number[], digits: number) => `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
 
   const rows: string[] = [];
@@ -222,10 +232,12 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
       const s = summary(name, connections);
       rows.push(`| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.failures} |`);
     }
-    const fractions = perRound(connections, (ours, bare) => ours.rps / bare.rps, BARE);
-    const ours = cells(MODELSTACK, connections).map((m) => m.p99.toFixed(2)).join(', ');
-    const bare = cells(BARE, connections).map((m) => m.p99.toFixed(2)).join(', ');
-    bareRows.push(`| ${connections} | ${median([...fractions]).toFixed(2)} | ${spread(fractions, 2)} (rounds: ${fractions.map((f) => f.toFixed(2)).join(', ')}) | ${ours} | ${bare} |`);
+    for (const server of names.filter((name) => name === MODELSTACK || name === BASELINE)) {
+      const fractions = perRound(connections, (ours, bare) => ours.rps / bare.rps, BARE, server);
+      const ours = cells(server, connections).map((m) => m.p99.toFixed(2)).join(', ');
+      const bare = cells(BARE, connections).map((m) => m.p99.toFixed(2)).join(', ');
+      bareRows.push(`| ${connections} | ${server === BASELINE ? BASELINE : 'modelstack'} | ${median([...fractions]).toFixed(2)} | ${spread(fractions, 2)} (rounds: ${fractions.map((f) => f.toFixed(2)).join(', ')}) | ${ours} | ${bare} |`);
+    }
     if (names.includes(PEER)) {
       const pairs = perRound(connections, (m, peer) => m.rps / peer.rps, PEER);
       const p99s = perRound(connections, (m, peer) => peer.p99 / m.p99, PEER);
@@ -265,15 +277,15 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     '',
     'modelstack\'s throughput as a fraction of bare node:http, per round (each round measures both back to back):',
     '',
-    '| concurrency | modelstack / bare node:http, median | spread (min-max) | modelstack p99 ms, per round | bare p99 ms, per round |',
-    '|---|---|---|---|---|',
+    '| concurrency | server | throughput / bare node:http, median | spread (min-max) | its p99 ms, per round | bare p99 ms, per round |',
+    '|---|---|---|---|---|---|',
     ...bareRows,
     '',
     ...peerText,
     'Command:',
     '',
     '```bash',
-    `npm run bench:serve -- --duration ${duration} --rounds ${rounds} --cores ${cores} --load-cores ${loadCores} --workers ${workers}${skipPeer ? ' --skip-peer' : ''}`,
+    `npm run bench:serve -- --duration ${duration} --rounds ${rounds} --cores ${cores} --load-cores ${loadCores} --workers ${workers}${skipPeer ? ' --skip-peer' : ''}${baseline === undefined ? '' : ` --baseline ${path.relative(REPO, baseline) || '.'}`}`,
     '```',
     '',
     `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn, nginx-light) unless \`--skip-peer\` is given.`,
