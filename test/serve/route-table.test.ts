@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../model-runtime/src/serve/http-error.ts';
-import { RouteTable, type RouteResponse } from '../../model-runtime/src/serve/route-table.ts';
+import type { RouteResponse } from '../../model-runtime/src/serve/route-response.ts';
+import { RouteTable } from '../../model-runtime/src/serve/route-table.ts';
 
 const request = {} as IncomingMessage; // the handlers below never read it
 const ok = (body: string): RouteResponse => ({ status: 200, headers: { 'content-type': 'text/plain' }, body, log: { rows: 0 } });

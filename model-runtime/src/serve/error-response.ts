@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError, errorBody } from './http-error.ts';
 import { JSON_TYPE } from './media-types.ts';
-import type { RouteResponse } from './route-table.ts';
+import type { RouteResponse } from './route-response.ts';
 
 export type ErrorFormat = 'container' | 'runtime-api';
 

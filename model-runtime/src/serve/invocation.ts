@@ -11,7 +11,7 @@ import { HttpError } from './http-error.ts';
 import type { InferenceModel } from './inference-model.ts';
 import { requestMediaType, responseMediaType } from './media-types.ts';
 import { readBody } from './read-body.ts';
-import type { RouteResponse } from './route-table.ts';
+import type { RouteResponse } from './route-response.ts';
 
 const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
 

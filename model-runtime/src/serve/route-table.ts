@@ -12,16 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import { renderError, type ErrorFormat } from './error-response.ts';
 import { HttpError } from './http-error.ts';
-import type { RequestLogFields } from './log.ts';
-
-/** What a request is answered with; the server adds content-length and writes it. */
-export interface RouteResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-  /** This request's fields of the log line (method, path, status and latency are the server's). */
-  readonly log: RequestLogFields;
-}
+import type { RouteResponse } from './route-response.ts';
 
 export type Handler = (request: IncomingMessage) => RouteResponse | Promise<RouteResponse>;
 

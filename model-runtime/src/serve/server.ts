@@ -21,7 +21,8 @@ import { invoke, type ModelState } from './invocation.ts';
 import { JSON_TYPE } from './media-types.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './read-body.ts';
 import { stdoutRequestLogger, type RequestLogger } from './log.ts';
-import { RouteTable, type RouteResponse } from './route-table.ts';
+import type { RouteResponse } from './route-response.ts';
+import { RouteTable } from './route-table.ts';
 import { DEFAULT_VARIANT_NAME, RUNTIME_API_INVOCATIONS_PATH, runtimeApiHeaders } from './runtime-api.ts';
 
 export interface InferenceServerOptions {
