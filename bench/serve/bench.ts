@@ -2,10 +2,16 @@
  * Serving bench: the same MLP served by this runtime (`modelstack serve`) and by the peer that
  * SageMaker's bring-your-own-container examples build (Flask under gunicorn, PyTorch), with the
  * same weights, on the same cores with the same worker count, driven by autocannon with
- * single-row JSON requests at concurrency 1 and 64. Writes the "Serving" section of
- * bench/RESULTS.md.
+ * single-row JSON requests at concurrency 1 and 64. Beside them, on the same cores, a bare
+ * node:http server answering modelstack's response as fixed bytes (bare-server.ts): the ceiling
+ * for any server on node:http, so modelstack's throughput as a fraction of it says how much its
+ * own per-request work costs. Writes the "Serving" section of bench/RESULTS.md.
  *
- *   npm run bench:serve -- [--duration 10] [--rounds 3] [--cores 0] [--load-cores 1] [--workers 1]
+ *   npm run bench:serve -- [--duration 10] [--rounds 3] [--cores 0] [--load-cores 1] [--workers 1] [--skip-peer] [--baseline DIR]
+ *
+ * --skip-peer measures modelstack against bare node:http only (no Python peer to install).
+ * --baseline DIR also serves the model with the modelstack checkout in DIR (an earlier commit,
+ * `git worktree add DIR <commit>`, with node_modules), in the same run: before and after a change.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -37,8 +43,12 @@ const { values: args } = parseArgs({
     'load-cores': { type: 'string', default: String(CORES - 1) },
     workers: { type: 'string', default: String(Math.max(1, CORES - 1)) },
     rounds: { type: 'string', default: '3' },
+    'skip-peer': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
+const skipPeer = args['skip-peer'];
+const baseline = args.baseline === undefined ? undefined : path.resolve(args.baseline);
 const duration = Number(args.duration);
 const workers = Number(args.workers);
 const rounds = Number(args.rounds);
@@ -54,6 +64,11 @@ interface Measurement {
   readonly failures: number;
 }
 
+const MODELSTACK = 'modelstack (Node, ONNX Runtime)';
+const BARE = 'bare node:http (fixed body)';
+const BASELINE = `modelstack at ${baseline === undefined ? '' : path.basename(baseline)} (--baseline)`;
+const PEER = 'peer (nginx + gunicorn + Flask, PyTorch)';
+
 async function main(): Promise<void> {
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT, { recursive: true });
@@ -61,33 +76,34 @@ async function main(): Promise<void> {
 
   const oursPort = 18601;
   const peerPort = 18602;
-  const socket = path.join(OUT, 'gunicorn.sock');
-  const nginxConf = path.join(OUT, 'nginx.conf');
-  const template = await readFile(path.join(import.meta.dirname, 'peer-nginx.conf'), 'utf8');
-  await writeFile(nginxConf, template.replaceAll('@OUT@', OUT).replaceAll('@SOCKET@', socket).replaceAll('@PORT@', String(peerPort)));
+  const barePort = 18603;
+  const baselinePort = 18604;
   const servers = [
     startServer('modelstack', ['node', path.join(REPO, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(oursPort), '--workers', String(workers)], {}),
-    // The peer as the BYOC example's `serve` script starts it: gunicorn sync workers on a unix socket, nginx in front.
-    startServer('gunicorn', ['/usr/bin/gunicorn', '-k', 'sync', '-w', String(workers), '-b', `unix:${socket}`, '--timeout', '60', '--chdir', import.meta.dirname, 'peer_app:app'], {
-      MODEL_WEIGHTS: weightsFile,
-      TORCH_THREADS: '1',
-    }),
-    startServer('nginx', ['/usr/sbin/nginx', '-c', nginxConf, '-e', path.join(OUT, 'nginx-error.log')], {}),
   ];
   try {
-    const targets = [
-      { name: 'modelstack (Node, ONNX Runtime)', url: `http://127.0.0.1:${oursPort}` },
-      { name: 'peer (nginx + gunicorn + Flask, PyTorch)', url: `http://127.0.0.1:${peerPort}` },
-    ];
-    await Promise.all(targets.map((target) => waitForPing(target.url)));
+    const targets = [{ name: MODELSTACK, url: `http://127.0.0.1:${oursPort}` }];
     const body = JSON.stringify({ instances: [sampleRow(1)] });
-    await checkSameAnswers(targets.map((target) => target.url), body);
+    await waitForPing(targets[0]!.url);
+    // The bare server answers modelstack's own response, byte for byte: same size, same content type.
+    const bareBody = path.join(OUT, 'bare-body.json');
+    await writeFile(bareBody, await (await fetch(`${targets[0]!.url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).text());
+    servers.push(startServer('bare', ['node', '--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'bare-server.ts'), String(barePort), bareBody], {}));
+    targets.push({ name: BARE, url: `http://127.0.0.1:${barePort}` });
+    if (baseline !== undefined) {
+      servers.push(startServer('baseline', ['node', path.join(baseline, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(baselinePort), '--workers', String(workers)], {}));
+      targets.push({ name: BASELINE, url: `http://127.0.0.1:${baselinePort}` });
+    }
+    if (!skipPeer) servers.push(...await startPeer(weightsFile, peerPort));
+    if (!skipPeer) targets.push({ name: PEER, url: `http://127.0.0.1:${peerPort}` });
+    await Promise.all(targets.map((target) => waitForPing(target.url)));
+    if (!skipPeer) await checkSameAnswers([targets[0]!.url, targets.find((target) => target.name === PEER)!.url], body);
 
     const loadBefore = os.loadavg()[0]!;
     const measurements: Measurement[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const connections of [1, 64]) {
-        // Alternate which server goes first, so drift on a shared machine hits both alike.
+        // Alternate the order of the servers, so drift on a shared machine hits them all alike.
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const target of order) {
           await load(target.url, body, connections, 2); // warm-up
@@ -104,6 +120,21 @@ async function main(): Promise<void> {
   } finally {
     for (const server of servers) server.kill('SIGTERM');
   }
+}
+
+/** The peer as the BYOC example's `serve` script starts it: gunicorn sync workers on a unix socket, nginx in front. */
+async function startPeer(weightsFile: string, port: number): Promise<ChildProcess[]> {
+  const socket = path.join(OUT, 'gunicorn.sock');
+  const nginxConf = path.join(OUT, 'nginx.conf');
+  const template = await readFile(path.join(import.meta.dirname, 'peer-nginx.conf'), 'utf8');
+  await writeFile(nginxConf, template.replaceAll('@OUT@', OUT).replaceAll('@SOCKET@', socket).replaceAll('@PORT@', String(port)));
+  return [
+    startServer('gunicorn', ['/usr/bin/gunicorn', '-k', 'sync', '-w', String(workers), '-b', `unix:${socket}`, '--timeout', '60', '--chdir', import.meta.dirname, 'peer_app:app'], {
+      MODEL_WEIGHTS: weightsFile,
+      TORCH_THREADS: '1',
+    }),
+    startServer('nginx', ['/usr/sbin/nginx', '-c', nginxConf, '-e', path.join(OUT, 'nginx-error.log')], {}),
+  ];
 }
 
 /** Seeded He-initialised weights, saved as a modelstack artifact and as JSON for the peer. */
@@ -182,36 +213,58 @@ async function load(url: string, body: string, connections: number, seconds: num
 
 function report(measurements: readonly Measurement[], names: readonly string[], loadAverage: readonly [number, number]): string {
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const cells = (server: string, connections: number) => measurements.filter((m) => m.server === server && m.connections === connections);
   const summary = (server: string, connections: number) => {
-    const runs = measurements.filter((m) => m.server === server && m.connections === connections);
+    const runs = cells(server, connections);
     return { rps: median(runs.map((m) => m.rps)), p50: median(runs.map((m) => m.p50)), p99: median(runs.map((m) => m.p99)), failures: runs.reduce((total, m) => total + m.failures, 0) };
   };
+  // Each round measures the servers back to back, so a round's ratio is the fair comparison on a
+  // machine whose load drifts; the tables show the median over rounds and the spread (min-max).
+  const perRound = (connections: number, ratio: (ours: Measurement, other: Measurement) => number, other: string, ours = MODELSTACK) =>
+    Array.from({ length: rounds }, (_, round) => ratio(cells(ours, connections)[round]!, cells(other, connections)[round]!));
+  const spread = (values: readonly number[], digits: number) => `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
+
   const rows: string[] = [];
-  const ratios: string[] = [];
+  const bareRows: string[] = [];
+  const peerRows: string[] = [];
   for (const connections of [1, 64]) {
-    const [ours, peer] = names.map((name) => summary(name, connections));
-    names.forEach((name, index) => {
-      const s = index === 0 ? ours! : peer!;
+    for (const name of names) {
+      const s = summary(name, connections);
       rows.push(`| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.failures} |`);
-    });
-    // Each round measures both servers back to back, so a round's ratio is the fair comparison
-    // on a machine whose load drifts; the table's ratio is the median over rounds.
-    const pairs = Array.from({ length: rounds }, (_, round) => {
-      const cell = (name: string) => measurements.filter((m) => m.server === name && m.connections === connections)[round]!;
-      return { throughput: cell(names[0]!).rps / cell(names[1]!).rps, p99: cell(names[1]!).p99 / cell(names[0]!).p99 };
-    });
-    const perRound = pairs.map((pair) => `${pair.throughput.toFixed(1)}x`).join(', ');
-    ratios.push(`| ${connections} | ${median(pairs.map((pair) => pair.throughput)).toFixed(1)}x (rounds: ${perRound}) | ${median(pairs.map((pair) => pair.p99)).toFixed(1)}x lower |`);
+    }
+    for (const server of names.filter((name) => name === MODELSTACK || name === BASELINE)) {
+      const fractions = perRound(connections, (ours, bare) => ours.rps / bare.rps, BARE, server);
+      const ours = cells(server, connections).map((m) => m.p99.toFixed(2)).join(', ');
+      const bare = cells(BARE, connections).map((m) => m.p99.toFixed(2)).join(', ');
+      bareRows.push(`| ${connections} | ${server === BASELINE ? BASELINE : 'modelstack'} | ${median([...fractions]).toFixed(2)} | ${spread(fractions, 2)} (rounds: ${fractions.map((f) => f.toFixed(2)).join(', ')}) | ${ours} | ${bare} |`);
+    }
+    if (names.includes(PEER)) {
+      const pairs = perRound(connections, (m, peer) => m.rps / peer.rps, PEER);
+      const p99s = perRound(connections, (m, peer) => peer.p99 / m.p99, PEER);
+      peerRows.push(`| ${connections} | ${median([...pairs]).toFixed(1)}x (rounds: ${pairs.map((r) => `${r.toFixed(1)}x`).join(', ')}) | ${median(p99s).toFixed(1)}x lower |`);
+    }
   }
+  const peerText = names.includes(PEER)
+    ? [
+        'Against the peer SageMaker\'s bring-your-own-container examples build (scikit_bring_your_own: nginx in front of',
+        'gunicorn sync workers on a unix socket, Flask app, here with the model in PyTorch 1.13 + OpenBLAS; same weights,',
+        'answers checked equal to 1e-5 before measuring; the peer runs without the machine-wide `OPENBLAS_CORETYPE`',
+        'override, bench/peer-env.ts), median over rounds of each round\'s back-to-back pair:',
+        '',
+        '| concurrency | throughput, modelstack / peer | p99, modelstack vs peer |',
+        '|---|---|---|',
+        ...peerRows,
+        '',
+      ]
+    : ['This run left out the Python peer (`--skip-peer`).', ''];
   return [
     '## Serving',
     '',
-    `The same MLP (${[FEATURES, ...HIDDEN, CLASSES].join('-')}, ReLU, softmax; identical weights, answers checked equal to 1e-5 before measuring)`,
-    'served by `modelstack serve` (Node 20, node:http + ONNX Runtime 1.30 CPU, dynamic batching) and by the peer SageMaker\'s',
-    'bring-your-own-container examples build (scikit_bring_your_own: nginx in front of gunicorn sync workers on a unix',
-    'socket, Flask app, here with the model in PyTorch 1.13 + OpenBLAS). Both pinned to the same cores (`taskset`) with the',
-    'same worker count, 1 ONNX Runtime / torch thread per worker; both write an access log line per request, straight to a file;',
-    'the peer runs without the machine-wide `OPENBLAS_CORETYPE` override (bench/peer-env.ts).',
+    `The same MLP (${[FEATURES, ...HIDDEN, CLASSES].join('-')}, ReLU, softmax) served by \`modelstack serve\` (Node 20, node:http + ONNX Runtime 1.30`,
+    'CPU, dynamic batching, one JSON log line per request straight to a file) and, as the ceiling, by a bare node:http server',
+    '(bench/serve/bare-server.ts) that reads each request and answers modelstack\'s own response as fixed bytes',
+    `(content-type, content-length), in the same run.${names.includes(PEER) ? ' And by the Python peer below.' : ''} All pinned to the same cores (\`taskset\`) with`,
+    'the same worker count, 1 ONNX Runtime / torch thread per worker.',
     'autocannon (pinned to a core of its own) sends the same single-row JSON request (`{"instances": [[32 floats]]}`) over',
     `keep-alive connections, after a 2 s warm-up, for ${duration} s per cell, ${rounds} round(s) interleaved (median shown);`,
     'latency percentiles from every response time autocannon reports (its own histogram rounds to 1 ms).',
@@ -222,19 +275,20 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    'Ratios, median over rounds of each round\'s back-to-back pair:',
+    'modelstack\'s throughput as a fraction of bare node:http, per round (each round measures both back to back):',
     '',
-    '| concurrency | throughput, modelstack / peer | p99, modelstack vs peer |',
-    '|---|---|---|',
-    ...ratios,
+    '| concurrency | server | throughput / bare node:http, median | spread (min-max) | its p99 ms, per round | bare p99 ms, per round |',
+    '|---|---|---|---|---|---|',
+    ...bareRows,
     '',
+    ...peerText,
     'Command:',
     '',
     '```bash',
-    `npm run bench:serve -- --duration ${duration} --rounds ${rounds} --cores ${cores} --load-cores ${loadCores} --workers ${workers}`,
+    `npm run bench:serve -- --duration ${duration} --rounds ${rounds} --cores ${cores} --load-cores ${loadCores} --workers ${workers}${skipPeer ? ' --skip-peer' : ''}${baseline === undefined ? '' : ` --baseline ${path.relative(REPO, baseline) || '.'}`}`,
     '```',
     '',
-    `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn, nginx-light).`,
+    `Recorded ${new Date().toISOString().slice(0, 10)}. bench/serve/run.sh installs the peer from Debian packages (python3-torch, libopenblas0-pthread, python3-flask, gunicorn, nginx-light) unless \`--skip-peer\` is given.`,
     '',
   ].join('\n');
 }

@@ -89,6 +89,19 @@ describe('POST /invocations, regression', () => {
     expect((await invoke(regression.url, JSON.stringify({ instances: builtIn }))).json()).toEqual({ predictions: truth });
   });
 
+  it('reads a body that arrives in several chunks, split mid-number', async () => {
+    const chunks = ['{"instances": [[1, ', '2], [3, 0.', '5]]}'].map((text) => new TextEncoder().encode(text));
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = chunks.shift();
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const response = await fetch(`${regression.url}/invocations`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+    expect(await response.json()).toEqual({ predictions: [truth[0], truth[1]] });
+  });
+
   it('answers CSV with CSV, one value per line, and accepts a header naming the features in any order', async () => {
     const csv = rows.map((row) => row.join(',')).join('\n');
     const plain = await invoke(regression.url, csv, { 'content-type': 'text/csv; charset=utf-8' });
@@ -252,7 +265,8 @@ describe('errors a client can act on', () => {
   it('never answers a client mistake with a 5xx, and keeps serving', async () => {
     const bodies = ['', 'null', '{}', '"rows"', '[[]]', '[null]', '[[1e400, 1]]', '{"instances": {"x1": 1}}', '\u0000\u00ff', '[[[1, 2]]]', '['.repeat(5000)];
     for (const body of bodies) {
-      for (const contentType of ['application/json', 'text/csv', 'application/jsonlines']) {
+      // `constructor` and `__proto__` once found Object's own properties in the table of types: a 500.
+      for (const contentType of ['application/json', 'text/csv', 'application/jsonlines', 'constructor', '__proto__']) {
         const response = await invoke(regression.url, body, { 'content-type': contentType });
         expect(response.status, `${contentType} ${JSON.stringify(body.slice(0, 20))}`).toBeGreaterThanOrEqual(400);
         expect(response.status, `${contentType} ${JSON.stringify(body.slice(0, 20))}`).toBeLessThan(500);

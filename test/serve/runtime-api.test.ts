@@ -67,6 +67,8 @@ describe('the AWS SDK InvokeEndpoint against the local server', () => {
     expect(modelError.OriginalStatusCode).toBe(400);
     expect(modelError.message).toMatch(/Received client error \(400\) from primary/);
     expect(JSON.parse(modelError.OriginalMessage!)).toMatchObject({ code: 400, message: expect.stringContaining('expected rows of 2 features [x1, x2]') });
+    // The log line carries the status the SDK received, not the container's 400.
+    expect(server.log.at(-1)).toMatchObject({ path: '/endpoints/local-regression/invocations', status: 424, error: expect.stringContaining('expected rows of 2 features') });
   });
 
   it('surfaces an unsupported content type as ModelError with OriginalStatusCode 415', async () => {
@@ -83,5 +85,6 @@ describe('the AWS SDK InvokeEndpoint against the local server', () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).message).toMatch(/limit is 6291456 bytes/);
+    expect(server.log.at(-1)).toMatchObject({ status: 413 });
   });
 });

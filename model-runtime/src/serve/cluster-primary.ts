@@ -16,12 +16,8 @@ import path from 'node:path';
 import { CLOSED_STDOUT_EXIT_CODE } from '../closed-stdout.ts';
 import { logEvent } from './log.ts';
 import type { ServeConfig } from './serve-config.ts';
-import type { ServeHooks, WorkerMessage } from './serve-model.ts';
+import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV, type ServeHooks, type WorkerMessage } from './cluster-protocol.ts';
 import { stopRequested, type StopReason } from './stop-reason.ts';
-
-/** Environment variables a worker reads its job from (see worker-entry.ts). */
-export const WORKER_MODEL_DIR_ENV = 'MODELSTACK_SERVE_MODEL_DIR';
-export const WORKER_CONFIG_ENV = 'MODELSTACK_SERVE_CONFIG';
 
 export function servePrimary(modelDir: string, config: ServeConfig, hooks: ServeHooks): Promise<StopReason> {
   // Workers run worker-entry.ts; when this runtime runs from TypeScript, they need tsx's loader too.

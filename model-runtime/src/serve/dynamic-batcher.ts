@@ -8,12 +8,13 @@
  * 64 rows costs little more than over 1, so this is where the throughput under concurrency
  * comes from.
  */
-import type { FeatureMatrix } from './feature-rows.ts';
+import type { FeatureMatrix } from './feature-decoder.ts';
 
 export interface BatchRunner {
   /** features (count, F) -> output (count, width) */
   predict(features: Float32Array, count: number): Promise<Float32Array>;
-  readonly output: { readonly width: number };
+  /** Values per row of predict()'s output: where one caller's rows end and the next one's begin. */
+  readonly outputWidth: number;
 }
 
 export interface DynamicBatcherOptions {
@@ -51,7 +52,6 @@ export class DynamicBatcher {
 
   constructor(
     private readonly model: BatchRunner,
-    private readonly width: number,
     options: DynamicBatcherOptions = {},
   ) {
     this.maxBatchRows = options.maxBatchRows ?? 256;
@@ -93,7 +93,7 @@ export class DynamicBatcher {
       const output = await this.model.predict(features, rows); // (rows, width)
       let offset = 0;
       for (const pending of batch) {
-        const end = offset + pending.input.count * this.width;
+        const end = offset + pending.input.count * this.model.outputWidth;
         pending.resolve({ output: output.subarray(offset, end), batchRows: rows, batchRequests: batch.length });
         offset = end;
       }

@@ -1,6 +1,7 @@
 /**
  * A loaded, verified model ready for forward passes: the ONNX Runtime session over model.onnx
- * plus what model.json says about its rows and outputs.
+ * plus what model.json says about its rows and outputs: a decoder for the features going in and
+ * an interpreter for the output tensor coming out.
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -8,7 +9,7 @@ import { loadArtifact } from '../artifact/load.ts';
 import { createSession } from '../engine/session.ts';
 import { INFERENCE_INPUT, INFERENCE_OUTPUT, type ModelDescription } from '../artifact/model-description.ts';
 import type { Manifest } from '../artifact/digest.ts';
-import { FeatureRowWriter } from './feature-rows.ts';
+import { FeatureDecoder } from './feature-decoder.ts';
 import { outputInterpreter, type OutputInterpreter } from './predictions.ts';
 
 export interface InferenceModelOptions {
@@ -22,16 +23,23 @@ export interface InferenceModelOptions {
 export class InferenceModel {
   /** How many ONNX Runtime runs this model has made; batching makes it smaller than the request count. */
   runs = 0;
-  readonly rows: FeatureRowWriter;
-  readonly output: OutputInterpreter;
+  /** Request rows (arrays, or objects keyed by feature name) -> the (count, F) matrix model.onnx reads. */
+  readonly featureDecoder: FeatureDecoder;
+  /** The (count, width) output tensor -> predictions (numbers, or labels with probabilities). */
+  readonly outputInterpreter: OutputInterpreter;
 
   private constructor(
     readonly description: ModelDescription,
     readonly manifest: Manifest,
     private readonly session: ort.InferenceSession,
   ) {
-    this.rows = new FeatureRowWriter(description.features);
-    this.output = outputInterpreter(description);
+    this.featureDecoder = new FeatureDecoder(description.features);
+    this.outputInterpreter = outputInterpreter(description);
+  }
+
+  /** Values per row of the output tensor (T for regression, K for classification). */
+  get outputWidth(): number {
+    return this.outputInterpreter.width;
   }
 
   /**

@@ -11,18 +11,21 @@ export type MediaType = typeof JSON_TYPE | typeof CSV_TYPE | typeof JSON_LINES_T
 
 export const SUPPORTED_MEDIA_TYPES: readonly MediaType[] = [JSON_TYPE, CSV_TYPE, JSON_LINES_TYPE];
 
-/** Spellings seen in the wild for the same three formats. */
-const ALIASES: Readonly<Record<string, MediaType>> = {
-  'application/json': JSON_TYPE,
-  'text/json': JSON_TYPE,
-  'text/csv': CSV_TYPE,
-  'application/csv': CSV_TYPE,
-  'application/jsonlines': JSON_LINES_TYPE,
-  'application/jsonl': JSON_LINES_TYPE,
-  'application/x-jsonlines': JSON_LINES_TYPE,
-  'application/json-lines': JSON_LINES_TYPE,
-  'application/x-ndjson': JSON_LINES_TYPE,
-};
+/**
+ * Spellings seen in the wild for the same three formats. A Map, not an object literal: a
+ * Content-Type of `constructor` or `__proto__` must not find Object's own properties.
+ */
+const ALIASES: ReadonlyMap<string, MediaType> = new Map([
+  ['application/json', JSON_TYPE],
+  ['text/json', JSON_TYPE],
+  ['text/csv', CSV_TYPE],
+  ['application/csv', CSV_TYPE],
+  ['application/jsonlines', JSON_LINES_TYPE],
+  ['application/jsonl', JSON_LINES_TYPE],
+  ['application/x-jsonlines', JSON_LINES_TYPE],
+  ['application/json-lines', JSON_LINES_TYPE],
+  ['application/x-ndjson', JSON_LINES_TYPE],
+]);
 
 /** `text/csv; charset=utf-8` -> `text/csv`. */
 function essence(header: string): string {
@@ -35,7 +38,8 @@ function essence(header: string): string {
  */
 export function requestMediaType(contentType: string | undefined): MediaType {
   if (contentType === undefined || contentType.trim() === '') return JSON_TYPE;
-  const type = ALIASES[essence(contentType)];
+  // Most clients send the bare type (`application/json`): look that up before taking the header apart.
+  const type = ALIASES.get(contentType) ?? ALIASES.get(essence(contentType));
   if (type === undefined) {
     throw new HttpError(
       415,
@@ -75,7 +79,7 @@ export function responseMediaType(accept: string | undefined, requestType: Media
 
 function matchRange(range: string, requestType: MediaType): MediaType | undefined {
   if (range === '*/*') return requestType;
-  const exact = ALIASES[range];
+  const exact = ALIASES.get(range);
   if (exact !== undefined) return exact;
   if (range.endsWith('/*')) {
     const family = range.slice(0, -1);

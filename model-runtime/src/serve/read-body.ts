@@ -24,7 +24,9 @@ export function readBody(request: IncomingMessage, limit: number): Promise<strin
     return Promise.reject(payloadTooLarge(declared, limit));
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // A small body arrives in one chunk: decode that one rather than copy it into a new buffer first.
+    let first: Buffer | undefined;
+    let rest: Buffer[] | undefined;
     let received = 0;
     let refused = false;
     request.on('data', (chunk: Buffer) => {
@@ -32,14 +34,17 @@ export function readBody(request: IncomingMessage, limit: number): Promise<strin
       received += chunk.length;
       if (received > limit) {
         refused = true;
-        chunks.length = 0;
+        first = rest = undefined;
         reject(payloadTooLarge(undefined, limit));
         return;
       }
-      chunks.push(chunk);
+      if (first === undefined) first = chunk;
+      else (rest ??= [first]).push(chunk);
     });
     request.on('end', () => {
-      if (!refused) resolve(Buffer.concat(chunks, received).toString('utf8'));
+      if (refused) return;
+      if (rest !== undefined) resolve(Buffer.concat(rest, received).toString('utf8'));
+      else resolve(first === undefined ? '' : first.toString('utf8'));
     });
     request.on('error', reject);
   });

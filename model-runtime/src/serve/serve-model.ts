@@ -18,31 +18,11 @@ import { logEvent } from './log.ts';
 import { InferenceServer } from './server.ts';
 import type { ServeConfig } from './serve-config.ts';
 import { servePrimary } from './cluster-primary.ts';
+import type { ServeHooks, WorkerReadyMessage, WorkerStdoutClosedMessage } from './cluster-protocol.ts';
 import { stopRequested, type StopReason } from './stop-reason.ts';
 
 /** Time allowed for in-flight requests after SIGTERM; SageMaker sends SIGKILL 30 s after it. */
 const DRAIN_GRACE_MS = 25_000;
-
-/** Sent by a cluster worker to the primary once its model is loaded and it answers /ping with 200. */
-export interface WorkerReadyMessage {
-  readonly type: 'modelstack:worker-ready';
-  readonly port: number;
-}
-
-/**
- * Sent by a cluster worker whose log line found stdout closed, as it starts draining: the other
- * workers share that stdout but may not write for a while, and would keep accepting meanwhile.
- */
-export interface WorkerStdoutClosedMessage {
-  readonly type: 'modelstack:stdout-closed';
-}
-
-export type WorkerMessage = WorkerReadyMessage | WorkerStdoutClosedMessage;
-
-export interface ServeHooks {
-  /** Called once the model is loaded and the server answers /ping 200 on `port` (every worker, under cluster). */
-  readonly onReady?: (port: number) => void;
-}
 
 /** Serves until asked to stop, drains, and resolves with why it stopped. */
 export async function serveModel(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {

@@ -6,23 +6,24 @@
  *   POST /endpoints/<name>/invocations  the same, answered in the SageMaker runtime API's shape
  *   GET  /execution-parameters          batch transform's tuning hints
  *
- * The server listens before the model is loaded (SageMaker expects sockets accepted within
- * 250 ms and polls /ping until it passes).
+ * The routes are a table (route-table.ts) of handlers that return their response; this file
+ * writes every response and its log line in one place, send(), so the status sent and the
+ * status logged are one value. The server listens before the model is loaded (SageMaker expects
+ * sockets accepted within 250 ms and polls /ping until it passes).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { decodeRequest } from './decode.ts';
 import { DynamicBatcher, type DynamicBatcherOptions } from './dynamic-batcher.ts';
-import { encodeResponse } from './encode.ts';
-import { HttpError, errorBody } from './http-error.ts';
+import { renderError } from './error-response.ts';
 import type { InferenceModel } from './inference-model.ts';
-import { requestMediaType, responseMediaType } from './media-types.ts';
-import { DEFAULT_MAX_PAYLOAD_BYTES, readBody } from './read-body.ts';
-import { stdoutRequestLogger, type RequestLogEntry, type RequestLogger } from './log.ts';
-import { DEFAULT_VARIANT_NAME, INVOCATIONS_PATH, runtimeApiError, runtimeApiHeaders } from './runtime-api.ts';
-
-const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
+import { invoke, type ModelState } from './invocation.ts';
+import { JSON_TYPE } from './media-types.ts';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './read-body.ts';
+import { stdoutRequestLogger, type RequestLogger } from './log.ts';
+import type { RouteResponse } from './route-response.ts';
+import { RouteTable } from './route-table.ts';
+import { DEFAULT_VARIANT_NAME, RUNTIME_API_INVOCATIONS_PATH, runtimeApiHeaders } from './runtime-api.ts';
 
 export interface InferenceServerOptions {
   /** The model being loaded; /ping answers 503 until it resolves. */
@@ -50,15 +51,6 @@ export interface InferenceServerOptions {
   readonly log?: RequestLogger;
 }
 
-/** What one invocation produced, for the response and the log line. */
-interface Invocation {
-  readonly body: string;
-  readonly contentType: string;
-  readonly rows: number;
-  readonly batchRows: number;
-  readonly batchRequests: number;
-}
-
 export class InferenceServer {
   readonly http: http.Server;
   private loaded: { model: InferenceModel; batcher: DynamicBatcher } | undefined;
@@ -68,12 +60,28 @@ export class InferenceServer {
   private readonly timeoutMs: number;
   private readonly variantName: string;
   private readonly log: RequestLogger;
+  private readonly routes: RouteTable;
 
   constructor(private readonly options: InferenceServerOptions) {
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.variantName = options.variantName ?? DEFAULT_VARIANT_NAME;
     this.log = options.log ?? stdoutRequestLogger;
+    const modelState = (): ModelState => this.modelState();
+    const limits = { maxPayloadBytes: this.maxPayloadBytes, timeoutMs: this.timeoutMs };
+    this.routes = new RouteTable()
+      .addRoute('GET', '/ping', () => this.ping())
+      .addRoute('HEAD', '/ping', () => this.ping())
+      .addRoute('POST', '/invocations', (request) => invoke(request, modelState, limits))
+      .addRoute('POST', RUNTIME_API_INVOCATIONS_PATH, async (request) => {
+        const response = await invoke(request, modelState, limits);
+        return { ...response, headers: { ...response.headers, ...runtimeApiHeaders(this.variantName) } };
+      }, 'runtime-api')
+      .addRoute('GET', '/execution-parameters', () => json(200, {
+        MaxConcurrentTransforms: 1,
+        BatchStrategy: 'MULTI_RECORD',
+        MaxPayloadInMB: Math.floor(this.maxPayloadBytes / 1024 / 1024),
+      }));
     this.http = http.createServer((request, response) => void this.handle(request, response));
     // A slow client must not hold a connection open forever; allow the invocation timeout plus upload time.
     this.http.requestTimeout = this.timeoutMs + 30_000;
@@ -94,7 +102,7 @@ export class InferenceServer {
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     this.ready = this.options.model.then(
       (model) => {
-        this.loaded = { model, batcher: new DynamicBatcher(model, model.output.width, this.options.batching) };
+        this.loaded = { model, batcher: new DynamicBatcher(model, this.options.batching) };
       },
       (error: unknown) => {
         this.loadError = error instanceof Error ? error : new Error(String(error));
@@ -133,136 +141,56 @@ export class InferenceServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
-    const path = (request.url ?? '/').split('?')[0]!;
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
     const method = request.method ?? 'GET';
     if (this.draining) response.setHeader('connection', 'close');
-    let entry: Omit<RequestLogEntry, 'latencyMs'>;
-    try {
-      entry = await this.route(method, path, request, response);
-    } catch (error) {
-      // Only a bug gets here (route answers HttpErrors itself); answer 500 rather than crash.
-      const message = error instanceof Error ? error.message : String(error);
-      if (!response.headersSent) sendJson(response, 500, { code: 500, type: 'InternalServerError', message });
-      else response.destroy();
-      entry = { method, path, status: 500, rows: 0, error: message };
-    }
-    this.log({ ...entry, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 });
+    const answer = await this.routes.dispatch(method, path, request);
+    const sent = send(request, response, answer);
+    this.log({ method, path, status: sent.status, ...sent.log, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 });
   }
 
-  private async route(method: string, path: string, request: IncomingMessage, response: ServerResponse): Promise<Omit<RequestLogEntry, 'latencyMs'>> {
-    const apiMatch = INVOCATIONS_PATH.exec(path);
-    const base = { method, path };
-    try {
-      if (path === '/ping') {
-        allow(method, ['GET', 'HEAD']);
-        const status = this.ping();
-        sendJson(response, status.code, status);
-        return { ...base, status: status.code, rows: 0 };
-      }
-      if (path === '/execution-parameters') {
-        allow(method, ['GET']);
-        sendJson(response, 200, { MaxConcurrentTransforms: 1, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: Math.floor(this.maxPayloadBytes / 1024 / 1024) });
-        return { ...base, status: 200, rows: 0 };
-      }
-      if (path !== '/invocations' && apiMatch === null) {
-        throw new HttpError(404, 'NotFound', `no route ${path}; this server answers GET /ping, POST /invocations, POST /endpoints/<name>/invocations and GET /execution-parameters`);
-      }
-      allow(method, ['POST']);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      request.resume();
-      sendError(response, error);
-      return { ...base, status: error.status, rows: 0, error: error.message };
-    }
-
-    const attributes = request.headers[CUSTOM_ATTRIBUTES];
-    const passThrough: Record<string, string> = typeof attributes === 'string' ? { [CUSTOM_ATTRIBUTES]: attributes } : {};
-    try {
-      const result = await this.invoke(request);
-      const apiHeaders = apiMatch === null ? {} : runtimeApiHeaders(this.variantName);
-      // With a content-length, headers and body leave in one write rather than as chunks.
-      response.writeHead(200, { 'content-type': result.contentType, 'content-length': Buffer.byteLength(result.body), ...passThrough, ...apiHeaders });
-      response.end(result.body);
-      return { ...base, status: 200, rows: result.rows, batchRows: result.batchRows, batchRequests: result.batchRequests };
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      if (apiMatch === null) {
-        sendError(response, error);
-      } else {
-        const api = runtimeApiError(error, JSON.stringify(errorBody(error)));
-        sendJson(response, api.status, api.body, { ...error.headers, ...api.headers });
-      }
-      return { ...base, status: apiMatch === null ? error.status : runtimeStatus(error), rows: 0, error: error.message };
-    }
+  private ping(): RouteResponse {
+    if (this.draining) return json(503, { code: 503, status: 'draining', message: 'server is shutting down' });
+    if (this.loaded !== undefined) return json(200, { code: 200, status: 'ready' });
+    if (this.loadError !== undefined) return json(503, { code: 503, status: 'failed', message: this.loadError.message });
+    return json(503, { code: 503, status: 'loading', message: 'model is loading' });
   }
 
-  private ping(): { code: number; status: string; message?: string } {
-    if (this.draining) return { code: 503, status: 'draining', message: 'server is shutting down' };
-    if (this.loaded !== undefined) return { code: 200, status: 'ready' };
-    if (this.loadError !== undefined) return { code: 503, status: 'failed', message: this.loadError.message };
-    return { code: 503, status: 'loading', message: 'model is loading' };
-  }
-
-  private async invoke(request: IncomingMessage): Promise<Invocation> {
-    // Format checks first, so a wrong Content-Type or Accept is reported before the upload is read.
-    const requestType = requestMediaType(request.headers['content-type']);
-    const responseType = responseMediaType(request.headers.accept, requestType);
-    const body = await readBody(request, this.maxPayloadBytes).catch((error: unknown) => {
-      throw error instanceof HttpError ? error : new HttpError(400, 'BadRequest', `could not read the request body: ${String(error)}`);
-    });
-    const loaded = this.loaded;
-    if (loaded === undefined) {
-      throw new HttpError(503, 'ServiceUnavailable', this.loadError === undefined ? 'model is still loading; retry when GET /ping answers 200' : `model failed to load: ${this.loadError.message}`);
-    }
-    const features = decodeRequest(body, requestType, loaded.model.rows);
-    const result = await withTimeout(loaded.batcher.predict(features), this.timeoutMs);
-    const predictions = loaded.model.output.interpret(result.output, features.count);
+  private modelState(): ModelState {
+    if (this.loaded !== undefined) return this.loaded;
     return {
-      body: encodeResponse(predictions, responseType),
-      contentType: responseType,
-      rows: features.count,
-      batchRows: result.batchRows,
-      batchRequests: result.batchRequests,
+      model: undefined,
+      unavailable: this.loadError === undefined ? 'model is still loading; retry when GET /ping answers 200' : `model failed to load: ${this.loadError.message}`,
     };
   }
 }
 
-function allow(method: string, methods: readonly string[]): void {
-  if (!methods.includes(method)) {
-    throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed here; use ${methods.join(' or ')}`, { allow: methods.join(', ') });
+function json(status: number, body: unknown): RouteResponse {
+  return { status, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify(body), log: { rows: 0 } };
+}
+
+/**
+ * Writes `answer` (headers and body in one write, thanks to the content-length; no body for
+ * HEAD) and returns what was sent, for the log line. Only a response Node refuses to write (a
+ * header value it rejects, say) is answered otherwise: with a 500, which is then what is logged.
+ */
+function send(request: IncomingMessage, response: ServerResponse, answer: RouteResponse): RouteResponse {
+  // A body no handler read (a 404, a 405, a 415) is discarded, so the client can read the answer.
+  if (request.readableFlowing === null) request.resume();
+  try {
+    response.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+  } catch (error) {
+    if (response.headersSent) {
+      response.destroy();
+      return answer;
+    }
+    const fallback = renderError(error, 'container');
+    response.writeHead(fallback.status, { ...fallback.headers, 'content-length': Buffer.byteLength(fallback.body) });
+    response.end(request.method === 'HEAD' ? undefined : fallback.body);
+    return fallback;
   }
-}
-
-function runtimeStatus(error: HttpError): number {
-  return error.status === 413 ? 413 : 424;
-}
-
-/** `work`, or a 504 after `timeoutMs`; one promise and one timer per request (no race/finally chain). */
-function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new HttpError(504, 'ModelTimeout', `prediction took longer than ${timeoutMs / 1000} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)`)),
-      timeoutMs,
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
-function sendError(response: ServerResponse, error: HttpError): void {
-  sendJson(response, error.status, errorBody(error), error.headers);
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(response.req.method === 'HEAD' ? undefined : text);
+  response.end(request.method === 'HEAD' ? undefined : answer.body);
+  return answer;
 }

@@ -2,7 +2,7 @@
  * Entry point of a cluster worker (forked by cluster-primary.ts): serve the model in this
  * process with the primary's settings, exit 0 after draining (141 when stdout closed), 1 if the model fails.
  */
-import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV } from './cluster-primary.ts';
+import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV } from './cluster-protocol.ts';
 import { serveInThisProcess } from './serve-model.ts';
 import type { ServeConfig } from './serve-config.ts';
 import { exitCodeAfter } from './stop-reason.ts';
