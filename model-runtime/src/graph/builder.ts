@@ -162,14 +162,13 @@ export class GraphBuilder {
    * Layer normalization over the last axis: (x - mean) / sqrt(var + epsilon) * scale + bias,
    * with the biased variance (as torch.nn.LayerNorm). scale and bias have the last axis's size.
    *
-   * float32 uses ONNX's fused LayerNormalization (opset 17), whose Mean and InvStdDev outputs the
-   * gradient rule reuses. float64 is composed from primitive ops: ONNX Runtime's CPU kernel
-   * accepts float64 but computes the statistics in float32 (stash_type 1, the only one it
-   * implements), which is too coarse for a float64 gradient check. `fused` overrides the choice.
+   * By default ONNX's fused LayerNormalization (opset 17), which ONNX Runtime's CPU runs in
+   * float32 and float64 alike; its Mean and InvStdDev outputs are float32 (stash_type 1, the
+   * only one the CPU kernel implements), and the gradient rule reuses them for float32 input.
+   * `fused: false` composes the same formula from primitive ops (a reference for tests).
    */
   layerNorm(x: Value, scale: Value, bias: Value | null, options: { epsilon?: number; fused?: boolean } = {}): Value {
     const epsilon = options.epsilon ?? 1e-5;
-    const fused = options.fused ?? x.dtype === 'float32';
     if (!isFloat(x.dtype)) throw new Error(`LayerNormalization: input ${x.name} must be float32 or float64, got ${x.dtype}`);
     const features = x.shape[x.shape.length - 1];
     if (features === undefined) throw new Error(`LayerNormalization: input ${x.name} must have rank >= 1, got a scalar`);
@@ -180,10 +179,7 @@ export class GraphBuilder {
         throw new Error(`LayerNormalization: ${role} ${v.name} must have shape (${features}) to match the last axis of ${formatShape(x.shape)}, got ${formatShape(v.shape)}`);
       }
     }
-    if (fused && x.dtype !== 'float32') {
-      throw new Error(`LayerNormalization: the fused op is float32 only here (ONNX Runtime's CPU kernel computes float64 input in float32); got ${x.dtype}`);
-    }
-    if (!fused) {
+    if (options.fused === false) {
       const mean = this.reduceMean(x, [-1], true);
       const centered = this.sub(x, mean);
       const variance = this.reduceMean(this.mul(centered, centered), [-1], true);
@@ -245,7 +241,7 @@ export class GraphBuilder {
   maskScores(scores: Value, keep: Value, fill = -1e9): Value {
     if (keep.dtype !== 'bool') throw new Error(`maskScores: the mask must be bool (true = keep), got ${keep.dtype}`);
     const shape = broadcastShapes(scores.shape, keep.shape);
-    if (shape.length !== scores.shape.length || shape.some((d, i) => typeof d === 'number' && d !== scores.shape[i])) {
+    if (shape.length !== scores.shape.length || shape.some((d, i) => typeof scores.shape[i] === 'number' && d !== scores.shape[i])) {
       throw new Error(`maskScores: mask ${formatShape(keep.shape)} must broadcast to the scores' shape ${formatShape(scores.shape)} without enlarging it`);
     }
     return this.where(keep, scores, this.scalar(fill, scores.dtype));

@@ -149,15 +149,14 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
     return maybe(w, () => unbroadcast(g, g.matmul(dy, t(b)), a), gradB);
   },
   Flatten: (g, n, dy) => [g.reshapeLike(dy, input(n, 0))],
-  // Over the last axis, with x^ = (x - mean) * invstd (Mean and InvStdDev are the node's own
-  // outputs) and dx^ = dy * scale: dx = invstd * (dx^ - mean(dx^) - x^ * mean(dx^ * x^)).
+  // Over the last axis, with x^ = (x - mean) * invstd and dx^ = dy * scale:
+  // dx = invstd * (dx^ - mean(dx^) - x^ * mean(dx^ * x^)).
   LayerNormalization: (g, n, dy, w) => {
     const [x, scale, bias] = [input(n, 0), input(n, 1), n.inputs[2] ?? null];
     if (intAttr(n, 'axis', -1) !== -1 && intAttr(n, 'axis', -1) !== x.shape.length - 1) {
       throw new Error('LayerNormalization gradient: only normalization over the last axis is supported');
     }
-    const [mean, invStd] = [n.outputs[1], n.outputs[2]];
-    if (mean === undefined || invStd === undefined) throw new Error('LayerNormalization gradient: the node must expose its Mean and InvStdDev outputs');
+    const [mean, invStd] = layerNormStatistics(g, n, x);
     const normalized = g.mul(g.sub(x, mean), invStd);
     const gradX = (): Value => {
       const dNormalized = g.mul(dy, scale);
@@ -215,6 +214,21 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
     return [null, ...maybe(w.slice(1), () => unbroadcast(g, g.where(cond, dy, zero), a), () => unbroadcast(g, g.where(cond, zero, dy), b))];
   },
 };
+
+/**
+ * Mean and 1 / sqrt(var + epsilon) of a LayerNormalization node's input: its own Mean and
+ * InvStdDev outputs when they have the input's type (float32), recomputed for float64 input,
+ * whose statistics ONNX Runtime only hands out rounded to float32.
+ */
+function layerNormStatistics(g: GraphBuilder, n: NodeRecord, x: Value): [Value, Value] {
+  const [mean, invStd] = [n.outputs[1], n.outputs[2]];
+  if (mean !== undefined && invStd !== undefined && mean.dtype === x.dtype) return [mean, invStd];
+  const epsilon = n.attributes.epsilon !== undefined && 'float' in n.attributes.epsilon ? n.attributes.epsilon.float : 1e-5;
+  const recomputedMean = g.reduceMean(x, [-1], true);
+  const centred = g.sub(x, recomputedMean);
+  const variance = g.reduceMean(g.mul(centred, centred), [-1], true);
+  return [recomputedMean, g.div(one(g, x), g.sqrt(g.add(variance, g.scalar(epsilon, x.dtype))))];
+}
 
 /** dy of a reduction with its reduced axes put back as size 1, ready to broadcast. */
 function keptDims(g: GraphBuilder, n: NodeRecord, dy: Value): Value {

@@ -91,13 +91,17 @@ const cases: Record<string, Case> = {
     inputs: [{ shape: [2, 5], values: [-3, -1.5, -0.7, -0.2, 0, 0.1, 0.5, 1, 2, 3.5] }],
     build: (g, [x]) => g.gelu(x!, 'tanh'),
   },
-  'LayerNormalization (composed, last axis of (2, 3, 5))': {
+  'LayerNormalization (fused, last axis of (2, 3, 5))': {
     inputs: [{ shape: [2, 3, 5] }, { shape: [5] }, { shape: [5] }],
     build: (g, [x, scale, bias]) => g.layerNorm(x!, scale!, bias!),
   },
-  'LayerNormalization (composed, no bias)': {
+  'LayerNormalization (fused, no bias, epsilon 0.1)': {
     inputs: [{ shape: [4, 6] }, { shape: [6] }],
-    build: (g, [x, scale]) => g.layerNorm(x!, scale!, null, { epsilon: 1e-3 }),
+    build: (g, [x, scale]) => g.layerNorm(x!, scale!, null, { epsilon: 0.1 }),
+  },
+  'LayerNormalization (composed from primitives)': {
+    inputs: [{ shape: [2, 3, 5] }, { shape: [5] }, { shape: [5] }],
+    build: (g, [x, scale, bias]) => g.layerNorm(x!, scale!, bias!, { fused: false }),
   },
   'MatMul (batched attention (B, heads, T, d) x (B, heads, d, T))': {
     inputs: [{ shape: [2, 2, 3, 4] }, { shape: [2, 2, 4, 3] }],
