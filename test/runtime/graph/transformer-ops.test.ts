@@ -133,6 +133,19 @@ describe('attention masks', () => {
     for (let row = 0; row < 16; row++) expect(out.probs!.slice(row * 4, row * 4 + 4).reduce((s, p) => s + p, 0)).toBeCloseTo(1, 6);
   });
 
+  test('a query whose every key is masked (left padding) gets a uniform row, not NaN, and no gradient', async () => {
+    const g = new GraphBuilder('mask');
+    const scores = g.input('scores', 'float64', [1, 1, 3, 3]);
+    const attentionMask = g.initializer('attention_mask', { dtype: 'int64', dims: [1, 3], values: [0, 1, 1] });
+    const probs = g.softmax(g.maskScores(scores, g.and(g.causalMask(3), g.paddingMask(attentionMask))), -1);
+    g.output(probs, 'probs');
+    g.output(gradients(g, weightedSum(g, probs, 3), [scores])[0]!, 'grad');
+    const out = await run(g, { scores: { dtype: 'float64', dims: [1, 1, 3, 3], values: [0.5, -2, 3, 1, 2, 0, -1, 0.3, 4] } });
+    expect(out.probs!.slice(0, 3)).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    expect(out.grad!.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(out.probs!.slice(3)).toEqual([0, 1, 0, 0, expect.closeTo(1 / (1 + Math.exp(4 - 0.3)), 12), expect.closeTo(1 / (1 + Math.exp(0.3 - 4)), 12)]);
+  });
+
   test('a mask that would enlarge the scores is refused', () => {
     const g = new GraphBuilder('mask');
     expect(() => g.maskScores(g.input('s', 'float32', [2, 3, 3]), g.causalMask(4))).toThrow(/cannot broadcast|without enlarging/);
