@@ -134,7 +134,12 @@ export class GraphBuilder {
     const [m, k1] = a.shape.slice(-2) as [Dim, Dim];
     const [k2, n] = b.shape.slice(-2) as [Dim, Dim];
     checkInner('MatMul', k1, k2, a, b);
-    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    let batch: Shape;
+    try {
+      batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      throw new Error(`MatMul: batch dimensions of ${formatShape(a.shape)} and ${formatShape(b.shape)} do not broadcast (all but the last two axes must be equal or 1)`);
+    }
     return this.node('MatMul', [a, b], {}, a.dtype, [...batch, m, n]);
   }
 
@@ -200,8 +205,8 @@ export class GraphBuilder {
   /**
    * GELU. 'tanh' is the approximation GPT-2 and nanoGPT use,
    * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); 'erf' is the exact 0.5 x (1 + erf(x / sqrt 2)).
-   * Composed from primitives (ONNX has Gelu only from opset 20), so autodiff derives its gradient;
-   * ONNX Runtime's optimizer fuses the pattern. Erf runs in float32 only on ONNX Runtime's CPU.
+   * Composed from primitives (ONNX has Gelu only from opset 20), so autodiff derives its gradient.
+   * Erf runs in float32 only on ONNX Runtime's CPU.
    */
   gelu(x: Value, approximate: 'tanh' | 'erf' = 'tanh'): Value {
     const c = (v: number): Value => this.scalar(v, x.dtype);

@@ -223,7 +223,8 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
 function layerNormStatistics(g: GraphBuilder, n: NodeRecord, x: Value): [Value, Value] {
   const [mean, invStd] = [n.outputs[1], n.outputs[2]];
   if (mean !== undefined && invStd !== undefined && mean.dtype === x.dtype) return [mean, invStd];
-  const epsilon = n.attributes.epsilon !== undefined && 'float' in n.attributes.epsilon ? n.attributes.epsilon.float : 1e-5;
+  // An ONNX float attribute is float32: use the epsilon the forward kernel saw.
+  const epsilon = Math.fround(n.attributes.epsilon !== undefined && 'float' in n.attributes.epsilon ? n.attributes.epsilon.float : 1e-5);
   const recomputedMean = g.reduceMean(x, [-1], true);
   const centred = g.sub(x, recomputedMean);
   const variance = g.reduceMean(g.mul(centred, centred), [-1], true);

@@ -205,6 +205,14 @@ describe('autodiff', () => {
     expect(() => gradients(g, g.exp(x), [x])).toThrow(/loss must be a scalar, got shape \(2\)/);
   });
 
+  test('batched MatMul with batch dimensions that do not broadcast is refused, naming both shapes', () => {
+    const g = new GraphBuilder('t');
+    expect(() => g.matmul(g.input('q', 'float32', ['B', 4, 8, 16]), g.input('k', 'float32', ['B', 3, 16, 8]))).toThrow(
+      /MatMul: batch dimensions of \(B, 4, 8, 16\) and \(B, 3, 16, 8\) do not broadcast/,
+    );
+    expect(() => g.matmul(g.input('a', 'float32', [2, 8, 16]), g.input('b', 'float32', [2, 8, 16]))).toThrow(/MatMul: inner dimensions differ \(16 vs 8\)/);
+  });
+
   test('broadcasting incompatible shapes is refused at build time', () => {
     const g = new GraphBuilder('t');
     expect(() => g.add(g.input('a', 'float32', [3, 4]), g.input('b', 'float32', [5]))).toThrow(/cannot broadcast shapes \(3, 4\) and \(5\)/);
