@@ -245,10 +245,14 @@ export class GraphBuilder {
    */
   maskScores(scores: Value, keep: Value, fill = -1e9): Value {
     if (keep.dtype !== 'bool') throw new Error(`maskScores: the mask must be bool (true = keep), got ${keep.dtype}`);
-    const shape = broadcastShapes(scores.shape, keep.shape);
-    if (shape.length !== scores.shape.length || shape.some((d, i) => typeof scores.shape[i] === 'number' && d !== scores.shape[i])) {
-      throw new Error(`maskScores: mask ${formatShape(keep.shape)} must broadcast to the scores' shape ${formatShape(scores.shape)} without enlarging it`);
+    const refuse = (): Error => new Error(`maskScores: mask ${formatShape(keep.shape)} must broadcast to the scores' shape ${formatShape(scores.shape)} without enlarging it`);
+    let shape: Shape;
+    try {
+      shape = broadcastShapes(scores.shape, keep.shape);
+    } catch {
+      throw refuse();
     }
+    if (shape.length !== scores.shape.length || shape.some((d, i) => typeof scores.shape[i] === 'number' && d !== scores.shape[i])) throw refuse();
     return this.where(keep, scores, this.scalar(fill, scores.dtype));
   }
 

@@ -148,7 +148,11 @@ describe('attention masks', () => {
 
   test('a mask that would enlarge the scores is refused', () => {
     const g = new GraphBuilder('mask');
-    expect(() => g.maskScores(g.input('s', 'float32', [2, 3, 3]), g.causalMask(4))).toThrow(/cannot broadcast|without enlarging/);
+    expect(() => g.maskScores(g.input('s', 'float32', [2, 3, 3]), g.causalMask(4))).toThrow(
+      /maskScores: mask \(4, 4\) must broadcast to the scores' shape \(2, 3, 3\) without enlarging it/,
+    );
+    const padding = g.paddingMask(g.input('attention_mask', 'int64', [2, 3]));
+    expect(() => g.maskScores(g.input('one_sequence', 'float32', [1, 3, 3]), padding)).toThrow(/mask \(2, 1, 1, 3\) must broadcast to the scores' shape \(1, 3, 3\)/);
     expect(() => g.paddingMask(g.input('m', 'float32', [2, 3]))).toThrow(/attention_mask must be int64 \(B, T\), got float32/);
   });
 });
