@@ -93,8 +93,25 @@ export class GraphBuilder {
   tanh(x: Value): Value { return this.unary('Tanh', x); }
   identity(x: Value): Value { return this.unary('Identity', x); }
 
+  min(a: Value, b: Value): Value { return this.binary('Min', a, b); }
+  erf(x: Value): Value {
+    // Caught here rather than as ONNX Runtime's "Could not find an implementation for Erf(13)".
+    if (x.dtype === 'float64') throw new Error(`Erf: ONNX Runtime's CPU implements Erf for float32 only, got ${x.name} in float64`);
+    return this.unary('Erf', x);
+  }
+
   greater(a: Value, b: Value): Value { return this.binary('Greater', a, b, 'bool'); }
+  less(a: Value, b: Value): Value { return this.binary('Less', a, b, 'bool'); }
   equal(a: Value, b: Value): Value { return this.binary('Equal', a, b, 'bool'); }
+
+  and(a: Value, b: Value): Value {
+    if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new Error(`And: inputs must be bool, got ${a.dtype} and ${b.dtype}`);
+    return this.binary('And', a, b, 'bool');
+  }
+
+  /** Bitwise AND / XOR of int64 tensors (the integer hash behind seeded dropout). */
+  bitwiseAnd(a: Value, b: Value): Value { return this.integerBinary('BitwiseAnd', a, b); }
+  bitwiseXor(a: Value, b: Value): Value { return this.integerBinary('BitwiseXor', a, b); }
 
   where(condition: Value, a: Value, b: Value): Value {
     if (condition.dtype !== 'bool') throw new Error(`Where: condition must be bool, got ${condition.dtype}`);
@@ -117,7 +134,12 @@ export class GraphBuilder {
     const [m, k1] = a.shape.slice(-2) as [Dim, Dim];
     const [k2, n] = b.shape.slice(-2) as [Dim, Dim];
     checkInner('MatMul', k1, k2, a, b);
-    const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    let batch: Shape;
+    try {
+      batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      throw new Error(`MatMul: batch dimensions of ${formatShape(a.shape)} and ${formatShape(b.shape)} do not broadcast (all but the last two axes must be equal or 1)`);
+    }
     return this.node('MatMul', [a, b], {}, a.dtype, [...batch, m, n]);
   }
 
@@ -137,6 +159,101 @@ export class GraphBuilder {
     if (transB) attributes.transB = { int: 1 };
     if (c !== null) broadcastShapes(c.shape, [m, n]);
     return this.node('Gemm', c === null ? [a, b] : [a, b, c], attributes, a.dtype, [m, n]);
+  }
+
+  // ---------------------------------------------------------------- transformer building blocks
+
+  /**
+   * Layer normalization over the last axis: (x - mean) / sqrt(var + epsilon) * scale + bias,
+   * with the biased variance (as torch.nn.LayerNorm). scale and bias have the last axis's size.
+   *
+   * By default ONNX's fused LayerNormalization (opset 17), which ONNX Runtime's CPU runs in
+   * float32 and float64 alike; its Mean and InvStdDev outputs are float32 (stash_type 1, the
+   * only one the CPU kernel implements), and the gradient rule reuses them for float32 input.
+   * `fused: false` composes the same formula from primitive ops (a reference for tests).
+   */
+  layerNorm(x: Value, scale: Value, bias: Value | null, options: { epsilon?: number; fused?: boolean } = {}): Value {
+    const epsilon = options.epsilon ?? 1e-5;
+    if (!isFloat(x.dtype)) throw new Error(`LayerNormalization: input ${x.name} must be float32 or float64, got ${x.dtype}`);
+    const features = x.shape[x.shape.length - 1];
+    if (features === undefined) throw new Error(`LayerNormalization: input ${x.name} must have rank >= 1, got a scalar`);
+    for (const [role, v] of [['scale', scale], ['bias', bias]] as const) {
+      if (v === null) continue;
+      this.checkSameType('LayerNormalization', x, v);
+      if (v.shape.length !== 1 || (typeof features === 'number' && typeof v.shape[0] === 'number' && v.shape[0] !== features)) {
+        throw new Error(`LayerNormalization: ${role} ${v.name} must have shape (${features}) to match the last axis of ${formatShape(x.shape)}, got ${formatShape(v.shape)}`);
+      }
+    }
+    if (options.fused === false) {
+      const mean = this.reduceMean(x, [-1], true);
+      const centered = this.sub(x, mean);
+      const variance = this.reduceMean(this.mul(centered, centered), [-1], true);
+      const normalized = this.div(centered, this.sqrt(this.add(variance, this.scalar(epsilon, x.dtype))));
+      const scaled = this.mul(normalized, scale);
+      return bias === null ? scaled : this.add(scaled, bias);
+    }
+    const statsShape = x.shape.map((d, i) => (i === x.shape.length - 1 ? 1 : d));
+    const [y] = this.multiNode(
+      'LayerNormalization',
+      bias === null ? [x, scale] : [x, scale, bias],
+      { axis: { int: -1 }, epsilon: { float: epsilon }, stash_type: { int: 1 } },
+      [{ dtype: x.dtype, shape: x.shape }, { dtype: 'float32', shape: statsShape }, { dtype: 'float32', shape: statsShape }],
+    );
+    return y as Value;
+  }
+
+  /**
+   * GELU. 'tanh' is the approximation GPT-2 and nanoGPT use,
+   * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); 'erf' is the exact 0.5 x (1 + erf(x / sqrt 2)).
+   * Composed from primitives (ONNX has Gelu only from opset 20), so autodiff derives its gradient.
+   * Erf runs in float32 only on ONNX Runtime's CPU.
+   */
+  gelu(x: Value, approximate: 'tanh' | 'erf' = 'tanh'): Value {
+    const c = (v: number): Value => this.scalar(v, x.dtype);
+    const inner =
+      approximate === 'tanh'
+        ? this.tanh(this.mul(c(Math.sqrt(2 / Math.PI)), this.add(x, this.mul(c(0.044715), this.mul(x, this.mul(x, x))))))
+        : this.erf(this.mul(x, c(Math.SQRT1_2)));
+    return this.mul(this.mul(c(0.5), x), this.add(c(1), inner));
+  }
+
+  /**
+   * Causal attention mask for `size` positions: a bool (size, size) constant, true where key j
+   * may be seen by query i (j <= i). Slice it for fewer positions.
+   */
+  causalMask(size: number): Value {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`causalMask: size must be a positive integer, got ${size}`);
+    const values = Array.from({ length: size * size }, (_, k) => k % size <= Math.floor(k / size));
+    return this.initializer(this.fresh(`causal_mask_${size}`), { dtype: 'bool', dims: [size, size], values });
+  }
+
+  /**
+   * Padding mask from a Hugging Face style attention_mask (int64 (B, T), 1 = token, 0 = padding):
+   * bool (B, 1, 1, T), true where the key is a real token; broadcasts over heads and queries.
+   */
+  paddingMask(attentionMask: Value): Value {
+    if (attentionMask.dtype !== 'int64' || attentionMask.shape.length !== 2) {
+      throw new Error(`paddingMask: attention_mask must be int64 (B, T), got ${attentionMask.dtype} ${formatShape(attentionMask.shape)}`);
+    }
+    return this.unsqueeze(this.equal(attentionMask, this.scalar(1, 'int64')), [1, 2]);
+  }
+
+  /**
+   * Attention scores with masked positions replaced by a large negative number, for the Softmax
+   * that follows: those positions get probability 0 and (through Where) exactly zero gradient.
+   * Finite, not -inf, so a row with every key masked gives a uniform row instead of NaN.
+   */
+  maskScores(scores: Value, keep: Value, fill = -1e9): Value {
+    if (keep.dtype !== 'bool') throw new Error(`maskScores: the mask must be bool (true = keep), got ${keep.dtype}`);
+    const refuse = (): Error => new Error(`maskScores: mask ${formatShape(keep.shape)} must broadcast to the scores' shape ${formatShape(scores.shape)} without enlarging it`);
+    let shape: Shape;
+    try {
+      shape = broadcastShapes(scores.shape, keep.shape);
+    } catch {
+      throw refuse();
+    }
+    if (shape.length !== scores.shape.length || shape.some((d, i) => typeof scores.shape[i] === 'number' && d !== scores.shape[i])) throw refuse();
+    return this.where(keep, scores, this.scalar(fill, scores.dtype));
   }
 
   // ---------------------------------------------------------------- reductions and softmax
@@ -251,6 +368,25 @@ export class GraphBuilder {
     return this.node('Gather', [data, indices], { axis: { int: a } }, data.dtype, out);
   }
 
+  /** Collapses `x` to 2-D: the axes before `axis` times the rest (a matrix for Gemm). */
+  flatten(x: Value, axis: number): Value {
+    const a = axis === x.shape.length ? axis : normalizeAxis(axis, x.shape.length, 'Flatten');
+    const rows = staticSize(x.shape.slice(0, a));
+    const cols = staticSize(x.shape.slice(a));
+    return this.node('Flatten', [x], { axis: { int: a } }, x.dtype, [rows ?? '?', cols ?? '?']);
+  }
+
+  /** 0, 1, ..., limit - 1 as int64; `limit` is an int64 scalar value. */
+  range(limit: Value): Value {
+    if (limit.dtype !== 'int64' || limit.shape.length !== 0) throw new Error(`Range: limit must be an int64 scalar, got ${limit.dtype} ${formatShape(limit.shape)}`);
+    return this.node('Range', [this.scalar(0, 'int64'), limit, this.scalar(1, 'int64')], {}, 'int64', ['?']);
+  }
+
+  /** Number of elements of `x` at run time, as an int64 scalar. */
+  sizeOfInt(x: Value): Value {
+    return this.node('Size', [x], {}, 'int64', []);
+  }
+
   /** Zero-pads `x` (constant mode); pads = [begin_0, ..., begin_n, end_0, ..., end_n]. */
   pad(x: Value, pads: readonly number[]): Value {
     const rank = x.shape.length;
@@ -275,8 +411,7 @@ export class GraphBuilder {
 
   /** Number of elements of `x` at run time, as a scalar of `dtype`. */
   sizeOf(x: Value, dtype: DType): Value {
-    const size = this.node('Size', [x], {}, 'int64', []);
-    return this.cast(size, dtype);
+    return this.cast(this.sizeOfInt(x), dtype);
   }
 
   /** data with `updates` added at `indices` (last axis of indices indexes data's leading axes). */
@@ -301,6 +436,13 @@ export class GraphBuilder {
     return output;
   }
 
+  /** Appends a node with several outputs (LayerNormalization's Y, Mean, InvStdDev). */
+  multiNode(op: string, inputs: readonly (Value | null)[], attributes: Readonly<Record<string, Attribute>>, outputs: readonly { dtype: DType; shape: Shape }[]): Value[] {
+    const values = outputs.map((o) => ({ name: this.fresh(op.toLowerCase()), dtype: o.dtype, shape: o.shape }));
+    this.nodes.push({ op, inputs, outputs: values, attributes });
+    return values;
+  }
+
   get declaredInputs(): readonly Value[] { return this.inputs.map((d) => d.value); }
   get declaredOutputs(): readonly Value[] { return this.outputs; }
   get declaredInitializers(): readonly { readonly value: Value; readonly data: ConstantData | null }[] { return this.initializers; }
@@ -315,6 +457,11 @@ export class GraphBuilder {
   private binary(op: string, a: Value, b: Value, dtype?: DType): Value {
     this.checkSameType(op, a, b);
     return this.node(op, [a, b], {}, dtype ?? a.dtype, broadcastShapes(a.shape, b.shape));
+  }
+
+  private integerBinary(op: string, a: Value, b: Value): Value {
+    if (a.dtype !== 'int64' || b.dtype !== 'int64') throw new Error(`${op}: inputs must be int64, got ${a.dtype} and ${b.dtype}`);
+    return this.binary(op, a, b);
   }
 
   private reduce(op: string, x: Value, axes: readonly number[], keepdims: boolean): Value {

@@ -76,6 +76,18 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   Sqrt: (g, n, dy) => [g.div(g.mul(dy, g.scalar(0.5, dy.dtype)), output(n))],
   Abs: (g, n, dy) => [g.mul(dy, g.sign(input(n, 0)))],
   Relu: (g, n, dy) => [g.where(g.greater(input(n, 0), g.scalar(0, dy.dtype)), dy, g.scalar(0, dy.dtype))],
+  // y = erf(x): dx = dy * 2/sqrt(pi) * exp(-x^2)
+  Erf: (g, n, dy) => {
+    const x = input(n, 0);
+    return [g.mul(dy, g.mul(g.scalar(2 / Math.sqrt(Math.PI), dy.dtype), g.exp(g.neg(g.mul(x, x)))))];
+  },
+  // y = min(a, b): the gradient goes to the smaller input (to a on ties).
+  Min: (g, n, dy, w) => {
+    const [a, b] = [input(n, 0), input(n, 1)];
+    const zero = g.scalar(0, dy.dtype);
+    const bIsSmaller = g.greater(a, b);
+    return maybe(w, () => unbroadcast(g, g.where(bIsSmaller, zero, dy), a), () => unbroadcast(g, g.where(bIsSmaller, dy, zero), b));
+  },
   // y = sigmoid(x): dx = dy * y * (1 - y)
   Sigmoid: (g, n, dy) => {
     const y = output(n);
@@ -127,7 +139,31 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
       perm.splice(-2, 2, v.shape.length - 1, v.shape.length - 2);
       return g.transpose(v, perm);
     };
-    return maybe(w, () => unbroadcast(g, g.matmul(dy, t(b)), a), () => unbroadcast(g, g.matmul(t(a), dy), b));
+    // A 2-D weight shared by every batch row (a linear layer, the LM head): dB = A^T dY with
+    // the batch axes folded into the rows, so the (batch..., K, N) per-row products that
+    // unbroadcast would sum are never materialised (B x C x V floats for a vocabulary head).
+    const gradB = (): Value =>
+      b.shape.length === 2 && a.shape.length > 2
+        ? g.gemm(g.flatten(a, a.shape.length - 1), g.flatten(dy, dy.shape.length - 1), null, { transA: true })
+        : unbroadcast(g, g.matmul(t(a), dy), b);
+    return maybe(w, () => unbroadcast(g, g.matmul(dy, t(b)), a), gradB);
+  },
+  Flatten: (g, n, dy) => [g.reshapeLike(dy, input(n, 0))],
+  // Over the last axis, with x^ = (x - mean) * invstd and dx^ = dy * scale:
+  // dx = invstd * (dx^ - mean(dx^) - x^ * mean(dx^ * x^)).
+  LayerNormalization: (g, n, dy, w) => {
+    const [x, scale, bias] = [input(n, 0), input(n, 1), n.inputs[2] ?? null];
+    if (intAttr(n, 'axis', -1) !== -1 && intAttr(n, 'axis', -1) !== x.shape.length - 1) {
+      throw new Error('LayerNormalization gradient: only normalization over the last axis is supported');
+    }
+    const [mean, invStd] = layerNormStatistics(g, n, x);
+    const normalized = g.mul(g.sub(x, mean), invStd);
+    const gradX = (): Value => {
+      const dNormalized = g.mul(dy, scale);
+      const centred = g.sub(dNormalized, g.reduceMean(dNormalized, [-1], true));
+      return g.mul(invStd, g.sub(centred, g.mul(normalized, g.reduceMean(g.mul(dNormalized, normalized), [-1], true))));
+    };
+    return maybe(w, gradX, () => unbroadcast(g, g.mul(dy, normalized), scale), () => unbroadcast(g, dy, bias as Value));
   },
   Reshape: (g, n, dy) => [g.reshapeLike(dy, input(n, 0))],
   Unsqueeze: (g, n, dy) => [g.reshapeLike(dy, input(n, 0))],
@@ -178,6 +214,22 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
     return [null, ...maybe(w.slice(1), () => unbroadcast(g, g.where(cond, dy, zero), a), () => unbroadcast(g, g.where(cond, zero, dy), b))];
   },
 };
+
+/**
+ * Mean and 1 / sqrt(var + epsilon) of a LayerNormalization node's input: its own Mean and
+ * InvStdDev outputs when they have the input's type (float32), recomputed for float64 input,
+ * whose statistics ONNX Runtime only hands out rounded to float32.
+ */
+function layerNormStatistics(g: GraphBuilder, n: NodeRecord, x: Value): [Value, Value] {
+  const [mean, invStd] = [n.outputs[1], n.outputs[2]];
+  if (mean !== undefined && invStd !== undefined && mean.dtype === x.dtype) return [mean, invStd];
+  // An ONNX float attribute is float32: use the epsilon the forward kernel saw.
+  const epsilon = Math.fround(n.attributes.epsilon !== undefined && 'float' in n.attributes.epsilon ? n.attributes.epsilon.float : 1e-5);
+  const recomputedMean = g.reduceMean(x, [-1], true);
+  const centred = g.sub(x, recomputedMean);
+  const variance = g.reduceMean(g.mul(centred, centred), [-1], true);
+  return [recomputedMean, g.div(one(g, x), g.sqrt(g.add(variance, g.scalar(epsilon, x.dtype))))];
+}
 
 /** dy of a reduction with its reduced axes put back as size 1, ready to broadcast. */
 function keptDims(g: GraphBuilder, n: NodeRecord, dy: Value): Value {

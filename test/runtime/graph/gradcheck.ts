@@ -1,5 +1,5 @@
 /**
- * Gradient checking through ONNX Runtime itself, in float64: the autodiff gradient (the
+ * Gradient checking through ONNX Runtime itself, in float64 unless asked: the autodiff gradient (the
  * backward graph, run by ONNX Runtime) against central finite differences of the same
  * graph's loss (also run by ONNX Runtime).
  */
@@ -29,35 +29,48 @@ function uniform(n: number, seed: number): number[] {
   return Array.from({ length: n }, () => random() * 2 - 1);
 }
 
+export interface GradCheckOptions {
+  /** Central-difference step; default 1e-6 (float64). */
+  readonly eps?: number;
+  /**
+   * Element type of the inputs and loss; default float64. float32 exists for ops ONNX Runtime's
+   * CPU runs in float32 only (Erf): it needs a step near 1e-2 and a tolerance near 1e-3.
+   */
+  readonly dtype?: 'float32' | 'float64';
+}
+
 /**
- * `build` maps the float64 inputs to one output of any shape; the checked loss is
- * sum(output * R) with a fixed random R, so every output element's gradient matters.
+ * `build` maps the inputs to one output of any shape; the checked loss is sum(output * R) with
+ * a fixed random R, so every output element's gradient matters.
  */
 export async function gradCheck(
   inputs: readonly GradCheckInput[],
   build: (g: GraphBuilder, xs: Value[]) => Value,
-  eps = 1e-6,
+  options: GradCheckOptions = {},
 ): Promise<GradCheckResult> {
+  const eps = options.eps ?? 1e-6;
+  const dtype = options.dtype ?? 'float64';
+  const Typed = dtype === 'float64' ? Float64Array : Float32Array;
   const g = new GraphBuilder('gradcheck');
-  const xs = inputs.map((inp, i) => g.input(`x${i}`, 'float64', inp.shape));
+  const xs = inputs.map((inp, i) => g.input(`x${i}`, dtype, inp.shape));
   const y = build(g, xs);
   const shape = y.shape.map((d) => {
     if (typeof d !== 'number') throw new Error('gradCheck: output must have a static shape');
     return d;
   });
-  const r = g.initializer('R', { dtype: 'float64', dims: shape, values: uniform(shape.reduce((a, b) => a * b, 1), 99) });
+  const r = g.initializer('R', { dtype, dims: shape, values: uniform(shape.reduce((a, b) => a * b, 1), 99) });
   const loss = g.reduceSum(g.mul(y, r), shape.map((_, i) => i), false);
   g.output(loss, 'loss');
   gradients(g, loss, xs).forEach((grad, i) => g.output(grad, `grad${i}`));
 
   const session = await ort.InferenceSession.create(toModelBytes(g), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
-    const data = inputs.map((inp, i) => Float64Array.from(inp.values ?? uniform(inp.shape.reduce((a, b) => a * b, 1), 7 + i)));
+    const data = inputs.map((inp, i) => Typed.from(inp.values ?? uniform(inp.shape.reduce((a, b) => a * b, 1), 7 + i)));
     const feeds = (): Record<string, ort.Tensor> =>
-      Object.fromEntries(data.map((d, i) => [`x${i}`, new ort.Tensor('float64', d, inputs[i]!.shape as number[])]));
+      Object.fromEntries(data.map((d, i) => [`x${i}`, new ort.Tensor(dtype, d, inputs[i]!.shape as number[])]));
     const result = await session.run(feeds());
-    const analytic = inputs.map((_, i) => Float64Array.from(result[`grad${i}`]!.data as Float64Array));
-    const lossAt = async (): Promise<number> => ((await session.run(feeds(), ['loss'])).loss!.data as Float64Array)[0]!;
+    const analytic = inputs.map((_, i) => Float64Array.from(result[`grad${i}`]!.data as ArrayLike<number>));
+    const lossAt = async (): Promise<number> => ((await session.run(feeds(), ['loss'])).loss!.data as ArrayLike<number>)[0]!;
     const numeric: Float64Array[] = [];
     let maxError = 0;
     for (let i = 0; i < data.length; i++) {
@@ -65,12 +78,13 @@ export async function gradCheck(
       const num = new Float64Array(d.length);
       for (let k = 0; k < d.length; k++) {
         const keep = d[k]!;
+        // Divide by the step actually stored: in float32, keep +/- eps rounds.
         d[k] = keep + eps;
-        const plus = await lossAt();
+        const [up, plus] = [d[k]!, await lossAt()];
         d[k] = keep - eps;
-        const minus = await lossAt();
+        const [down, minus] = [d[k]!, await lossAt()];
         d[k] = keep;
-        num[k] = (plus - minus) / (2 * eps);
+        num[k] = (plus - minus) / (up - down);
         maxError = Math.max(maxError, Math.abs(analytic[i]![k]! - num[k]!) / Math.max(1, Math.abs(num[k]!)));
       }
       numeric.push(num);
