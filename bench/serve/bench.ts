@@ -66,6 +66,7 @@ interface Measurement {
 
 const MODELSTACK = 'modelstack (Node, ONNX Runtime)';
 const BARE = 'bare node:http (fixed body)';
+const BARE_ORT = 'bare node:http + one ONNX Runtime run';
 const BASELINE = `modelstack at ${baseline === undefined ? '' : path.basename(baseline)} (--baseline)`;
 const PEER = 'peer (nginx + gunicorn + Flask, PyTorch)';
 
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   const peerPort = 18602;
   const barePort = 18603;
   const baselinePort = 18604;
+  const bareOrtPort = 18605;
   const servers = [
     startServer('modelstack', ['node', path.join(REPO, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(oursPort), '--workers', String(workers)], {}),
   ];
@@ -90,6 +92,8 @@ async function main(): Promise<void> {
     await writeFile(bareBody, await (await fetch(`${targets[0]!.url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).text());
     servers.push(startServer('bare', ['node', '--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'bare-server.ts'), String(barePort), bareBody], {}));
     targets.push({ name: BARE, url: `http://127.0.0.1:${barePort}` });
+    servers.push(startServer('bare-ort', ['node', '--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'bare-server.ts'), String(bareOrtPort), bareBody, path.join(modelDir, 'model.onnx')], {}));
+    targets.push({ name: BARE_ORT, url: `http://127.0.0.1:${bareOrtPort}` });
     if (baseline !== undefined) {
       servers.push(startServer('baseline', ['node', path.join(baseline, 'bin', 'modelstack.js'), 'serve', modelDir, '--port', String(baselinePort), '--workers', String(workers)], {}));
       targets.push({ name: BASELINE, url: `http://127.0.0.1:${baselinePort}` });
@@ -227,17 +231,21 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
   const rows: string[] = [];
   const bareRows: string[] = [];
   const peerRows: string[] = [];
+  const floorRows: string[] = [];
   for (const connections of [1, 64]) {
     for (const name of names) {
       const s = summary(name, connections);
       rows.push(`| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.failures} |`);
     }
-    for (const server of names.filter((name) => name === MODELSTACK || name === BASELINE)) {
+    for (const server of names.filter((name) => name === MODELSTACK || name === BASELINE || name === BARE_ORT)) {
       const fractions = perRound(connections, (ours, bare) => ours.rps / bare.rps, BARE, server);
       const ours = cells(server, connections).map((m) => m.p99.toFixed(2)).join(', ');
       const bare = cells(BARE, connections).map((m) => m.p99.toFixed(2)).join(', ');
-      bareRows.push(`| ${connections} | ${server === BASELINE ? BASELINE : 'modelstack'} | ${median([...fractions]).toFixed(2)} | ${spread(fractions, 2)} (rounds: ${fractions.map((f) => f.toFixed(2)).join(', ')}) | ${ours} | ${bare} |`);
+      const label = server === MODELSTACK ? 'modelstack' : server;
+      bareRows.push(`| ${connections} | ${label} | ${median([...fractions]).toFixed(2)} | ${spread(fractions, 2)} (rounds: ${fractions.map((f) => f.toFixed(2)).join(', ')}) | ${ours} | ${bare} |`);
     }
+    const overFloor = perRound(connections, (ours, floor) => ours.rps / floor.rps, BARE_ORT);
+    floorRows.push(`| ${connections} | ${median([...overFloor]).toFixed(2)} | ${spread(overFloor, 2)} (rounds: ${overFloor.map((f) => f.toFixed(2)).join(', ')}) |`);
     if (names.includes(PEER)) {
       const pairs = perRound(connections, (m, peer) => m.rps / peer.rps, PEER);
       const p99s = perRound(connections, (m, peer) => peer.p99 / m.p99, PEER);
@@ -280,6 +288,13 @@ function report(measurements: readonly Measurement[], names: readonly string[], 
     '| concurrency | server | throughput / bare node:http, median | spread (min-max) | its p99 ms, per round | bare p99 ms, per round |',
     '|---|---|---|---|---|---|',
     ...bareRows,
+    '',
+    `The floor for any Node server that runs this model once per request is the \`${BARE_ORT}\` row: the bare`,
+    'server plus one onnxruntime-node session run (1 thread, one row) before it answers. modelstack as a fraction of that floor:',
+    '',
+    '| concurrency | throughput / (bare node:http + one ONNX Runtime run), median | spread (min-max) |',
+    '|---|---|---|',
+    ...floorRows,
     '',
     ...peerText,
     'Command:',
