@@ -41,7 +41,7 @@ const model: ModelConfig = {
   activation: 'relu', dropout: 0, seed: 2024,
 };
 const optimizer: OptimizerConfig = {
-  name: 'sgd', learningRate: LEARNING_RATE, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0,
+  name: 'sgd', learningRate: LEARNING_RATE, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, gradClip: 0,
   schedule: { kind: 'constant', warmupSteps: 0, totalSteps: 1 },
 };
 

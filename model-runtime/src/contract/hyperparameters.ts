@@ -44,6 +44,8 @@ export interface Hyperparameters {
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  /** Global L2 norm the gradients are clipped to before each update; 0 = no clipping. */
+  readonly gradClip: number;
   readonly lrSchedule: (typeof LR_SCHEDULES)[number];
   readonly warmupSteps: number;
   readonly hiddenSizes: readonly number[];
@@ -183,6 +185,14 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     description: 'adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient.',
     fallback: (p) => (p.optimizer === 'adamw' ? 0.01 : 0),
     parse: number({ min: 0, max: 1 }),
+  }),
+  grad_clip: spec({
+    field: 'gradClip',
+    defaultText: '0 (off)',
+    allowed: 'number >= 0 and <= 1000000',
+    description: 'clips the gradients to this global L2 norm before each update (torch.nn.utils.clip_grad_norm_); 0 = no clipping.',
+    fallback: () => 0,
+    parse: number({ min: 0, max: 1e6 }),
   }),
   lr_schedule: spec({
     field: 'lrSchedule',

@@ -1,6 +1,7 @@
 /**
  * The three graphs built from one network:
- * - training step: forward, loss, backward (autodiff), optimizer update; one ONNX Runtime run.
+ * - training step: forward, loss, backward (autodiff), gradient clipping (grad_clip > 0),
+ *   optimizer update; one ONNX Runtime run.
  * - evaluation: forward, loss and a score (correct rows or squared error), no dropout.
  * - inference (the exported model.onnx): standardise `features`, forward, task output, with the
  *   current parameters baked in as initializers.
@@ -8,6 +9,7 @@
 import type { InferencePreprocessing, Task } from '../artifact/model-description.ts';
 import { INFERENCE_INPUT, INFERENCE_OUTPUT } from '../artifact/model-description.ts';
 import { gradients } from '../graph/autodiff.ts';
+import { clipGradientsByGlobalNorm } from '../graph/clipping.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { toModelBytes } from '../graph/proto.ts';
 import type { Value } from '../graph/types.ts';
@@ -55,7 +57,8 @@ export function buildTrainingGraph(spec: GraphSpec, optimizer: OptimizerConfig):
   g.output(loss, LOSS);
 
   const paramValues = spec.network.parameters.map((p) => params[p.name]!);
-  const grads = gradients(g, loss, paramValues);
+  const raw = gradients(g, loss, paramValues);
+  const grads = optimizer.gradClip > 0 ? clipGradientsByGlobalNorm(g, raw, optimizer.gradClip).gradients : raw;
   spec.network.parameters.forEach((p, i) => {
     const updated = appendUpdate(g, optimizer, params[p.name]!, grads[i]!, state[p.name]!, scalars);
     g.output(updated.param, nextName(p.name));

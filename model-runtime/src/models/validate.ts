@@ -40,6 +40,7 @@ export function validateOptimizerConfig(o: OptimizerConfig): void {
   check(inRange(o.beta2, 0, 1), `beta2 must be in [0, 1), got ${o.beta2}`);
   check(Number.isFinite(o.epsilon) && o.epsilon > 0 && o.epsilon < 1, `epsilon must be in (0, 1), got ${o.epsilon}`);
   check(inRange(o.weightDecay, 0, 1, false), `weight_decay must be in [0, 1], got ${o.weightDecay}`);
+  check(Number.isFinite(o.gradClip) && o.gradClip >= 0, `grad_clip must be a number >= 0 (0 = off), got ${o.gradClip}`);
   check(SCHEDULES.includes(o.schedule.kind), `lr_schedule '${o.schedule.kind}' is unknown; use one of ${SCHEDULES.join(', ')}`);
   check(Number.isInteger(o.schedule.warmupSteps) && o.schedule.warmupSteps >= 0, `warmup_steps must be a non-negative integer, got ${o.schedule.warmupSteps}`);
   check(Number.isInteger(o.schedule.totalSteps) && o.schedule.totalSteps >= 1, `the schedule's totalSteps must be a positive integer, got ${o.schedule.totalSteps}`);

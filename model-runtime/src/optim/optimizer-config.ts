@@ -9,6 +9,8 @@ export interface OptimizerConfig {
   readonly epsilon: number;
   /** adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient. */
   readonly weightDecay: number;
+  /** Global L2 norm the gradients are scaled down to before the update (graph/clipping.ts); 0 = off. */
+  readonly gradClip: number;
   readonly schedule: {
     readonly kind: 'constant' | 'cosine';
     /** Linear warm-up from 0 over this many steps, then the schedule. */

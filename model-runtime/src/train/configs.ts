@@ -34,6 +34,7 @@ export function optimizerConfig(hp: Hyperparameters, steps: number): OptimizerCo
     beta2: hp.beta2,
     epsilon: hp.epsilon,
     weightDecay: hp.weightDecay,
+    gradClip: hp.gradClip,
     schedule: { kind: hp.lrSchedule, warmupSteps: hp.warmupSteps, totalSteps: steps },
   };
 }

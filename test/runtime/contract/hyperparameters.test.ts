@@ -17,6 +17,7 @@ describe('parseHyperparameters', () => {
       learningRate: 1e-3,
       optimizer: 'adam',
       weightDecay: 0,
+      gradClip: 0,
       hiddenSizes: [64, 64],
       earlyStoppingPatience: 10,
       cvFolds: 0,

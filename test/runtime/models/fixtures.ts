@@ -97,7 +97,7 @@ export function modelConfig(overrides: Partial<ModelConfig>): ModelConfig {
 
 export function optimizerConfig(overrides: Partial<OptimizerConfig> = {}): OptimizerConfig {
   return {
-    name: 'adam', learningRate: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0,
+    name: 'adam', learningRate: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, gradClip: 0,
     schedule: { kind: 'constant', warmupSteps: 0, totalSteps: 1000 },
     ...overrides,
   };
