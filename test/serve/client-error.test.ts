@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureArtifacts, startLocalServer, type FixtureArtifacts, type LocalServer } from './fixtures/local-server.ts';
+import { rawSend, requestBytes } from './fixtures/raw-http.ts';
+
+let artifacts: FixtureArtifacts;
+let server: LocalServer;
+let port: number;
+
+beforeAll(async () => {
+  artifacts = await fixtureArtifacts();
+  server = await startLocalServer(artifacts.regression);
+  await server.server.ready;
+  port = Number(new URL(server.url).port);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await artifacts?.remove();
+});
+
+const send = (bytes: Buffer) => rawSend(port, [bytes], { expectResponses: 1, timeoutMs: 5000 });
+
+// Found by the fuzzer (fuzz.test.ts): Node's parser answered these with an empty body.
+describe('requests the HTTP parser refuses', () => {
+  it('answers a chunk size that is not hex with a 400 whose JSON says what was wrong, then closes', async () => {
+    const exchange = await send(requestBytes('POST', '/invocations', [['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked']], 'zz\r\n[[1,2]]\r\n0\r\n\r\n'));
+    expect(exchange.responses).toHaveLength(1);
+    const [response] = exchange.responses;
+    expect(response!.status).toBe(400);
+    expect(response!.headers['connection']).toBe('close');
+    expect(JSON.parse(response!.body)).toEqual({ code: 400, type: 'BadRequest', message: expect.stringMatching(/not valid HTTP\/1\.1: .*chunk size.*\(HPE_INVALID_CHUNK_SIZE\); check its framing/) });
+  });
+
+  it('answers a chunk whose data runs past its size (the route already has the request) with a 400, not a dropped connection', async () => {
+    const exchange = await send(requestBytes('POST', '/invocations', [['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked']], '3\r\n[[1XYZ\r\n0\r\n\r\n'));
+    expect(exchange.responses.map((response) => response.status)).toEqual([400]);
+    expect(JSON.parse(exchange.responses[0]!.body).message).toMatch(/not valid HTTP\/1\.1/);
+  });
+
+  it('answers headers over 16 KB with a 431 that names the limit', async () => {
+    const exchange = await send(requestBytes('POST', '/invocations', [['X-Giant', 'g'.repeat(20_000)], ['Content-Length', '7']], '[[1,2]]'));
+    expect(exchange.responses).toHaveLength(1);
+    expect(exchange.responses[0]!.status).toBe(431);
+    expect(JSON.parse(exchange.responses[0]!.body)).toMatchObject({ code: 431, message: expect.stringContaining('16 KB limit') });
+  });
+
+  it('keeps serving after them', async () => {
+    const response = await fetch(`${server.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[[1,2]]' });
+    expect(response.status).toBe(200);
+  });
+});
