@@ -1,6 +1,17 @@
+/**
+ * A seeded few hundred fuzz cases over real HTTP on loopback against the container's /invocations
+ * and the runtime API path (the cases and properties: fixtures/http-fuzz.ts). The long run is
+ * bench/fuzz/ (`npm run bench:fuzz`). A failure prints fast-check's shrunk case and its seed. The last
+ * block holds the regression tests for what the fuzzer found.
+ */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aliveViolations, fuzzCase, runCase, slowSenderProbe } from './fixtures/http-fuzz.ts';
 import { fixtureArtifacts, startLocalServer, type FixtureArtifacts, type LocalServer } from './fixtures/local-server.ts';
 import { rawSend, requestBytes } from './fixtures/raw-http.ts';
+
+const SEED = 13;
+const CASES = 300;
 
 let artifacts: FixtureArtifacts;
 let server: LocalServer;
@@ -16,6 +27,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await artifacts?.remove();
+});
+
+describe('the inference server under fuzzed requests', () => {
+  it(`keeps its properties over ${CASES} seeded cases (seed ${SEED})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fuzzCase, async (fuzz) => {
+        const broken = [...(await runCase(port, fuzz)), ...(await aliveViolations(server.url))];
+        expect(broken, `${fuzz.kind} on ${fuzz.path}`).toEqual([]);
+      }),
+      { seed: SEED, numRuns: CASES, endOnFailure: true },
+    );
+  });
+
+  it('answers other clients while a sender trickles its request a byte a second', async () => {
+    const result = await slowSenderProbe(port, server.url, 3);
+    expect(result.othersAnswered).toBeGreaterThan(10);
+    expect(result.othersWorstMs).toBeLessThan(1000);
+    expect(result.slowStatus).toBe(200);
+  });
 });
 
 const send = (bytes: Buffer) => rawSend(port, [bytes], { expectResponses: 1, timeoutMs: 5000 });
