@@ -8,6 +8,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     pipelining?: number;
+    /** Seconds before a request counts as timed out. */
+    timeout?: number;
   }
   interface Histogram {
     average: number;
@@ -27,6 +29,7 @@ declare module 'autocannon' {
   }
   interface Instance {
     on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): Instance;
+    on(event: 'reqError', listener: (error: Error) => void): Instance;
   }
   function autocannon(options: Options, done: (error: Error | null, result: Result) => void): Instance;
   export default autocannon;

@@ -14,6 +14,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { answerClientErrors } from './client-error.ts';
 import { DynamicBatcher, type DynamicBatcherOptions } from './dynamic-batcher.ts';
 import { renderError } from './error-response.ts';
 import type { InferenceModel } from './inference-model.ts';
@@ -85,6 +86,7 @@ export class InferenceServer {
     this.http = http.createServer((request, response) => void this.handle(request, response));
     // A slow client must not hold a connection open forever; allow the invocation timeout plus upload time.
     this.http.requestTimeout = this.timeoutMs + 30_000;
+    answerClientErrors(this.http);
   }
 
   /** Set by listen(): resolves when the model is loaded and verified, rejects with why it could not be. */
