@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelStackSettings } from '../lib/model-stack-settings.ts';
 import type { PipelineSettings } from '../lib/pipeline/pipeline-settings.ts';
+import { DIGEST_PATTERN } from '../model-runtime/src/artifact/expected-digest.ts';
 import { METRIC_NAMES, type MetricName } from '../model-runtime/src/contract/metrics.ts';
 
 /**
@@ -71,6 +72,7 @@ export function parseAppConfig(raw: unknown): AppConfig {
   const settings: ModelStackSettings = {
     endpointName: root.string('endpointName', /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, '1 to 63 letters, digits or hyphens, starting and ending with a letter or digit'),
     modelDataUrl: root.string('modelDataUrl', /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+\.tar\.gz$/, 'an S3 URL of a model archive, like "s3://my-bucket/models/job-1/output/model.tar.gz"'),
+    modelDigest: root.string('modelDigest', DIGEST_PATTERN, "the model's sealed manifest digest, 64 hex characters"),
     instanceType: root.string('instanceType', /^ml\.[a-z]+\d+[a-z-]*\.[a-z0-9]+$/, 'a SageMaker instance type such as "ml.g5.xlarge" or "ml.m5.large"'),
     initialInstanceCount: root.integer('initialInstanceCount', 1, 100),
     serverless: serverless && {
