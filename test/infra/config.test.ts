@@ -91,6 +91,7 @@ describe('app configuration', () => {
     [{ dataCapturePercent: 120 }, /modelstack\.dataCapturePercent: must be an integer from 0 to 100, got 120/],
     [{ removalPolicy: 'delete' }, /modelstack\.removalPolicy: must be one of "retain", "destroy", got "delete"/],
     [{ modelDataUrl: 's3://bucket/models/model.onnx' }, /modelstack\.modelDataUrl: must be an S3 URL of a model archive/],
+    [{ pipeline: { instanceCount: 2 } }, /modelstack\.pipeline\.instanceCount: must be 1: the runtime trains on one instance .*every extra instance would train the same model on all the data again.*, got 2/],
     [{ modelDigest: 'sha256:ab' }, /modelstack\.modelDigest: must be the model's sealed manifest digest, 64 hex characters/],
     [{ vpc: { subnetIds: ['subnet-0abc'] } }, /modelstack\.vpc\.vpcId: is required/],
     [{ vpc: { vpcId: 'vpc-1', subnetIds: [] } }, /modelstack\.vpc\.subnetIds: must be an array of 1 to 16 subnet IDs/],
