@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelStackSettings } from '../lib/model-stack-settings.ts';
 import type { PipelineSettings } from '../lib/pipeline/pipeline-settings.ts';
+import { TRAINING_INSTANCE_COUNT, TRAINING_INSTANCE_COUNT_EXPECTED } from '../lib/pipeline/training-instance-count.ts';
+import { DIGEST_PATTERN } from '../model-runtime/src/artifact/expected-digest.ts';
 import { METRIC_NAMES, type MetricName } from '../model-runtime/src/contract/metrics.ts';
 
 /**
@@ -71,6 +73,7 @@ export function parseAppConfig(raw: unknown): AppConfig {
   const settings: ModelStackSettings = {
     endpointName: root.string('endpointName', /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, '1 to 63 letters, digits or hyphens, starting and ending with a letter or digit'),
     modelDataUrl: root.string('modelDataUrl', /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+\.tar\.gz$/, 'an S3 URL of a model archive, like "s3://my-bucket/models/job-1/output/model.tar.gz"'),
+    modelDigest: root.string('modelDigest', DIGEST_PATTERN, "the model's sealed manifest digest, 64 hex characters"),
     instanceType: root.string('instanceType', /^ml\.[a-z]+\d+[a-z-]*\.[a-z0-9]+$/, 'a SageMaker instance type such as "ml.g5.xlarge" or "ml.m5.large"'),
     initialInstanceCount: root.integer('initialInstanceCount', 1, 100),
     serverless: serverless && {
@@ -119,7 +122,7 @@ function parsePipeline(root: ObjectReader, value: unknown): PipelineSettings {
   const parsed: PipelineSettings = {
     approval: reader.oneOf('approval', ['automatic', 'manual']),
     instanceType: reader.string('instanceType', /^ml\.[a-z]+\d+[a-z-]*\.[a-z0-9]+$/, 'a SageMaker instance type such as "ml.g5.2xlarge" or "ml.m5.xlarge"'),
-    instanceCount: reader.integer('instanceCount', 1, 100),
+    instanceCount: reader.integer('instanceCount', TRAINING_INSTANCE_COUNT.min, TRAINING_INSTANCE_COUNT.max, TRAINING_INSTANCE_COUNT_EXPECTED),
     spot: reader.boolean('spot'),
     maxRuntimeHours: reader.integer('maxRuntimeHours', 1, 120),
     hyperparameters: hyperparameters && hyperparameters.stringMap(),
@@ -193,11 +196,12 @@ class ObjectReader {
     return value;
   }
 
-  integer(key: string, min: number, max: number): number | undefined {
+  /** `expected` replaces the plain range in the message where the range needs a reason. */
+  integer(key: string, min: number, max: number, expected = `an integer from ${min} to ${max}`): number | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.fail(key, `an integer from ${min} to ${max}`, value);
+      this.fail(key, expected, value);
     }
     return value;
   }

@@ -2,7 +2,8 @@
  * Deploy step: puts an approved model package behind the endpoint.
  *
  * 1. The package must be Approved (ModelNotApprovedError otherwise: fail closed).
- * 2. Creates a SageMaker model and an endpoint configuration with deterministic names derived
+ * 2. Creates a SageMaker model (its container told the package's sealed manifest digest as
+ *    MODEL_RUNTIME_EXPECTED_DIGEST, so it serves that archive and no other) and an endpoint configuration with deterministic names derived
  *    from the package ARN, so a retried step finds them instead of creating duplicates.
  * 3. First deployment (no endpoint yet): CreateEndpoint from the endpoint's spec, as the stack
  *    resolved it (lib/endpoint/resolve-endpoint-spec.ts) and CloudFormation would render it.
@@ -27,13 +28,15 @@ import {
   type ProductionVariant,
   type Tag,
 } from '@aws-sdk/client-sagemaker';
+import { ArtifactIntegrityError } from '../model-runtime/src/artifact/digest.ts';
+import { digestProblem } from '../model-runtime/src/artifact/expected-digest.ts';
 import { sageMakerClient } from './shared/aws-clients.ts';
 import { EndpointBusyError, InvalidInputError, ModelNotApprovedError } from './shared/errors.ts';
 import { createLogger } from './shared/logger.ts';
 import { deploymentNames } from './shared/names.ts';
 import { ENDPOINT_CONFIG_TAGS, PACKAGE_METADATA } from './shared/package-metadata.ts';
 import { isAlreadyExists, isNotFound } from './shared/sagemaker-errors.ts';
-import type { DeploymentSpec, EndpointDeploymentSpec, VariantSpec } from '../lib/endpoint/endpoint-spec.ts';
+import { modelContainerEnvironment, type DeploymentSpec, type EndpointDeploymentSpec, type VariantSpec } from '../lib/endpoint/endpoint-spec.ts';
 
 export interface DeployEvent {
   readonly modelPackageArn: string;
@@ -80,6 +83,13 @@ export async function handler(event: DeployEvent): Promise<DeployResult> {
   if (!container?.Image || !container.ModelDataUrl) {
     throw new InvalidInputError(`model package ${event.modelPackageArn} has no container image and ModelDataUrl`);
   }
+  const metadata = modelPackage.CustomerMetadataProperties ?? {};
+  const manifestDigest = metadata[PACKAGE_METADATA.manifestDigest];
+  if (manifestDigest === undefined || digestProblem(manifestDigest) !== undefined) {
+    throw new ArtifactIntegrityError(
+      `model package ${event.modelPackageArn} records ${PACKAGE_METADATA.manifestDigest} ${JSON.stringify(manifestDigest ?? null)}, not a sealed digest: it was not sealed by this pipeline and will not be deployed`,
+    );
+  }
   const { modelName, endpointConfigName } = deploymentNames(event.namePrefix, event.modelPackageArn);
   const endpointName = event.endpoint.endpointName;
   const base = { endpointName, endpointConfigName, modelName };
@@ -107,14 +117,14 @@ export async function handler(event: DeployEvent): Promise<DeployResult> {
       new CreateModelCommand({
         ModelName: modelName,
         ExecutionRoleArn: event.modelExecutionRoleArn,
-        PrimaryContainer: { Image: container.Image, ModelDataUrl: container.ModelDataUrl },
+        PrimaryContainer: { Image: container.Image, ModelDataUrl: container.ModelDataUrl, Environment: modelContainerEnvironment(manifestDigest) },
         EnableNetworkIsolation: event.networkIsolation,
         VpcConfig: event.vpcConfig,
       }),
     ),
   );
 
-  const tags = configTags(event.modelPackageArn, modelPackage.CustomerMetadataProperties ?? {});
+  const tags = configTags(event.modelPackageArn, metadata);
   const config = endpoint ? await cloneWithModel(endpoint, modelName) : firstConfig(event, modelName);
   await ignoreAlreadyExists(() => client.send(new CreateEndpointConfigCommand({ ...config, EndpointConfigName: endpointConfigName, Tags: tags })));
 

@@ -20,6 +20,14 @@ export interface ModelStackSettings {
   readonly modelDataUrl?: string;
 
   /**
+   * The sealed digest of `modelDataUrl` (MANIFEST.json's `digest`, 64 hex characters). Strongly
+   * recommended with `modelDataUrl`: the container refuses any archive with another digest
+   * (InferenceEndpoint.modelDigest).
+   * @default none: the archive is checked against its own MANIFEST.json only
+   */
+  readonly modelDigest?: string;
+
+  /**
    * Instance type of the endpoint; GPU families run the CUDA image, CPU families the CPU one.
    * @default 'ml.g5.xlarge'
    */

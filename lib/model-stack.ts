@@ -14,7 +14,7 @@ import { ModelStore } from './model-store.ts';
 import { Monitoring } from './monitoring.ts';
 import { TrainingPipeline, pipelinePropsFromSettings, type PipelineSettings } from './pipeline/index.ts';
 import { RuntimeImage, type RuntimeFlavour } from './runtime-image.ts';
-import { requireMatch } from './validation.ts';
+import { PropValidationError, requireMatch } from './validation.ts';
 
 export interface ModelStackProps extends StackProps {
   /**
@@ -119,6 +119,10 @@ export class ModelStack extends Stack {
     const vpc = settings.vpc === undefined ? undefined : this.importVpc(settings.vpc);
     const scaling = autoScalingOptions(settings.autoscaling);
     if (settings.modelDataUrl === undefined) {
+      if (settings.modelDigest !== undefined) {
+        // The pipeline's models carry their registered digest; a lone one here would check nothing.
+        throw new PropValidationError('ModelStack.modelDigest', 'is the digest of `modelDataUrl` and needs it; remove it, or set modelDataUrl to the archive it was sealed from');
+      }
       // The pipeline creates this endpoint, so the pipeline registers its autoscaling.
       this.endpoint = InferenceEndpoint.fromEndpointName(this, 'Endpoint', this.endpointName);
       this.inferenceEndpoint = undefined;
@@ -136,6 +140,7 @@ export class ModelStack extends Stack {
         image: this.servingImage,
         role: this.servingRole,
         modelDataUrl: settings.modelDataUrl,
+        modelDigest: settings.modelDigest,
         asyncInference: asyncInference ? {} : undefined,
         networkIsolation: serverless ? undefined : (settings.networkIsolation ?? true),
         ...vpc,

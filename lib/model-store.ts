@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { requireIntegerInRange } from './validation.ts';
 
@@ -67,6 +68,13 @@ export class ModelStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ModelStoreProps = {}) {
     super(scope, id);
+    // Server access logs reach the log bucket through its bucket policy (logging.s3.amazonaws.com,
+    // scoped to the model bucket and account). Without this flag, which cdk.json sets but an
+    // app's defaults do not, aws-cdk-lib grants them through the LogDeliveryWrite ACL instead,
+    // and an ACL cannot be set on a bucket whose ObjectOwnership is BucketOwnerEnforced: the
+    // construct would throw in any app created without the recommended flags. Set on this
+    // construct before it has children, so it applies to its buckets only.
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const noncurrentDays = props.noncurrentVersionExpirationDays ?? 30;
     const abortDays = props.abortIncompleteMultipartUploadAfterDays ?? 7;
     const logDays = props.accessLogsExpirationDays ?? 365;

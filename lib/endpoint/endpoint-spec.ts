@@ -6,6 +6,7 @@
  *
  * No aws-cdk-lib import: the Lambda bundle may import this file.
  */
+import { EXPECTED_DIGEST_ENV } from '../../model-runtime/src/artifact/expected-digest.ts';
 import type { EndpointAutoScalingSettings } from './endpoint-autoscaling.ts';
 
 /** The documented defaults of an endpoint's settings. */
@@ -84,3 +85,17 @@ export interface EndpointSpec {
 
 /** What the deploy step creates and updates the endpoint with: all but the autoscaling, which a step of its own registers. */
 export type EndpointDeploymentSpec = Omit<EndpointSpec, 'autoScaling'>;
+
+/**
+ * The serving container's environment: the user's variables plus MODEL_RUNTIME_EXPECTED_DIGEST
+ * when the model's sealed digest is known, so the runtime refuses any other archive. Every
+ * creator of a SageMaker Model (InferenceEndpoint, the deploy step, batch transform) sets the
+ * digest under this one name; undefined when there is nothing to set.
+ */
+export function modelContainerEnvironment(
+  modelDigest: string | undefined,
+  environment: Readonly<Record<string, string>> = {},
+): Record<string, string> | undefined {
+  const merged: Record<string, string> = { ...environment, ...(modelDigest === undefined ? {} : { [EXPECTED_DIGEST_ENV]: modelDigest }) };
+  return Object.keys(merged).length === 0 ? undefined : merged;
+}

@@ -15,7 +15,7 @@ import { PropValidationError, requireIntegerInRange, requireMatch } from '../val
 import { EndpointAutoScaling, type EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
 import { ENDPOINT_DEFAULTS, type EndpointSpec, type VariantSpec } from './endpoint-spec.ts';
 import { InferenceEndpointBase, type IInferenceEndpoint } from './inference-endpoint-base.ts';
-import { resolveEndpointSpec, serverlessUnsupported, tooManyRollbackAlarms, type EndpointSpecProps } from './resolve-endpoint-spec.ts';
+import { resolveEndpointSpec, resolveModelEnvironment, serverlessUnsupported, tooManyRollbackAlarms, type EndpointSpecProps } from './resolve-endpoint-spec.ts';
 
 /** Asynchronous inference: requests are queued, inputs and results live in the model store. */
 export interface AsyncInferenceOptions {
@@ -51,6 +51,17 @@ export interface InferenceEndpointProps extends Omit<EndpointSpecProps, 'endpoin
    * extracted to /opt/ml/model before the container starts.
    */
   readonly modelDataUrl: string;
+
+  /**
+   * The model's sealed digest: MANIFEST.json's `digest` (64 hex characters), as sealing records it
+   * (the pipeline's seal step output `manifestDigest`, the model package's `manifest-digest`, or
+   * `modelstack train`'s output). Strongly recommended: the container gets it as
+   * MODEL_RUNTIME_EXPECTED_DIGEST and refuses to serve an archive with any other digest, so a
+   * model.tar.gz replaced whole in S3 (new files and a new manifest) is never served. Without it
+   * the archive is checked only against its own manifest, and the container logs a warning.
+   * @default none: the archive is checked against its own MANIFEST.json only
+   */
+  readonly modelDigest?: string;
 
   /**
    * The endpoint's name. It is fixed at synth so alarms can name the endpoint without a
@@ -231,7 +242,7 @@ export class InferenceEndpoint extends InferenceEndpointBase {
         image: props.image.imageUri,
         modelDataUrl: props.modelDataUrl,
         mode: 'SingleModel',
-        environment: props.environment === undefined || Object.keys(props.environment).length === 0 ? undefined : { ...props.environment },
+        environment: resolveModelEnvironment(props.modelDigest, props.environment),
       },
       enableNetworkIsolation: props.networkIsolation ?? true,
       vpcConfig: this.renderVpcConfig(props),

@@ -1,12 +1,13 @@
 import type { Duration } from 'aws-cdk-lib';
 import { Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { EXPECTED_DIGEST_ENV, digestProblem } from '../../model-runtime/src/artifact/expected-digest.ts';
 import { CAPTURE_CSV_CONTENT_TYPES, CAPTURE_JSON_CONTENT_TYPES } from '../../model-runtime/src/contract/capture-content-types.ts';
 import { describeInstanceType } from '../instance-type.ts';
 import type { ModelStore } from '../model-store.ts';
 import { PropValidationError, requireIntegerInRange, requireMatch } from '../validation.ts';
 import { resolveEndpointAutoScaling, type EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
-import { ENDPOINT_DEFAULTS, type DataCaptureSpec, type DeploymentSpec, type EndpointSpec, type VariantSpec } from './endpoint-spec.ts';
+import { ENDPOINT_DEFAULTS, modelContainerEnvironment, type DataCaptureSpec, type DeploymentSpec, type EndpointSpec, type VariantSpec } from './endpoint-spec.ts';
 
 /** A serverless variant: SageMaker runs the container on demand, CPU only, billed per request. */
 export interface ServerlessVariantOptions {
@@ -196,6 +197,24 @@ function resolveVariant(props: EndpointSpecProps): VariantSpec {
     maxConcurrency,
     ...(serverless.provisionedConcurrency === undefined ? {} : { provisionedConcurrency: serverless.provisionedConcurrency }),
   };
+}
+
+/**
+ * InferenceEndpoint's `modelDigest` (64 hex characters, lowercased) and the container environment
+ * it goes into; the digest cannot also be given through `environment`, where it would escape
+ * this check.
+ */
+export function resolveModelEnvironment(
+  modelDigest: string | undefined,
+  environment: Readonly<Record<string, string>> | undefined,
+): Record<string, string> | undefined {
+  if (environment !== undefined && EXPECTED_DIGEST_ENV in environment) {
+    throw new PropValidationError('InferenceEndpoint.environment', `must not set ${EXPECTED_DIGEST_ENV}; give the digest as \`modelDigest\`, which is checked at synth`);
+  }
+  if (modelDigest === undefined || Token.isUnresolved(modelDigest)) return modelContainerEnvironment(modelDigest, environment);
+  const problem = digestProblem(modelDigest);
+  if (problem !== undefined) throw new PropValidationError('InferenceEndpoint.modelDigest', problem);
+  return modelContainerEnvironment(modelDigest.toLowerCase(), environment);
 }
 
 /** The error for a prop that a serverless variant cannot have. */

@@ -5,6 +5,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { PACKAGE_METADATA } from '../../lambda/shared/package-metadata.ts';
+import { EXPECTED_DIGEST_ENV } from '../../model-runtime/src/artifact/expected-digest.ts';
 import { ENDPOINT_DEFAULTS } from '../endpoint/endpoint-spec.ts';
 import { describeInstanceType } from '../instance-type.ts';
 import { ModelExecutionRole } from '../model-execution-role.ts';
@@ -131,6 +133,8 @@ export class BatchTransform extends Construct {
       resultSelector: {
         'image.$': '$.InferenceSpecification.Containers[0].Image',
         'modelDataUrl.$': '$.InferenceSpecification.Containers[0].ModelDataUrl',
+        // The sealed digest the seal step registered; a package without one fails here (closed).
+        'manifestDigest.$': `$.CustomerMetadataProperties['${PACKAGE_METADATA.manifestDigest}']`,
         'status.$': '$.ModelApprovalStatus',
       },
       resultPath: '$.packageDetails',
@@ -153,7 +157,12 @@ export class BatchTransform extends Construct {
       parameters: {
         'ModelName.$': '$.names.modelName',
         ExecutionRoleArn: this.role.roleArn,
-        PrimaryContainer: { 'Image.$': '$.packageDetails.image', 'ModelDataUrl.$': '$.packageDetails.modelDataUrl' },
+        // The container refuses an archive whose manifest digest is not the registered one.
+        PrimaryContainer: {
+          'Image.$': '$.packageDetails.image',
+          'ModelDataUrl.$': '$.packageDetails.modelDataUrl',
+          Environment: { [`${EXPECTED_DIGEST_ENV}.$`]: '$.packageDetails.manifestDigest' },
+        },
         EnableNetworkIsolation: true,
       },
       iamResources: [sageMakerArn(this, 'model', `${prefix}-*`)],

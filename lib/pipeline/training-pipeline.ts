@@ -27,6 +27,7 @@ import { PipelineTriggers } from './pipeline-triggers.ts';
 import { TRAINING_JOB, TUNING_JOB, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { ENDPOINT_BUSY_RETRY, THROTTLING_RETRY } from './step-retries.ts';
 import { TUNED_HYPERPARAMETERS, trainingJobState, tuningJobState, type HyperparameterRange } from './training-job-states.ts';
+import { TRAINING_INSTANCE_COUNT_EXPECTED, isTrainingInstanceCount } from './training-instance-count.ts';
 import { TrainingRole } from './training-role.ts';
 
 /** The metric the evaluation gate (and tuning) optimises, and the bar a model must clear. */
@@ -115,7 +116,9 @@ export interface TrainingPipelineProps {
    */
   readonly instanceType?: string;
   /**
-   * @default 1 (allowed 1 to 20)
+   * Training instances. Only 1 is allowed: the runtime trains on one instance, and each extra
+   * one would train the same model on all the data again (N times the cost).
+   * @default 1 (allowed 1)
    */
   readonly instanceCount?: number;
   /**
@@ -499,7 +502,9 @@ export class TrainingPipeline extends Construct {
       throw new PropValidationError('TrainingPipeline.instanceType', `burstable types cannot train on SageMaker, got ${instance.name}`);
     }
     const instanceCount = props.instanceCount ?? 1;
-    requireIntegerInRange('TrainingPipeline.instanceCount', instanceCount, 1, 20);
+    if (!Token.isUnresolved(instanceCount) && !isTrainingInstanceCount(instanceCount)) {
+      throw new PropValidationError('TrainingPipeline.instanceCount', `must be ${TRAINING_INSTANCE_COUNT_EXPECTED}, got ${instanceCount}`);
+    }
     const volumeSizeGb = props.volumeSizeGb ?? 50;
     requireIntegerInRange('TrainingPipeline.volumeSizeGb', volumeSizeGb, 1, 16384);
     const maxRuntime = props.maxRuntime ?? Duration.hours(24);

@@ -25,6 +25,7 @@ describe('app configuration', () => {
     const settings = {
       endpointName: 'churn-prod',
       modelDataUrl: 's3://bucket-1/models/job/output/model.tar.gz',
+      modelDigest: 'ab'.repeat(32),
       instanceType: 'ml.g5.xlarge',
       initialInstanceCount: 2,
       asyncInference: false,
@@ -90,6 +91,8 @@ describe('app configuration', () => {
     [{ dataCapturePercent: 120 }, /modelstack\.dataCapturePercent: must be an integer from 0 to 100, got 120/],
     [{ removalPolicy: 'delete' }, /modelstack\.removalPolicy: must be one of "retain", "destroy", got "delete"/],
     [{ modelDataUrl: 's3://bucket/models/model.onnx' }, /modelstack\.modelDataUrl: must be an S3 URL of a model archive/],
+    [{ pipeline: { instanceCount: 2 } }, /modelstack\.pipeline\.instanceCount: must be 1: the runtime trains on one instance .*every extra instance would train the same model on all the data again.*, got 2/],
+    [{ modelDigest: 'sha256:ab' }, /modelstack\.modelDigest: must be the model's sealed manifest digest, 64 hex characters/],
     [{ vpc: { subnetIds: ['subnet-0abc'] } }, /modelstack\.vpc\.vpcId: is required/],
     [{ vpc: { vpcId: 'vpc-1', subnetIds: [] } }, /modelstack\.vpc\.subnetIds: must be an array of 1 to 16 subnet IDs/],
     [{ instanceTyp: 'ml.g5.xlarge' }, /modelstack: unknown key "instanceTyp"; allowed keys are stackName, .*instanceType/],

@@ -11,6 +11,7 @@ import { RuntimeImage } from '../../lib/runtime-image.ts';
 import { logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
 
 const MODEL = 's3://modelstack-models/models/job-1/output/model.tar.gz';
+const DIGEST = '0123456789abcdef'.repeat(4);
 
 function endpointStack(props: Partial<InferenceEndpointProps> = {}) {
   const stack = new Stack(testApp(), 'Serving');
@@ -32,6 +33,10 @@ describe('InferenceEndpoint on the default GPU instance', () => {
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1, VariantName: 'AllTraffic' })],
     });
+  });
+
+  it('sets no expected digest when none is given (the container warns that it checks the manifest only)', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({ Environment: Match.absent() }) });
   });
 
   it('leaves KmsKeyId off the endpoint configuration: g5 has NVMe instance storage, which SageMaker encrypts in hardware', () => {
@@ -212,6 +217,15 @@ describe('InferenceEndpoint variants', () => {
   });
 });
 
+describe('InferenceEndpoint modelDigest', () => {
+  it('gives the container the sealed digest (lowercased) beside the user\'s environment, so it serves that archive only', () => {
+    const { stack } = endpointStack({ modelDigest: DIGEST.toUpperCase(), environment: { SAGEMAKER_MODEL_SERVER_WORKERS: '2' } });
+    templateOf(stack).hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({ ModelDataUrl: MODEL, Environment: { SAGEMAKER_MODEL_SERVER_WORKERS: '2', MODEL_RUNTIME_EXPECTED_DIGEST: DIGEST } }),
+    });
+  });
+});
+
 describe('InferenceEndpoint validation', () => {
   it.each<[Partial<InferenceEndpointProps>, RegExp]>([
     [{ instanceType: 'g5.xlarge' }, /InferenceEndpoint\.instanceType: must be a SageMaker ML instance type such as "ml\.g5\.xlarge"/],
@@ -227,6 +241,9 @@ describe('InferenceEndpoint validation', () => {
     [{ serverless: {}, asyncInference: {} }, /InferenceEndpoint\.asyncInference: is not supported with a serverless variant/],
     [{ serverless: {}, instanceType: 'ml.g5.xlarge' }, /InferenceEndpoint\.instanceType: is not supported with a serverless variant/],
     [{ asyncInference: { maxConcurrentInvocationsPerInstance: 0 } }, /InferenceEndpoint\.asyncInference\.maxConcurrentInvocationsPerInstance: must be an integer from 1 to 1000/],
+    [{ modelDigest: 'sha256:abc' }, /InferenceEndpoint\.modelDigest: is "sha256:abc"; expected the model's manifest digest, 64 hex characters/],
+    [{ modelDigest: 'a'.repeat(63) }, /InferenceEndpoint\.modelDigest: .*64 hex characters/],
+    [{ modelDigest: DIGEST, environment: { MODEL_RUNTIME_EXPECTED_DIGEST: DIGEST } }, /InferenceEndpoint\.environment: must not set MODEL_RUNTIME_EXPECTED_DIGEST; give the digest as `modelDigest`/],
   ])('rejects %o naming the prop', (props, message) => {
     expect(() => endpointStack(props)).toThrow(message);
   });

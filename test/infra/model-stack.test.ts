@@ -108,6 +108,14 @@ describe('ModelStack on CPU instances', () => {
     expect([graviton.servingImage.flavour, graviton.servingImage.node.id]).toEqual(['cpu', 'RuntimeImage-cpu-arm64']);
   });
 
+  it('passes the configured digest to the serving container, and refuses one without modelDataUrl', () => {
+    const digest = 'cd'.repeat(32);
+    templateOf(stackFor({ modelDataUrl: MODEL, instanceType: 'ml.m5.large', modelDigest: digest })).hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({ Environment: { MODEL_RUNTIME_EXPECTED_DIGEST: digest } }),
+    });
+    expect(() => stackFor({ modelDigest: digest })).toThrow(/ModelStack\.modelDigest: is the digest of `modelDataUrl` and needs it/);
+  });
+
   it('names the config key when the instance type is wrong', () => {
     expect(() => stackFor({ instanceType: 'ml.t3.medium', modelDataUrl: MODEL })).toThrow(/instanceType: burstable ml\.t3\.medium/);
   });

@@ -46,11 +46,13 @@ const EVENT: DeployEvent = {
 };
 const NOT_FOUND = Object.assign(new Error('Could not find endpoint "ms-endpoint".'), { name: 'ValidationException' });
 
+const SEALED_DIGEST = 'ab'.repeat(32);
+
 function approvedPackage(status = 'Approved'): void {
   sageMaker.on(DescribeModelPackageCommand, { ModelPackageName: PACKAGE }).resolves({
     ModelApprovalStatus: status as 'Approved',
     InferenceSpecification: { Containers: [{ Image: 'repo/runtime:abc', ModelDataUrl: 's3://store/models/job/output/model.tar.gz' }] },
-    CustomerMetadataProperties: { [PACKAGE_METADATA.objectiveMetric]: 'validation_loss', [PACKAGE_METADATA.objectiveValue]: '0.21' },
+    CustomerMetadataProperties: { [PACKAGE_METADATA.manifestDigest]: SEALED_DIGEST, [PACKAGE_METADATA.objectiveMetric]: 'validation_loss', [PACKAGE_METADATA.objectiveValue]: '0.21' },
   });
 }
 
@@ -86,7 +88,8 @@ describe('first deployment', () => {
     expect(sageMaker).toHaveReceivedCommandWith(CreateModelCommand, {
       ModelName: NAMES.modelName,
       ExecutionRoleArn: EVENT.modelExecutionRoleArn,
-      PrimaryContainer: { Image: 'repo/runtime:abc', ModelDataUrl: 's3://store/models/job/output/model.tar.gz' },
+      // The registered digest travels with the model: the container refuses any other archive.
+      PrimaryContainer: { Image: 'repo/runtime:abc', ModelDataUrl: 's3://store/models/job/output/model.tar.gz', Environment: { MODEL_RUNTIME_EXPECTED_DIGEST: SEALED_DIGEST } },
       EnableNetworkIsolation: true,
     });
     expect(sageMaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, {
@@ -209,6 +212,20 @@ describe('guards', () => {
     await expect(handler(EVENT)).rejects.toMatchObject({
       name: 'ModelNotApprovedError',
       message: expect.stringContaining('is PendingManualApproval; only Approved packages are deployed'),
+    });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateModelCommand);
+  });
+
+  it('refuses a package without a sealed manifest digest, which the container could not be told to check', async () => {
+    sageMaker.on(DescribeModelPackageCommand, { ModelPackageName: PACKAGE }).resolves({
+      ModelApprovalStatus: 'Approved',
+      InferenceSpecification: { Containers: [{ Image: 'repo/runtime:abc', ModelDataUrl: 's3://store/models/job/output/model.tar.gz' }] },
+      CustomerMetadataProperties: {},
+    });
+
+    await expect(handler(EVENT)).rejects.toMatchObject({
+      name: 'ArtifactIntegrityError',
+      message: expect.stringContaining('records manifest-digest null, not a sealed digest'),
     });
     expect(sageMaker).not.toHaveReceivedCommand(CreateModelCommand);
   });

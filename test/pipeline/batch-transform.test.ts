@@ -22,6 +22,13 @@ describe('BatchTransform', () => {
     expect(JSON.stringify(transform.Parameters!.TransformInput)).toContain("States.Format('s3://${StoreBucket");
   });
 
+  it('tells the model container the package\'s registered digest, so a replaced archive is refused', () => {
+    expect(states['Describe package']!.ResultSelector).toMatchObject({ 'manifestDigest.$': "$.CustomerMetadataProperties['manifest-digest']" });
+    expect(states['Create model']!.Parameters).toMatchObject({
+      PrimaryContainer: { Environment: { 'MODEL_RUNTIME_EXPECTED_DIGEST.$': '$.packageDetails.manifestDigest' } },
+    });
+  });
+
   it('writes KMS-encrypted predictions under predictions/<job>/ in the store', () => {
     expect(states.Transform!.Parameters!.TransformOutput).toMatchObject({
       KmsKeyId: expect.stringMatching(/^\$\{StoreKey.*\.Arn\}$/),

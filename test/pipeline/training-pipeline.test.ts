@@ -266,6 +266,7 @@ describe('TrainingPipeline validation', () => {
     ['an objective the runtime does not print', { objective: { metric: 'f1' as never } }, /TrainingPipeline\.objective\.metric: must be a metric the runtime prints \(epoch, train_loss/],
     ['more parallel tuning jobs than jobs', { tuning: { maxJobs: 4, maxParallelJobs: 6 } }, /TrainingPipeline\.tuning\.maxParallelJobs: must be an integer from 1 to 4/],
     ['an inverted learning-rate range', { tuning: { learningRate: { min: 0.5, max: 0.1 } } }, /TrainingPipeline\.tuning\.learningRate\.min/],
+    ['two training instances, which would each train the same model on all the data', { instanceCount: 2 }, /TrainingPipeline\.instanceCount: must be 1: the runtime trains on one instance .*every extra instance would train the same model on all the data again.*, got 2/],
     ['an unknown approval mode', { approval: 'sometimes' as never }, /TrainingPipeline\.approval: must be "automatic" or "manual"/],
     ['a poll interval under 10 s', { pollInterval: Duration.seconds(1) }, /TrainingPipeline\.pollInterval \(seconds\): must be an integer from 10 to 3600/],
     ['a spot wait the execution timeout cuts off', { maxWait: Duration.days(10) }, /TrainingPipeline\.maxWait: a training job may take up to 864000 s, but TrainingPipeline\.timeout stops the execution after 604800 s/],

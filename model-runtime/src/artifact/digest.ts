@@ -22,6 +22,12 @@ export interface Manifest {
   readonly files: Record<string, string>;
   /** `computeDigest(files)`. */
   readonly digest: string;
+  /**
+   * When the artifact was written (ISO 8601). Here and not in model.json, outside every digested
+   * file, so the digest is a function of the model's bytes only: two identical training runs
+   * give the same digest. Absent in manifests written before it moved here.
+   */
+  readonly createdAt?: string;
 }
 
 /** Thrown when an artifact does not match its manifest, or the manifest itself is unreadable. */
@@ -56,10 +62,10 @@ export function computeDigest(files: Readonly<Record<string, string>>): string {
 }
 
 /** Builds the manifest for a set of file hashes. */
-export function createManifest(files: Readonly<Record<string, string>>): Manifest {
+export function createManifest(files: Readonly<Record<string, string>>, createdAt?: string): Manifest {
   const sorted: Record<string, string> = {};
   for (const name of Object.keys(files).sort(compareNames)) sorted[name] = files[name]!;
-  return { format: MANIFEST_FORMAT, algorithm: 'sha256', files: sorted, digest: computeDigest(sorted) };
+  return { format: MANIFEST_FORMAT, algorithm: 'sha256', files: sorted, digest: computeDigest(sorted), ...(createdAt === undefined ? {} : { createdAt }) };
 }
 
 /**
@@ -105,7 +111,10 @@ export function parseManifest(json: string): Manifest {
       `${MANIFEST_FILE} digest ${JSON.stringify(value.digest)} does not match its own file list (expected ${expected}): the manifest was edited`,
     );
   }
-  return { format: MANIFEST_FORMAT, algorithm: 'sha256', files: hashes, digest: expected };
+  if (value.createdAt !== undefined && typeof value.createdAt !== 'string') {
+    throw new ArtifactIntegrityError(`${MANIFEST_FILE} has createdAt ${JSON.stringify(value.createdAt)}; expected an ISO 8601 string`);
+  }
+  return { format: MANIFEST_FORMAT, algorithm: 'sha256', files: hashes, digest: expected, ...(value.createdAt === undefined ? {} : { createdAt: value.createdAt }) };
 }
 
 /**

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactIntegrityError, MANIFEST_FILE, parseManifest, verifyFileHashes, type Manifest } from './digest.ts';
+import { EXPECTED_DIGEST_ENV } from './expected-digest.ts';
 import { MODEL_JSON_FILE, MODEL_ONNX_FILE, readArtifactFiles } from './files.ts';
 import type { ModelDescription } from './model-description.ts';
 import { parseModelDescription } from './parse-description.ts';
@@ -15,11 +16,20 @@ export interface LoadedArtifact {
   readonly manifest: Manifest;
 }
 
+export interface LoadArtifactOptions {
+  /**
+   * The digest the artifact was sealed with (MODEL_RUNTIME_EXPECTED_DIGEST); a manifest with any
+   * other digest is refused even when every file matches it. Null or absent: not checked.
+   */
+  readonly expectedDigest?: string | null;
+}
+
 /**
- * Throws ArtifactIntegrityError when MANIFEST.json is missing or invalid, or when any file is
- * changed, missing or not listed; the error names each such file.
+ * Throws ArtifactIntegrityError when MANIFEST.json is missing or invalid, when its digest is not
+ * the expected one, or when any file is changed, missing or not listed; the error names each
+ * such file, or both digests.
  */
-export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
+export async function loadArtifact(dir: string, options: LoadArtifactOptions = {}): Promise<LoadedArtifact> {
   const resolved = path.resolve(dir);
   let manifestJson: string;
   try {
@@ -35,6 +45,13 @@ export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
     throw error;
   }
   const manifest = parseManifest(manifestJson);
+  // Before any file is read: a replaced archive is refused on its manifest alone.
+  const expected = options.expectedDigest?.toLowerCase();
+  if (expected !== undefined && manifest.digest !== expected) {
+    throw new ArtifactIntegrityError(
+      `model artifact in ${resolved} has manifest digest ${manifest.digest}, but ${EXPECTED_DIGEST_ENV} (the sealed, registered digest) is ${expected}: the archive was replaced or is another model`,
+    );
+  }
   const files = await readArtifactFiles(resolved);
   verifyFileHashes(manifest, files.hashes);
 

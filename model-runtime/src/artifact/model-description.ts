@@ -8,7 +8,7 @@
  *                  target's own units; classification (N, K) class probabilities, K =
  *                  labels.length (binary models too: [P(labels[0]), P(labels[1])]).
  *   model.json     this description.
- *   MANIFEST.json  the SHA-256 of each file and one digest over them (see digest.ts).
+ *   MANIFEST.json  the SHA-256 of each file, one digest over them, and when it was written (see digest.ts).
  */
 
 export const MODEL_FORMAT = 'modelstack/1';
@@ -49,6 +49,5 @@ export interface ModelDescription {
   /** Final metrics of the run (names from contract/metrics.ts). */
   readonly metrics: Readonly<Record<string, number>>;
   readonly versions: { readonly modelstack: string; readonly onnxruntime: string; readonly node: string };
-  /** ISO 8601. */
-  readonly createdAt: string;
+  // No creation time: it would make the digest differ between identical runs. It is MANIFEST.json's createdAt.
 }

@@ -49,7 +49,7 @@ export function parseModelDescription(json: string): ModelDescription {
   expectRecord(d.hyperparameters, 'hyperparameters');
   expectRecord(d.metrics, 'metrics');
   expectRecord(d.versions, 'versions');
-  if (typeof d.createdAt !== 'string') throw new ModelDescriptionError('createdAt must be an ISO 8601 string');
+  // A createdAt from before it moved to MANIFEST.json is ignored, so those artifacts still load.
   return value as ModelDescription;
 }
 

@@ -1,5 +1,8 @@
 /**
  * Writes a trained model as the artifact folder: model.onnx, model.json and MANIFEST.json.
+ *
+ * Nothing that varies between identical runs goes into model.onnx or model.json (the digested
+ * files): the write time is recorded in MANIFEST.json instead.
  */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,7 +21,15 @@ const ARTIFACT_FILES = new Set([MODEL_ONNX_FILE, MODEL_JSON_FILE, MANIFEST_FILE,
  * A previous manifest is removed first and the new one is written last (via a rename), so a
  * folder with a manifest is a complete one even if the process dies half way.
  */
-export async function saveArtifact(dir: string, onnx: Uint8Array, description: ModelDescription): Promise<Manifest> {
+export interface SaveArtifactOptions {
+  /**
+   * Recorded in MANIFEST.json, outside the digested files, so it never changes the digest.
+   * @default now
+   */
+  readonly createdAt?: Date;
+}
+
+export async function saveArtifact(dir: string, onnx: Uint8Array, description: ModelDescription, options: SaveArtifactOptions = {}): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
   const strays = (await readdir(dir)).filter((name) => !ARTIFACT_FILES.has(name));
   if (strays.length > 0) {
@@ -27,7 +38,8 @@ export async function saveArtifact(dir: string, onnx: Uint8Array, description: M
     );
   }
   const json = new TextEncoder().encode(`${JSON.stringify(description, null, 2)}\n`);
-  const manifest = createManifest({ [MODEL_ONNX_FILE]: sha256Hex(onnx), [MODEL_JSON_FILE]: sha256Hex(json) });
+  const createdAt = (options.createdAt ?? new Date()).toISOString();
+  const manifest = createManifest({ [MODEL_ONNX_FILE]: sha256Hex(onnx), [MODEL_JSON_FILE]: sha256Hex(json) }, createdAt);
   const manifestPath = path.join(dir, MANIFEST_FILE);
   await rm(manifestPath, { force: true });
   await writeFile(path.join(dir, MODEL_ONNX_FILE), onnx);

@@ -18,6 +18,11 @@ export interface InferenceModelOptions {
    * @default available cores / worker processes, at least 1
    */
   readonly threads?: number;
+  /**
+   * The sealed manifest digest (MODEL_RUNTIME_EXPECTED_DIGEST): any other is refused.
+   * @default not checked
+   */
+  readonly expectedDigest?: string | null;
 }
 
 export class InferenceModel {
@@ -43,12 +48,13 @@ export class InferenceModel {
   }
 
   /**
-   * Verifies MANIFEST.json (throws ArtifactIntegrityError naming each bad file), then opens the
+   * Verifies MANIFEST.json, and its digest against `expectedDigest` when given (throws
+   * ArtifactIntegrityError naming each bad file, or both digests), then opens the
    * session on the engine's device: CUDA when a GPU and the CUDA provider are present (or
    * MODEL_RUNTIME_DEVICE says so), the CPU otherwise.
    */
   static async load(modelDir: string, options: InferenceModelOptions = {}): Promise<InferenceModel> {
-    const artifact = await loadArtifact(modelDir);
+    const artifact = await loadArtifact(modelDir, { expectedDigest: options.expectedDigest ?? null });
     const session = await createSession(artifact.onnx, {
       intraOpNumThreads: options.threads ?? Math.max(1, os.availableParallelism()),
     });

@@ -3,6 +3,7 @@
  * SageMaker documents, each checked with a message that names the variable and its range.
  */
 import os from 'node:os';
+import { expectedDigestFromEnv } from '../artifact/expected-digest.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './read-body.ts';
 
 export interface ServeConfig {
@@ -21,6 +22,8 @@ export interface ServeConfig {
   readonly maxBatchRows: number;
   /** MODELSTACK_BATCH_WINDOW_MS, default 0 (batch whatever queued while the model was busy). */
   readonly batchWindowMs: number;
+  /** MODEL_RUNTIME_EXPECTED_DIGEST (lowercased): the sealed manifest digest; null when unset (not checked). */
+  readonly expectedDigest: string | null;
 }
 
 export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServeConfig> = {}): ServeConfig {
@@ -35,6 +38,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
     threadsPerWorker: overrides.threadsPerWorker ?? (integer(env, 'MODEL_RUNTIME_THREADS', 0, 0, 1024) || Math.max(1, Math.floor(cores / workers))),
     maxBatchRows: overrides.maxBatchRows ?? integer(env, 'MODELSTACK_MAX_BATCH_ROWS', 256, 1, 1_000_000),
     batchWindowMs: overrides.batchWindowMs ?? integer(env, 'MODELSTACK_BATCH_WINDOW_MS', 0, 0, 1000),
+    expectedDigest: overrides.expectedDigest !== undefined ? overrides.expectedDigest : expectedDigestFromEnv(env),
   };
 }
 

@@ -13,6 +13,7 @@
  */
 import cluster from 'node:cluster';
 import { ArtifactIntegrityError } from '../artifact/digest.ts';
+import { EXPECTED_DIGEST_ENV } from '../artifact/expected-digest.ts';
 import { InferenceModel } from './inference-model.ts';
 import { logEvent } from './log.ts';
 import { InferenceServer } from './server.ts';
@@ -26,6 +27,10 @@ const DRAIN_GRACE_MS = 25_000;
 
 /** Serves until asked to stop, drains, and resolves with why it stopped. */
 export async function serveModel(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {
+  // Here, not in each worker, so the warning is one line however many workers serve.
+  if (config.expectedDigest === null) {
+    logEvent('warn', `${EXPECTED_DIGEST_ENV} is not set: the model is checked against its own MANIFEST.json only, so an archive replaced whole (new files, new manifest) would be served`, { modelDir });
+  }
   if (config.workers > 1 && cluster.isPrimary) return servePrimary(modelDir, config, hooks);
   return serveInThisProcess(modelDir, config, hooks);
 }
@@ -33,7 +38,7 @@ export async function serveModel(modelDir: string, config: ServeConfig, hooks: S
 export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {
   const stopSignal = stopRequested();
   const server = new InferenceServer({
-    model: InferenceModel.load(modelDir, { threads: config.threadsPerWorker }),
+    model: InferenceModel.load(modelDir, { threads: config.threadsPerWorker, expectedDigest: config.expectedDigest }),
     timeoutMs: config.timeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
     batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },

@@ -96,7 +96,6 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
     },
     metrics: final.metrics,
     versions: { modelstack: await modelstackVersion(), onnxruntime: ort.env.versions.node ?? 'unknown', node: process.versions.node },
-    createdAt: new Date().toISOString(),
   };
   const manifest = await saveArtifact(paths.model, final.onnx, description);
   await clearCheckpoint(paths.checkpoints);

@@ -63,6 +63,24 @@ describe('saveArtifact / loadArtifact', () => {
     expect(Object.keys(manifest.files)).toEqual(['model.json', 'model.onnx']);
   });
 
+  it('records the write time in MANIFEST.json, outside the digest: the same model saved twice has one digest', async () => {
+    const first = await saveArtifact(dir, onnxBytes, description, { createdAt: new Date('2026-01-01T00:00:00Z') });
+    const second = await saveArtifact(dir, onnxBytes, description, { createdAt: new Date('2026-06-30T12:34:56Z') });
+    expect(second.digest).toBe(first.digest);
+    expect([first.createdAt, second.createdAt]).toEqual(['2026-01-01T00:00:00.000Z', '2026-06-30T12:34:56.000Z']);
+    expect((await loadArtifact(dir)).manifest.createdAt).toBe('2026-06-30T12:34:56.000Z');
+    expect(await readFile(path.join(dir, 'model.json'), 'utf8')).not.toContain('2026');
+  });
+
+  it('refuses a manifest whose digest is not the expected one, naming both, before reading any file', async () => {
+    const manifest = await saveArtifact(dir, onnxBytes, description);
+    const expected = 'e'.repeat(64);
+    const error = await expectIntegrityError(loadArtifact(dir, { expectedDigest: expected }));
+    expect(error.message).toContain(manifest.digest);
+    expect(error.message).toContain(`MODEL_RUNTIME_EXPECTED_DIGEST (the sealed, registered digest) is ${expected}`);
+    await expect(loadArtifact(dir, { expectedDigest: manifest.digest.toUpperCase() })).resolves.toMatchObject({ manifest: { digest: manifest.digest } });
+  });
+
   it('refuses a tampered file and names it', async () => {
     await saveArtifact(dir, onnxBytes, description);
     const onnxPath = path.join(dir, 'model.onnx');

@@ -27,6 +27,5 @@ export function tinyDescription(features: readonly string[]): ModelDescription {
     },
     metrics: { train_loss: 0.01 },
     versions: { modelstack: '0.1.0', onnxruntime: '1.30.0', node: process.version },
-    createdAt: new Date(0).toISOString(),
   };
 }

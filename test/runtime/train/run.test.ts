@@ -87,6 +87,22 @@ describe('runTraining', () => {
     expect(await losses('8')).not.toEqual(first);
   });
 
+  it('gives two identical runs the same digest: it depends on the model\'s bytes only, not on when it was trained', async () => {
+    const digest = async () => {
+      const paths = await makeTree({ algorithm: 'mlp', epochs: '3', seed: '5', hidden_sizes: '8' }, { train: { 'd.csv': blobsCsv(120, 6) } });
+      const result = await runTraining(paths, { onEvent: () => {} });
+      const loaded = await loadArtifact(paths.model);
+      await rm(paths.root, { recursive: true, force: true });
+      return { digest: loaded.manifest.digest, createdAt: loaded.manifest.createdAt, returned: result.manifest.digest };
+    };
+    const first = await digest();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later clock reading
+    const second = await digest();
+    expect(second.digest).toBe(first.digest);
+    expect(first.returned).toBe(first.digest);
+    expect(Date.parse(second.createdAt!)).toBeGreaterThan(Date.parse(first.createdAt!));
+  });
+
   it('stops on request with a checkpoint, and resumes to exactly the uninterrupted result', async () => {
     const hyperparameters = { algorithm: 'mlp', hidden_sizes: '8', epochs: '6', batch_size: '16', seed: '5', dropout: '0.2', checkpoint_every_steps: '4' };
     const data = { train: { 'd.csv': linearCsv(200, 6) } };
