@@ -57,6 +57,24 @@ describe('import rules', () => {
     expect(found).toEqual(['runtime-layers-serve: model-runtime/src/serve/server.ts -> model-runtime/src/train/fit.ts']);
   });
 
+  it('keeps text/ a leaf: it imports no other layer, and the layers beside and below it do not import it', async () => {
+    const found = await violations({
+      'model-runtime/src/graph/builder.ts': 'export const g = 1;\n',
+      'model-runtime/src/text/tokenizer.ts': "import { g } from '../graph/builder.ts';\nexport const t = g;\n",
+      'model-runtime/src/artifact/save.ts': "import { t } from '../text/tokenizer.ts';\nexport const s = t;\n",
+      'model-runtime/src/contract/paths.ts': "import { t } from '../text/tokenizer.ts';\nexport const p = t;\n",
+      'model-runtime/src/numbers.ts': 'export const n = 1;\n',
+      'model-runtime/src/text/vocab.ts': "import { n } from '../numbers.ts';\nexport const v = n;\n",
+      'model-runtime/src/data/corpus.ts': "import { v } from '../text/vocab.ts';\nexport const c = v;\n",
+      'model-runtime/src/serve/generate.ts': "import { v } from '../text/vocab.ts';\nexport const x = v;\n",
+    });
+    expect(found.sort()).toEqual([
+      'runtime-layers-artifact: model-runtime/src/artifact/save.ts -> model-runtime/src/text/tokenizer.ts',
+      'runtime-layers-contract: model-runtime/src/contract/paths.ts -> model-runtime/src/text/tokenizer.ts',
+      'runtime-layers-text: model-runtime/src/text/tokenizer.ts -> model-runtime/src/graph/builder.ts',
+    ]);
+  });
+
   it('refuses a cycle inside one layer', async () => {
     const found = await violations({
       'model-runtime/src/serve/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
