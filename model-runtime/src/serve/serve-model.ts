@@ -14,7 +14,7 @@
 import cluster from 'node:cluster';
 import { ArtifactIntegrityError } from '../artifact/digest.ts';
 import { EXPECTED_DIGEST_ENV } from '../artifact/expected-digest.ts';
-import { InferenceModel } from './inference-model.ts';
+import { loadServedModel, loadedModelLogFields } from './load-served-model.ts';
 import { logEvent } from './log.ts';
 import { InferenceServer } from './server.ts';
 import type { ServeConfig } from './serve-config.ts';
@@ -38,10 +38,13 @@ export async function serveModel(modelDir: string, config: ServeConfig, hooks: S
 export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {
   const stopSignal = stopRequested();
   const server = new InferenceServer({
-    model: InferenceModel.load(modelDir, { threads: config.threadsPerWorker, expectedDigest: config.expectedDigest }),
+    model: loadServedModel(modelDir, {
+      threads: config.threadsPerWorker,
+      expectedDigest: config.expectedDigest,
+      batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
+    }),
     timeoutMs: config.timeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
-    batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
   });
   const address = await server.listen(config.port, config.host);
   logEvent('info', 'listening', { host: address.address, port: address.port, modelDir });
@@ -53,14 +56,7 @@ export async function serveInThisProcess(modelDir: string, config: ServeConfig, 
     throw error;
   });
   if (loaded === 'loaded') {
-    const model = server.model!;
-    logEvent('info', 'model loaded', {
-      algorithm: model.description.algorithm,
-      task: model.description.task,
-      features: model.description.features,
-      digest: model.manifest.digest,
-      threads: config.threadsPerWorker,
-    });
+    logEvent('info', 'model loaded', { ...loadedModelLogFields(server.model!), threads: config.threadsPerWorker });
     hooks.onReady?.(address.port);
     if (cluster.isWorker) process.send?.({ type: 'modelstack:worker-ready', port: address.port } satisfies WorkerReadyMessage);
   }
