@@ -20,6 +20,8 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
     case 'language-model':
       // Helper C's serve/text-generation-model.ts takes this case.
       throw new Error('model.json says algorithm language-model, which this build cannot serve yet');
+    case 'matrix-factorization':
+      return (await import('./recommender-model.ts')).RecommenderModel.fromArtifact({ ...artifact, description }, options);
     case 'onnx':
       return (await import('./tensor-model.ts')).TensorModel.fromArtifact({ ...artifact, description }, options);
   }
@@ -31,6 +33,7 @@ export function loadedModelLogFields(model: ServedModel): Record<string, unknown
   const shape =
     'features' in d ? { task: d.task, features: d.features }
     : 'inputs' in d ? { task: d.task, inputs: d.inputs.map((t) => t.name), outputs: d.outputs.map((t) => t.name) }
+    : 'interactionsFile' in d ? { task: d.task, users: d.users, items: d.items }
     : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength }
     : { contextLength: d.contextLength };
   return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };

@@ -8,6 +8,7 @@
  *   linear-regression, logistic-regression, mlp   run-tabular.ts
  *   text-classifier                               run-text-classifier.ts
  *   language-model                                run-language-model.ts
+ *   matrix-factorization                          run-matrix-factorization.ts
  *
  * The text runs are imported only when asked for, so a tabular job never loads them.
  */
@@ -27,6 +28,8 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
     case 'language-model':
       // Helper C's train/run-language-model.ts takes this case.
       throw new HyperparameterError('algorithm=language-model is not available in this build yet');
+    case 'matrix-factorization':
+      return (await import('./run-matrix-factorization.ts')).runMatrixFactorizationTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':
