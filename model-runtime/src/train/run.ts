@@ -23,7 +23,7 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
   const job = await openTrainingJob(sagemakerPaths, options);
   switch (job.hp.algorithm) {
     case 'text-classifier':
-      throw new HyperparameterError('algorithm=text-classifier is not available in this build yet');
+      return (await import('./run-text-classifier.ts')).runTextClassifierTraining(job);
     case 'language-model':
       // Helper C's train/run-language-model.ts takes this case.
       throw new HyperparameterError('algorithm=language-model is not available in this build yet');
