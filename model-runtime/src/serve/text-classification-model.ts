@@ -29,7 +29,7 @@ import { jsonNumber, jsonString } from './json-text.ts';
 import { JSON_LINES_TYPE, JSON_TYPE } from './media-types.ts';
 import { shortest } from './predictions.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
-import { parseClassificationRequest, type ClassificationRequest } from './text-classification-request.ts';
+import { checkRequestType, parseClassificationRequest, type ClassificationRequest } from './text-classification-request.ts';
 
 /** Texts per ONNX Runtime run: a run pads to its longest text, so large chunks of mixed lengths waste work. */
 const TEXTS_PER_RUN = 32;
@@ -73,6 +73,7 @@ export class TextClassificationModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
+    checkRequestType(request.contentType);
     if (request.accept !== JSON_TYPE && request.accept !== JSON_LINES_TYPE) {
       throw new HttpError(406, 'NotAcceptable', `a text classifier answers in ${JSON_TYPE} or ${JSON_LINES_TYPE}, not ${request.accept}`);
     }

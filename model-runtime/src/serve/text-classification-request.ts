@@ -33,21 +33,22 @@ export interface ClassificationRequest {
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A 415 for a body format the classifier does not read (before the answer's format is looked at). */
+export function checkRequestType(type: MediaType): void {
+  if (type !== JSON_TYPE && type !== JSON_LINES_TYPE) {
+    throw new HttpError(415, 'UnsupportedMediaType', `a text classifier reads ${JSON_TYPE} ({"inputs": "text"} or {"instances": [...]}) or ${JSON_LINES_TYPE} (one text per line), not ${type}`);
+  }
+}
+
 export function parseClassificationRequest(body: Uint8Array, type: MediaType, textColumn: string): ClassificationRequest {
+  checkRequestType(type);
   let text: string;
   try {
     text = STRICT_UTF8.decode(body);
   } catch {
     throw badRequest('the request body is not valid UTF-8; send the texts as UTF-8 JSON');
   }
-  switch (type) {
-    case JSON_TYPE:
-      return fromJson(parseJson(text, 'body'), textColumn);
-    case JSON_LINES_TYPE:
-      return fromJsonLines(text, textColumn);
-    default:
-      throw new HttpError(415, 'UnsupportedMediaType', `a text classifier reads ${JSON_TYPE} ({"inputs": "text"} or {"instances": [...]}) or ${JSON_LINES_TYPE} (one text per line), not ${type}`);
-  }
+  return type === JSON_TYPE ? fromJson(parseJson(text, 'body'), textColumn) : fromJsonLines(text, textColumn);
 }
 
 function fromJson(document: unknown, textColumn: string): ClassificationRequest {
