@@ -100,7 +100,10 @@ async function fitClassifier(
 ) {
   const { hp, paths } = job;
   const emit = (event: TrainingEvent) => job.emit(event);
-  const context = { phase: 'final', fold: null, epochs: hp.epochs } as const;
+  // The epochs the run will really have (max_steps may end it sooner), so a progress bar fills.
+  const batchesPerEpoch = Math.ceil(data.train.rows / hp.batchSize);
+  const epochs = hp.maxSteps > 0 ? Math.min(hp.epochs, Math.ceil(hp.maxSteps / batchesPerEpoch)) : hp.epochs;
+  const context = { phase: 'final', fold: null, epochs } as const;
   const scored = { model, task: data.task, targetStd: 1 };
   const events = fit({
     ...scored,
