@@ -58,6 +58,12 @@ export interface FitSpec<B extends Sized = Batch> {
    * @default 0
    */
   readonly maxSteps?: number;
+  /**
+   * Rows per evaluation run. A transformer's attention over 1024 rows of long texts would not fit
+   * in memory, so the text models pass less.
+   * @default 1024
+   */
+  readonly evaluationBatchSize?: number;
   /** Where a resumed fit starts, with the parameters already restored into the model. */
   readonly resume: { readonly position: FitPosition; readonly best: TrainingState | null } | null;
   /** Stops the fit after the next checkpoint (SIGTERM, or stdout closed). */
@@ -92,7 +98,7 @@ export class TrainingStopped extends Error {
   }
 }
 
-/** Rows per evaluation run: large, since evaluation keeps no gradients. */
+/** Rows per evaluation run by default: large, since evaluation keeps no gradients. */
 const EVALUATION_BATCH = 1024;
 
 const START: FitPosition = { epoch: 0, batch: 0, lossSum: 0, lossRows: 0, bestLoss: null, bestEpoch: null, epochsSinceBest: 0, history: [] };
@@ -172,7 +178,7 @@ export async function* fit<B extends Sized>(spec: FitSpec<B>): AsyncGenerator<Fi
 
 /** Mean loss and accuracy (classification) or RMSE in target units (regression) over a source. */
 export async function evaluate<B extends Sized>(
-  spec: Pick<FitSpec<B>, 'model' | 'task' | 'targetStd'>,
+  spec: Pick<FitSpec<B>, 'model' | 'task' | 'targetStd' | 'evaluationBatchSize'>,
   source: FitSource<B> | null,
   prefix: 'validation' | 'train' = 'validation',
 ): Promise<EpochMetrics> {
@@ -181,7 +187,7 @@ export async function evaluate<B extends Sized>(
   let lossSum = 0;
   let correct = 0;
   let squaredError = 0;
-  for await (const batch of source.inOrder(EVALUATION_BATCH)) {
+  for await (const batch of source.inOrder(spec.evaluationBatchSize ?? EVALUATION_BATCH)) {
     const result = await spec.model.evaluate(batch);
     rows += batch.size;
     lossSum += result.loss * batch.size;

@@ -104,7 +104,8 @@ async function fitClassifier(
   const batchesPerEpoch = Math.ceil(data.train.rows / hp.batchSize);
   const epochs = hp.maxSteps > 0 ? Math.min(hp.epochs, Math.ceil(hp.maxSteps / batchesPerEpoch)) : hp.epochs;
   const context = { phase: 'final', fold: null, epochs } as const;
-  const scored = { model, task: data.task, targetStd: 1 };
+  // Evaluation runs hold no gradients, so a few training batches' worth of rows fit at once.
+  const scored = { model, task: data.task, targetStd: 1, evaluationBatchSize: Math.min(256, 4 * hp.batchSize) };
   const events = fit({
     ...scored,
     train: data.train,
