@@ -4,13 +4,10 @@
  * training code, then packs model/ into model.tar.gz (as SageMaker does) and writes a loss-curve
  * SVG beside it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { c as createTar } from 'tar';
 import { ALGORITHMS, modelSummary } from '../../model-runtime/src/artifact/model-description.ts';
 import { stdoutClosed } from '../../model-runtime/src/closed-stdout.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
@@ -18,6 +15,7 @@ import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.
 import type { TrainingEvent, TrainingResult } from '../../model-runtime/src/train/training-events.ts';
 import { trainingLogLine } from '../../model-runtime/src/train/training-log.ts';
 import { lossCurveSvg } from './loss-curve.ts';
+import { archivePath, displayPath, writeModelArchive } from './model-archive.ts';
 
 interface TrainOptions {
   /** Unset: the runtime's own default (mlp), from the one hyperparameter table. */
@@ -80,31 +78,20 @@ export interface TrainedModel {
 
 /** Trains in a temporary SageMaker tree, writes model.tar.gz and its loss curve, removes the tree. */
 export async function trainModel(data: string, options: TrainModelOptions): Promise<TrainedModel> {
-  const archive = path.resolve(options.output);
-  // Checked first: finding out after the whole run that the archive cannot be written wastes it.
-  if ((await stat(archive).catch(() => undefined))?.isDirectory()) {
-    throw new Error(`--output ${options.output} is a folder; name the archive to write, e.g. ${path.join(options.output, 'model.tar.gz')}`);
-  }
+  const archive = await archivePath(options.output);
   const root = await mkdtemp(path.join(os.tmpdir(), 'modelstack-train-'));
   try {
     const paths = runtimePaths(root);
     await layOutJob(paths, data, options);
     const report = options.onEvent === undefined ? terminalReport() : { onEvent: options.onEvent, stop: () => undefined };
     const result = await train(paths, report, options.signal);
-    await mkdir(path.dirname(archive), { recursive: true });
-    // Files at the archive's root, as SageMaker packs /opt/ml/model.
-    await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
+    const sha256 = await writeModelArchive(paths.model, archive);
     const lossCurve = lossCurvePath(archive);
     await writeFile(lossCurve, lossCurveSvg(result.history, `${modelSummary(result.description)}: loss per epoch`));
-    return { archive, sha256: await sha256File(archive), lossCurve, result };
+    return { archive, sha256, lossCurve, result };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-}
-
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative === '' || relative.startsWith('..') ? file : relative;
 }
 
 /** `model.tar.gz` -> `model.loss.svg`, beside it. */
@@ -207,13 +194,6 @@ async function train(paths: RuntimePaths, report: TrainingReport, stop: AbortSig
   } finally {
     process.off('SIGINT', onInterrupt);
   }
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
-  });
 }
 
 /** `--algorithm` fills in `algorithm` unless `--hp algorithm=` already set it; neither leaves the runtime's default. */

@@ -20,12 +20,18 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
     case 'language-model':
       // Helper C's serve/text-generation-model.ts takes this case.
       throw new Error('model.json says algorithm language-model, which this build cannot serve yet');
+    case 'onnx':
+      return (await import('./tensor-model.ts')).TensorModel.fromArtifact({ ...artifact, description }, options);
   }
 }
 
 /** The fields of the "model loaded" log line. */
 export function loadedModelLogFields(model: ServedModel): Record<string, unknown> {
   const d = model.description;
-  const shape = 'features' in d ? { task: d.task, features: d.features } : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength } : { contextLength: d.contextLength };
+  const shape =
+    'features' in d ? { task: d.task, features: d.features }
+    : 'inputs' in d ? { task: d.task, inputs: d.inputs.map((t) => t.name), outputs: d.outputs.map((t) => t.name) }
+    : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength }
+    : { contextLength: d.contextLength };
   return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };
 }
