@@ -25,8 +25,7 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
     case 'text-classifier':
       throw new HyperparameterError('algorithm=text-classifier is not available in this build yet');
     case 'language-model':
-      // Helper C's train/run-language-model.ts takes this case.
-      throw new HyperparameterError('algorithm=language-model is not available in this build yet');
+      return (await import('./run-language-model.ts')).runLanguageModelTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':
