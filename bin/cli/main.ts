@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { StdoutClosedError } from '../../model-runtime/src/closed-stdout.ts';
+import { generateCommand } from './generate.ts';
 import { invokeCommand } from './invoke.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
@@ -13,7 +14,8 @@ const program = new Command('modelstack')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(trainCommand())
   .addCommand(serveCommand())
-  .addCommand(invokeCommand());
+  .addCommand(invokeCommand())
+  .addCommand(generateCommand());
 
 try {
   await program.parseAsync(process.argv);

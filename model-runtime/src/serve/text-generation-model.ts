@@ -2,7 +2,7 @@
  * A language model served (algorithm=language-model): Hugging Face's text-generation request
  * (text-generation-request.ts) in, `[{"generated_text": "..."}]` out, one generation loop with
  * the KV cache per prompt (models/generation.ts) over the artifact's model.onnx, config.json and
- * tokenizer.json. Concurrent requests share the one ONNX Runtime session.
+ * tokenizer.json (models/generation-model.ts). Concurrent requests share the one ONNX Runtime session.
  *
  * When prompt plus max_new_tokens exceed the context length the window slides; a prompt longer
  * than the context itself is a 400 that says both lengths. max_new_tokens is capped per endpoint
@@ -13,10 +13,7 @@ import type { Manifest } from '../artifact/digest.ts';
 import type { LoadedArtifact } from '../artifact/load.ts';
 import type { LanguageModelDescription } from '../artifact/model-description.ts';
 import { generate, GenerationRequestError } from '../models/generation.ts';
-import { CausalDecoder } from '../models/generation-decoder.ts';
-import { CONFIG_FILE, parseDecoderConfig, type DecoderConfig } from '../models/gpt-config.ts';
-import { parseTokenizerJson } from '../text/tokenizer-json.ts';
-import type { Tokenizer } from '../text/tokenizer.ts';
+import { loadGenerationModel, promptIds, type GenerationModel } from '../models/generation-model.ts';
 import { badRequest, HttpError } from './http-error.ts';
 import { JSON_TYPE } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
@@ -29,9 +26,7 @@ export class TextGenerationModel implements ServedModel {
   private constructor(
     readonly description: LanguageModelDescription,
     readonly manifest: Manifest,
-    private readonly decoder: CausalDecoder,
-    private readonly tokenizer: Tokenizer,
-    private readonly config: DecoderConfig,
+    private readonly model: GenerationModel,
     readonly maxNewTokensLimit: number,
   ) {}
 
@@ -41,20 +36,11 @@ export class TextGenerationModel implements ServedModel {
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<TextGenerationModel> {
     const limit = maxNewTokensLimit(env);
-    const text = (name: string): string => {
-      const bytes = artifact.files.get(name);
-      if (bytes === undefined) throw new Error(`the language model in ${artifact.dir} has no ${name}`);
-      return new TextDecoder().decode(bytes);
-    };
-    const config = parseDecoderConfig(text(CONFIG_FILE), `${artifact.dir}/${CONFIG_FILE}`);
-    const tokenizer = parseTokenizerJson(text(artifact.description.tokenizer.file), `${artifact.dir}/${artifact.description.tokenizer.file}`);
-    if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${artifact.dir}: tokenizer.json has ${tokenizer.vocabSize} tokens, more than config.json's vocab_size ${config.vocabSize}`);
-    const decoder = await CausalDecoder.create(
-      artifact.onnx,
-      { nLayer: config.nLayer, nHead: config.nHead, headDim: config.nEmbd / config.nHead, vocabSize: config.vocabSize, contextLength: config.contextLength },
+    const model = await loadGenerationModel(
+      { dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: artifact.description.tokenizer.file },
       options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
     );
-    return new TextGenerationModel(artifact.description, artifact.manifest, decoder, tokenizer, config, limit);
+    return new TextGenerationModel(artifact.description, artifact.manifest, model, limit);
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
@@ -69,10 +55,9 @@ export class TextGenerationModel implements ServedModel {
 
   /** The continuation of one prompt (after the prompt with return_full_text). */
   async generateOne(prompt: string, p: TextGenerationParameters): Promise<string> {
-    // An empty prompt starts from <|endoftext|>, as GPT-2 begins a text.
-    const ids = prompt === '' && this.config.eosTokenId !== null ? [this.config.eosTokenId] : this.tokenizer.encode(prompt);
+    const { decoder, tokenizer, config } = this.model;
     try {
-      const result = await generate(this.decoder, this.tokenizer, ids, {
+      const result = await generate(decoder, tokenizer, promptIds(this.model, prompt), {
         maxNewTokens: p.maxNewTokens,
         doSample: p.doSample,
         temperature: p.temperature,
@@ -80,7 +65,7 @@ export class TextGenerationModel implements ServedModel {
         topP: p.topP,
         seed: p.seed ?? randomInt(0, 2 ** 32),
         stop: p.stop,
-        eosTokenId: this.config.eosTokenId,
+        eosTokenId: config.eosTokenId,
         overflow: 'slide',
       });
       return p.returnFullText ? prompt + result.text : result.text;
@@ -91,7 +76,7 @@ export class TextGenerationModel implements ServedModel {
   }
 
   close(): Promise<void> {
-    return this.decoder.release();
+    return this.model.decoder.release();
   }
 }
 
