@@ -18,8 +18,7 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
     case 'text-classifier':
       return (await import('./text-classification-model.ts')).TextClassificationModel.fromArtifact({ ...artifact, description }, options);
     case 'language-model':
-      // Helper C's serve/text-generation-model.ts takes this case.
-      throw new Error('model.json says algorithm language-model, which this build cannot serve yet');
+      return (await import('./text-generation-model.ts')).TextGenerationModel.fromArtifact({ ...artifact, description }, options);
     case 'onnx':
       return (await import('./tensor-model.ts')).TensorModel.fromArtifact({ ...artifact, description }, options);
   }

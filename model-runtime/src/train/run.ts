@@ -11,7 +11,6 @@
  *
  * The text runs are imported only when asked for, so a tabular job never loads them.
  */
-import { HyperparameterError } from '../contract/hyperparameters.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
 import { runTabularTraining } from './run-tabular.ts';
 import { openTrainingJob, type TrainingOptions } from './training-job.ts';
@@ -25,8 +24,7 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
     case 'text-classifier':
       return (await import('./run-text-classifier.ts')).runTextClassifierTraining(job);
     case 'language-model':
-      // Helper C's train/run-language-model.ts takes this case.
-      throw new HyperparameterError('algorithm=language-model is not available in this build yet');
+      return (await import('./run-language-model.ts')).runLanguageModelTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':
