@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { StdoutClosedError } from '../../model-runtime/src/closed-stdout.ts';
+import { generateCommand } from './generate.ts';
 import { invokeCommand } from './invoke.ts';
 import { packageCommand } from './package.ts';
 import { serveCommand } from './serve.ts';
@@ -15,7 +16,8 @@ const program = new Command('modelstack')
   .addCommand(trainCommand())
   .addCommand(serveCommand())
   .addCommand(invokeCommand())
-  .addCommand(packageCommand());
+  .addCommand(packageCommand())
+  .addCommand(generateCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -28,7 +28,7 @@ interface TrainOptions {
 export function trainCommand(): Command {
   return new Command('train')
     .description('Train a model on a CSV or JSON Lines file (or a folder of them), as a SageMaker training job would, and write model.tar.gz.')
-    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label")')
+    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label"); text models read the text from the "text" key or CSV column (text_column)')
     .addOption(new Option('-a, --algorithm <name>', 'model to fit (default: mlp, which fits regression and classification alike)').choices(ALGORITHMS))
     .option('--hp <key=value>', 'a hyperparameter, repeatable (e.g. --hp epochs=50 --hp learning_rate=0.01)', collectHyperparameter, {})
     .option('--validation <file>', 'validation data (same format); default: hold out validation_fraction of the training rows')
@@ -37,6 +37,7 @@ export function trainCommand(): Command {
 Examples:
   $ modelstack train data.csv --algorithm linear-regression --hp epochs=30
   $ modelstack train iris.csv --algorithm mlp --hp hidden_sizes=16,16 --hp label_column=species --output iris.tar.gz
+  $ modelstack train reviews.jsonl --algorithm text-classifier --hp n_layer=2 --hp n_embd=64 --hp vocab_size=2000
 
 Writes the archive, prints its SHA-256 and the model digest, and writes <output>.loss.svg
 (train and validation loss per epoch). Hyperparameter names: see the README's table.`)

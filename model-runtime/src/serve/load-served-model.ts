@@ -16,10 +16,9 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
     case 'mlp':
       return (await import('./tabular-model.ts')).TabularModel.fromArtifact({ ...artifact, description }, options);
     case 'text-classifier':
-      throw new Error('model.json says algorithm text-classifier, which this build cannot serve yet');
+      return (await import('./text-classification-model.ts')).TextClassificationModel.fromArtifact({ ...artifact, description }, options);
     case 'language-model':
-      // Helper C's serve/text-generation-model.ts takes this case.
-      throw new Error('model.json says algorithm language-model, which this build cannot serve yet');
+      return (await import('./text-generation-model.ts')).TextGenerationModel.fromArtifact({ ...artifact, description }, options);
     case 'matrix-factorization':
       return (await import('./recommender-model.ts')).RecommenderModel.fromArtifact({ ...artifact, description }, options);
     case 'onnx':

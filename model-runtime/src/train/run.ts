@@ -12,7 +12,6 @@
  *
  * The text runs are imported only when asked for, so a tabular job never loads them.
  */
-import { HyperparameterError } from '../contract/hyperparameters.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
 import { runTabularTraining } from './run-tabular.ts';
 import { openTrainingJob, type TrainingOptions } from './training-job.ts';
@@ -24,10 +23,9 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
   const job = await openTrainingJob(sagemakerPaths, options);
   switch (job.hp.algorithm) {
     case 'text-classifier':
-      throw new HyperparameterError('algorithm=text-classifier is not available in this build yet');
+      return (await import('./run-text-classifier.ts')).runTextClassifierTraining(job);
     case 'language-model':
-      // Helper C's train/run-language-model.ts takes this case.
-      throw new HyperparameterError('algorithm=language-model is not available in this build yet');
+      return (await import('./run-language-model.ts')).runLanguageModelTraining(job);
     case 'matrix-factorization':
       return (await import('./run-matrix-factorization.ts')).runMatrixFactorizationTraining(job);
     case 'linear-regression':

@@ -14,6 +14,8 @@ export function trainingLogLine(event: TrainingEvent): string | null {
       return event.text;
     case 'batch':
       return null;
+    case 'step':
+      return event.metrics === null ? null : formatMetricLine(event.metrics);
     case 'epoch':
       // Only the saved model's epochs: a fold's epochs would read as the job's own metrics.
       return event.phase === 'final' ? formatMetricLine(event.metrics) : null;
