@@ -7,11 +7,13 @@ import { StdoutClosedError } from '../../model-runtime/src/closed-stdout.ts';
 import { invokeCommand } from './invoke.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
+import { tuneCommand } from './tune.ts';
 
 const program = new Command('modelstack')
-  .description('Train, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
+  .description('Train, tune, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(trainCommand())
+  .addCommand(tuneCommand())
   .addCommand(serveCommand())
   .addCommand(invokeCommand());
 

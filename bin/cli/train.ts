@@ -90,9 +90,7 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
     await layOutJob(paths, data, options);
     const report = options.onEvent === undefined ? terminalReport() : { onEvent: options.onEvent, stop: () => undefined };
     const result = await train(paths, report, options.signal);
-    await mkdir(path.dirname(archive), { recursive: true });
-    // Files at the archive's root, as SageMaker packs /opt/ml/model.
-    await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
+    await packModel(paths.model, archive);
     const lossCurve = lossCurvePath(archive);
     await writeFile(lossCurve, lossCurveSvg(result.history, `${result.description.algorithm} (${result.description.task}): loss per epoch`));
     return { archive, sha256: await sha256File(archive), lossCurve, result };
@@ -101,7 +99,13 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
   }
 }
 
-function displayPath(file: string): string {
+/** model/ -> model.tar.gz, files at the archive's root, as SageMaker packs /opt/ml/model. */
+export async function packModel(modelDir: string, archive: string): Promise<void> {
+  await mkdir(path.dirname(archive), { recursive: true });
+  await createTar({ gzip: true, file: archive, cwd: modelDir, portable: true }, (await readdir(modelDir)).sort());
+}
+
+export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative === '' || relative.startsWith('..') ? file : relative;
 }
@@ -111,7 +115,7 @@ export function lossCurvePath(archive: string): string {
   return `${archive.replace(/(\.tar\.gz|\.tgz|\.tar)$/, '')}.loss.svg`;
 }
 
-function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
+export function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
   const separator = pair.indexOf('=');
   if (separator <= 0) {
     throw new InvalidArgumentError(`'${pair}' is not key=value; write e.g. --hp epochs=50`);
@@ -120,7 +124,7 @@ function collectHyperparameter(pair: string, previous: Record<string, string>): 
 }
 
 /** SageMaker's tree: hyperparameters.json (all strings) and one folder per channel. */
-async function layOutJob(paths: RuntimePaths, data: string, options: TrainModelOptions): Promise<void> {
+export async function layOutJob(paths: RuntimePaths, data: string, options: Pick<TrainModelOptions, 'hyperparameters' | 'validation'>): Promise<void> {
   await mkdir(path.dirname(paths.hyperparameters), { recursive: true });
   await writeFile(paths.hyperparameters, `${JSON.stringify(options.hyperparameters, null, 2)}\n`);
   await linkChannel(data, paths.channel('train'), 'training data');
@@ -208,7 +212,7 @@ async function train(paths: RuntimePaths, report: TrainingReport, stop: AbortSig
   }
 }
 
-function sha256File(file: string): Promise<string> {
+export function sha256File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
