@@ -76,14 +76,7 @@ async function tune(settings: TuneSettings): Promise<number> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'modelstack-tune-'));
   try {
     const result = await runSearch({
-      data: settings.data,
-      validation: settings.validation,
-      ranges: settings.ranges,
-      fixed: settings.fixed,
-      objective: settings.objective,
-      trials: settings.trials,
-      parallel: settings.parallel,
-      seed: settings.seed,
+      ...settings,
       // The cross-validated objective arrives once, at the end: no rung has anything to compare.
       halving: !settings.objective.metric.startsWith('cv_'),
       workDir,

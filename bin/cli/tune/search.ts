@@ -36,7 +36,8 @@ export interface TrialRecord {
   readonly root: string;
 }
 
-export interface SearchSettings {
+/** What to search: the data, the space, the objective and how many trials. */
+export interface SearchSpec {
   readonly data: string;
   readonly validation?: string;
   readonly ranges: readonly ParameterRange[];
@@ -46,6 +47,9 @@ export interface SearchSettings {
   readonly trials: number;
   readonly parallel: number;
   readonly seed: number;
+}
+
+export interface SearchSettings extends SearchSpec {
   /** Successive halving on the per-epoch objective; off with cross-validation (its objective comes at the end). */
   readonly halving: boolean;
   /** Where trial job folders go. */

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { HyperparameterError, parseHyperparameters } from '../../../model-runtime/src/contract/hyperparameters.ts';
 import { ObjectiveError, parseObjective, type Objective } from '../../../model-runtime/src/contract/objective.ts';
 import { DEFAULT_SEARCH_SPACE, SearchSpaceError, parseSearchSpace, type ParameterRange } from '../../../model-runtime/src/contract/search-space.ts';
-import { sampleTrials } from './search.ts';
+import { sampleTrials, type SearchSpec } from './search.ts';
 
 export interface TuneOptions {
   readonly algorithm?: string;
@@ -23,15 +23,7 @@ export interface TuneOptions {
   readonly output: string;
 }
 
-export interface TuneSettings {
-  readonly data: string;
-  readonly validation?: string;
-  readonly ranges: readonly ParameterRange[];
-  readonly fixed: Readonly<Record<string, string>>;
-  readonly objective: Objective;
-  readonly trials: number;
-  readonly parallel: number;
-  readonly seed: number;
+export interface TuneSettings extends SearchSpec {
   readonly output: string;
   /** What the tuner chose for the user, said before the first trial. */
   readonly notes: readonly string[];

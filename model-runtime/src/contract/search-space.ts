@@ -164,3 +164,9 @@ function checkValue(name: string, value: string, spec: string): void {
     throw new SearchSpaceError(`range ${name}=${spec}: ${value} is not an allowed ${name} (expected ${entry.allowed})`);
   }
 }
+
+/**
+ * What `modelstack tune` searches when no --hp-range is given: the training pipeline's tuning
+ * defaults (PipelineTuningOptions: learning_rate 1e-4 to 0.1 and batch_size 16 to 512, log scales).
+ */
+export const DEFAULT_SEARCH_SPACE: readonly string[] = ['learning_rate=0.0001:0.1:log', 'batch_size=16:512:log'];
