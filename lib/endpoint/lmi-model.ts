@@ -212,7 +212,7 @@ export function resolveLmi(lmi: LmiEngineOptions, target: LmiTarget): ResolvedLm
     throw new PropValidationError(`${PREFIX}.dtype`, `must be one of ${Object.keys(BYTES_PER_PARAMETER).join(', ')}, got ${JSON.stringify(dtype)}`);
   }
   const tensorParallelDegree = lmi.tensorParallelDegree ?? instance.gpuCount;
-  requireIntegerInRange(`${PREFIX}.tensorParallelDegree`, tensorParallelDegree, 1, instance.gpuCount);
+  requireIntegerInRange(`${PREFIX}.tensorParallelDegree`, tensorParallelDegree, 1, 64);
   if (instance.gpuCount % tensorParallelDegree !== 0) {
     throw new PropValidationError(
       `${PREFIX}.tensorParallelDegree`,
@@ -298,7 +298,9 @@ function requireMemory(parameterCount: number, dtype: LmiDtype, instance: GpuIns
   const neededGiB = weightsGiB * (1 + overhead);
   const availableGiB = tensorParallelDegree * instance.gpuMemoryGiB;
   if (neededGiB <= availableGiB) return;
-  const fitting = GPU_INSTANCES.filter((entry) => totalGpuMemoryGiB(entry) >= neededGiB).slice(0, 3);
+  // The smallest types that hold it, one per GPU configuration (g6e.12xlarge and .24xlarge have the same GPUs).
+  const seen = new Set<string>();
+  const fitting = GPU_INSTANCES.filter((entry) => totalGpuMemoryGiB(entry) >= neededGiB && !seen.has(describeGpus(entry)) && seen.add(describeGpus(entry))).slice(0, 3);
   const group = tensorParallelDegree === instance.gpuCount ? '' : ` (tensor-parallel degree ${tensorParallelDegree} gives each model copy ${availableGiB} GiB)`;
   throw new PropValidationError(
     'InferenceEndpoint.instanceType',
