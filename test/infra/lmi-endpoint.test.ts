@@ -144,6 +144,19 @@ describe('InferenceEndpoint with LMI, a model-store model on ml.g5.12xlarge in u
     expect(model!.DependsOn).toEqual(expect.arrayContaining(rolePolicies));
   });
 
+  it("passes CloudFormation's schema (ModelDataSource and the startup timeouts are real properties)", () => {
+    const app = testApp({ schemaValidation: true });
+    const s = new Stack(app, 'LlmSchema', { env: { account: '111111111111', region: 'us-east-1' } });
+    new InferenceEndpoint(s, 'Endpoint', {
+      modelStore: new ModelStore(s, 'Store'),
+      endpointName: 'llm',
+      instanceType: 'ml.g5.12xlarge',
+      engine: InferenceEngine.lmi({ model: LmiModel.fromModelStore(PREFIX), parameterCount: 8e9, maxModelLength: 8192 }),
+    });
+    // Throws ValidationFailed with the report when the schema rejects anything.
+    expect(app.synth().getStackByName(s.stackName).template.Resources).toBeDefined();
+  });
+
   it('reports no unacknowledged cdk-nag AwsSolutions finding', () => {
     const report = new AwsSolutionsChecks().validateScope(lmiStack().stack);
     expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
