@@ -6,8 +6,11 @@
  * the SageMaker Python SDK's `image_uri_config/instance_gpu_info.json` (GPU count and total GPU
  * memory in MiB of g5, p4d, p4de, p5), and LMI's instance type selection guide (djl-serving
  * `serving/docs/lmi/deployment_guide/instance-type-selection.md`: g5/g6 24 GB per GPU, p4d 320 GB
- * and p4de/p5 640 GB per instance). Memory is in GiB, as NVIDIA and AWS state it (an A10G's
- * "24 GB" is 24,576 MiB). Inferentia and Trainium (ml.inf2, ml.trn1) are not NVIDIA GPUs: the
+ * and p4de/p5 640 GB per instance). Memory is the nominal figure AWS states, read as GiB (the
+ * SDK lists an A10G as 24,576 MiB); what the driver reports is a few percent less (about 22.4 GiB
+ * on an A10G, as the SDK's g5.48xlarge total shows, and 45 GiB on an L40S), so a model right at
+ * the limit may still not fit.
+ * Inferentia and Trainium (ml.inf2, ml.trn1) are not NVIDIA GPUs: the
  * LMI NeuronX image serves those, and it is not covered here.
  */
 
