@@ -4,6 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ManagedPolicyRole } from './managed-policy-role.ts';
 import type { ModelStore } from './model-store.ts';
+import { resourceFinding } from './pipeline/nag-findings.ts';
 import type { RuntimeImage } from './runtime-image.ts';
 
 export interface ModelExecutionRoleProps {
@@ -77,7 +78,7 @@ export class ModelExecutionRole extends Construct implements iam.IGrantable {
       }),
     );
     if (props.vpc === true) this.role.addToPrincipalPolicy(sageMakerVpcAccessStatement());
-    this.acknowledgeWildcards(props);
+    this.acknowledgeWildcards(props, logGroupArn);
     this.acknowledgePrefixes(store, props.readPrefixes ?? [store.modelsPrefix], 'read');
     this.acknowledgePrefixes(store, props.writePrefixes ?? [store.capturePrefix, store.inferencePrefix], 'write');
   }
@@ -104,7 +105,7 @@ export class ModelExecutionRole extends Construct implements iam.IGrantable {
     return this.role.policies;
   }
 
-  private acknowledgeWildcards(props: ModelExecutionRoleProps): void {
+  private acknowledgeWildcards(props: ModelExecutionRoleProps, logGroupArn: string): void {
     const acks: Array<{ id: string; reason: string }> = [
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -114,11 +115,12 @@ export class ModelExecutionRole extends Construct implements iam.IGrantable {
           '.',
       },
       {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]',
+        // Named from the ARN itself: a stack with a concrete region and account has literals there, not <AWS::Region>.
+        id: `AwsSolutions-${resourceFinding(this, logGroupArn)}`,
         reason: 'SageMaker names each endpoint log group /aws/sagemaker/Endpoints/<endpoint-name> at deploy time; the role is limited to that path.',
       },
       {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*:log-stream:*]',
+        id: `AwsSolutions-${resourceFinding(this, `${logGroupArn}:log-stream:*`)}`,
         reason: 'Log streams are created per instance under the endpoint log groups; the role is limited to that path.',
       },
       {

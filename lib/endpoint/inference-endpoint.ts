@@ -16,6 +16,8 @@ import { PropValidationError, requireIntegerInRange, requireMatch } from '../val
 import { EndpointAutoScaling, type EndpointAutoScalingOptions } from './endpoint-autoscaling.ts';
 import { ENDPOINT_DEFAULTS, type EndpointSpec, type VariantSpec } from './endpoint-spec.ts';
 import { InferenceEndpointBase, type IInferenceEndpoint } from './inference-endpoint-base.ts';
+import { LmiImage } from './lmi-image.ts';
+import { InferenceEngine, LMI_ENVIRONMENT_KEYS, lmiUnsupported, resolveLmi, type ResolvedLmi } from './lmi-model.ts';
 import { resolveEndpointSpec, resolveModelEnvironment, serverlessUnsupported, tooManyRollbackAlarms, type EndpointSpecProps } from './resolve-endpoint-spec.ts';
 
 /** Asynchronous inference: requests are queued, inputs and results live in the model store. */
@@ -44,14 +46,27 @@ export interface AsyncInferenceOptions {
  * `autoScaleInstanceCount`, rollback alarms also with `addRollbackAlarm`.
  */
 export interface InferenceEndpointProps extends Omit<EndpointSpecProps, 'endpointName' | 'autoScaling'> {
-  /** The runtime image the endpoint runs (`model-runtime serve`). */
-  readonly image: RuntimeImage;
+  /**
+   * The runtime image the endpoint runs (`model-runtime serve`).
+   * @default none: required unless `engine` is given
+   */
+  readonly image?: RuntimeImage;
 
   /**
    * The trained model, `s3://<bucket>/<key>.tar.gz`, as SageMaker training writes it. It is
    * extracted to /opt/ml/model before the container starts.
+   * @default none: required unless `engine` is given
    */
-  readonly modelDataUrl: string;
+  readonly modelDataUrl?: string;
+
+  /**
+   * Serve the model with another engine instead of this runtime: `InferenceEngine.lmi({...})`,
+   * SageMaker's Large Model Inference container with vLLM, for generators of 7B parameters and up
+   * sharded across GPUs (see lib/endpoint/lmi-model.ts). Not with `image`, `modelDataUrl` or
+   * `modelDigest`, which are this runtime's.
+   * @default this runtime, serving `image` and `modelDataUrl`
+   */
+  readonly engine?: InferenceEngine;
 
   /**
    * The model's sealed digest: MANIFEST.json's `digest` (64 hex characters), as sealing records it
@@ -97,8 +112,9 @@ export interface InferenceEndpointProps extends Omit<EndpointSpecProps, 'endpoin
 
   /**
    * Whether containers may make no network calls at all. The runtime needs none to serve;
-   * SageMaker still downloads the model and records captured data.
-   * @default true
+   * SageMaker still downloads the model and records captured data. An LMI model from the Hugging
+   * Face hub is downloaded by the container, so it cannot have network isolation.
+   * @default true (false for an LMI model from the Hugging Face hub)
    */
   readonly networkIsolation?: boolean;
 
@@ -157,11 +173,13 @@ export class InferenceEndpoint extends InferenceEndpointBase {
   static storePrefixes(
     store: ModelStore,
     endpointName: string,
-    uses: { readonly capture: boolean; readonly async: boolean },
+    /** `modelPrefix`: where the model is (default the store's models/ prefix); null for a model outside the store. */
+    uses: { readonly capture: boolean; readonly async: boolean; readonly modelPrefix?: string | null },
   ): { readPrefixes: string[]; writePrefixes: string[] } {
     const asyncPrefix = `${store.inferencePrefix}${endpointName}/`;
+    const modelPrefix = uses.modelPrefix === undefined ? store.modelsPrefix : uses.modelPrefix;
     return {
-      readPrefixes: [store.modelsPrefix, ...(uses.async ? [`${asyncPrefix}input/`] : [])],
+      readPrefixes: [...(modelPrefix === null ? [] : [modelPrefix]), ...(uses.async ? [`${asyncPrefix}input/`] : [])],
       writePrefixes: [
         ...(uses.capture ? [`${store.capturePrefix}${endpointName}/`] : []),
         ...(uses.async ? [`${asyncPrefix}output/`, `${asyncPrefix}failure/`] : []),
@@ -195,6 +213,10 @@ export class InferenceEndpoint extends InferenceEndpointBase {
   readonly dataCaptureSamplingPercentage: number | undefined;
   /** Whether the endpoint configuration carries the model store key (false on NVMe types). */
   readonly volumeKmsKeyApplied: boolean;
+  /** The LMI settings, defaults applied, when the engine is LMI. */
+  readonly lmi: ResolvedLmi | undefined;
+  /** The container image the model runs: this runtime's or the region's LMI image. */
+  readonly imageUri: string;
 
   private readonly modelStore: ModelStore;
   /** The spec's rollback alarm names; `addRollbackAlarm` appends, CloudFormation renders them at synth. */
@@ -210,6 +232,12 @@ export class InferenceEndpoint extends InferenceEndpointBase {
     this.validate(props);
     const spec = this.spec;
     const variant = spec.variant;
+    const lmi = props.engine === undefined ? undefined : resolveLmi(props.engine.lmi, {
+      instanceType: variant.kind === 'instances' ? variant.instanceType : undefined,
+      networkIsolation: props.networkIsolation,
+      modelStore: props.modelStore,
+    });
+    this.lmi = lmi;
     this.endpointName = spec.endpointName;
     this.variantName = variant.variantName;
     this.instanceType = variant.kind === 'instances' ? describeInstanceType('InferenceEndpoint.instanceType', variant.instanceType) : undefined;
@@ -223,16 +251,20 @@ export class InferenceEndpoint extends InferenceEndpointBase {
     this.asyncInputUrl = props.asyncInference ? store.urlForObject(`${asyncPrefix}input/`) : undefined;
     this.asyncOutputUrl = props.asyncInference ? store.urlForObject(`${asyncPrefix}output/`) : undefined;
 
+    const uses = { capture: spec.dataCapture !== undefined, async: props.asyncInference !== undefined };
     this.role =
       props.role ??
       new ModelExecutionRole(this, 'ExecutionRole', {
         modelStore: store,
-        images: [props.image],
-        ...InferenceEndpoint.storePrefixes(store, this.endpointName, { capture: spec.dataCapture !== undefined, async: props.asyncInference !== undefined }),
+        images: props.image === undefined ? [] : [props.image],
+        ...InferenceEndpoint.storePrefixes(store, this.endpointName, lmi === undefined ? uses : { ...uses, modelPrefix: lmi.modelPrefix ?? null }),
         vpc: props.vpc !== undefined,
       });
 
-    this.grantModelDataRead(props.modelDataUrl);
+    const lmiImage = lmi === undefined ? undefined : new LmiImage(this, 'InferenceEndpoint.engine', lmi.version);
+    lmiImage?.grantPull(this.role);
+    this.imageUri = lmiImage?.imageUri ?? props.image!.imageUri;
+    if (props.modelDataUrl !== undefined) this.grantModelDataRead(props.modelDataUrl);
     const { asyncInferenceConfig, successTopic, errorTopic } = this.renderAsyncInference(props);
     this.asyncSuccessTopic = successTopic;
     this.asyncErrorTopic = errorTopic;
@@ -240,12 +272,13 @@ export class InferenceEndpoint extends InferenceEndpointBase {
     this.model = new sagemaker.CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
       primaryContainer: {
-        image: props.image.imageUri,
+        image: this.imageUri,
         modelDataUrl: props.modelDataUrl,
+        modelDataSource: lmi?.modelDataSource,
         mode: 'SingleModel',
-        environment: resolveModelEnvironment(props.modelDigest, props.environment),
+        environment: lmi === undefined ? resolveModelEnvironment(props.modelDigest, props.environment) : { ...props.environment, ...lmi.environment },
       },
-      enableNetworkIsolation: props.networkIsolation ?? true,
+      enableNetworkIsolation: lmi?.networkIsolation ?? props.networkIsolation ?? true,
       vpcConfig: this.renderVpcConfig(props),
     });
     // The model is validated against its role at creation: wait for the role's policy.
@@ -253,7 +286,7 @@ export class InferenceEndpoint extends InferenceEndpointBase {
 
     const capture = spec.dataCapture;
     this.endpointConfig = new sagemaker.CfnEndpointConfig(this, 'Config', {
-      productionVariants: [renderVariant(variant, this.model.attrModelName)],
+      productionVariants: [{ ...renderVariant(variant, this.model.attrModelName), ...(lmi === undefined ? {} : renderStartupTimeouts(lmi)) }],
       kmsKeyId: spec.kmsKeyId,
       dataCaptureConfig: capture && {
         enableCapture: true,
@@ -343,8 +376,9 @@ export class InferenceEndpoint extends InferenceEndpointBase {
     });
   }
 
-  /** What the spec does not cover: the model's URL, async inference and the network. */
+  /** What the spec does not cover: the engine, the model's URL, async inference and the network. */
   private validate(props: InferenceEndpointProps): void {
+    validateEngine(props);
     requireMatch('InferenceEndpoint.modelDataUrl', props.modelDataUrl, MODEL_DATA_URL, 'an S3 URL of a model archive, like "s3://my-bucket/models/job-1/output/model.tar.gz"');
     requireIntegerInRange('InferenceEndpoint.asyncInference.maxConcurrentInvocationsPerInstance', props.asyncInference?.maxConcurrentInvocationsPerInstance, 1, 1000);
     if (props.serverless) {
@@ -426,6 +460,35 @@ export class InferenceEndpoint extends InferenceEndpointBase {
       },
     };
   }
+}
+
+/** Exactly one engine: this runtime's image and model archive, or `engine`; LMI's settings are the engine's own. */
+function validateEngine(props: InferenceEndpointProps): void {
+  if (props.engine === undefined) {
+    for (const prop of ['image', 'modelDataUrl'] as const) {
+      if (props[prop] === undefined) {
+        throw new PropValidationError(`InferenceEndpoint.${prop}`, 'is required: give `image` and `modelDataUrl` (this runtime), or `engine: InferenceEngine.lmi({...})`');
+      }
+    }
+    return;
+  }
+  if (!(props.engine instanceof InferenceEngine)) throw new PropValidationError('InferenceEndpoint.engine', 'must be made by InferenceEngine.lmi({...})');
+  for (const prop of ['image', 'modelDataUrl', 'modelDigest'] as const) {
+    if (props[prop] !== undefined) throw lmiUnsupported(prop, `it belongs to this runtime; give the model as the engine's \`model\` instead`);
+  }
+  for (const key of LMI_ENVIRONMENT_KEYS) {
+    if (props.environment !== undefined && key in props.environment) {
+      throw new PropValidationError('InferenceEndpoint.environment', `must not set ${key}, which InferenceEngine.lmi() sets from its options (checked at synth)`);
+    }
+  }
+}
+
+/** Large models take long to copy and to load: the variant's startup limits. */
+function renderStartupTimeouts(lmi: ResolvedLmi): Partial<sagemaker.CfnEndpointConfig.ProductionVariantProperty> {
+  return {
+    containerStartupHealthCheckTimeoutInSeconds: lmi.containerStartupHealthCheckTimeoutInSeconds,
+    ...(lmi.modelDataDownloadTimeoutInSeconds === undefined ? {} : { modelDataDownloadTimeoutInSeconds: lmi.modelDataDownloadTimeoutInSeconds }),
+  };
 }
 
 /** The CloudFormation production variant of `variant`, serving `modelName`. */

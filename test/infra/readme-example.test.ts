@@ -10,6 +10,7 @@ import { templateOf, testApp } from '../helpers/cdk.ts';
 
 const README = path.resolve(import.meta.dirname, '..', '..', 'README.md');
 const MARKER = '<!-- README example: synthesized by test/infra/readme-example.test.ts -->';
+const LMI_MARKER = '<!-- README example (LMI): synthesized by test/infra/readme-example.test.ts -->';
 
 /** The modules the example may import, by the specifiers a user writes. */
 const MODULES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
@@ -18,12 +19,12 @@ const MODULES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   './lib/index.ts': lib,
 };
 
-/** The fenced TypeScript block right after the marker in README.md, exactly as a user copies it. */
-function readmeExample(): string {
+/** The fenced TypeScript block right after `marker` in README.md, exactly as a user copies it. */
+function readmeExample(marker: string = MARKER): string {
   const text = fs.readFileSync(README, 'utf8');
-  const at = text.indexOf(MARKER);
-  if (at < 0) throw new Error(`README.md has lost its marker ${MARKER}; put it on the line before the construct example`);
-  const block = /^```ts\n([\s\S]*?)^```$/m.exec(text.slice(at + MARKER.length));
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`README.md has lost its marker ${marker}; put it on the line before the construct example`);
+  const block = /^```ts\n([\s\S]*?)^```$/m.exec(text.slice(at + marker.length));
   if (block === null) throw new Error('README.md has no ```ts block after the construct example marker');
   return block[1]!;
 }
@@ -59,6 +60,25 @@ describe('the README construct example', () => {
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^AppRole') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'] })] },
+    });
+  });
+
+  it('synthesizes the LMI example: the region\'s LMI image, 4-way tensor parallel, the store prefix, autoscaling and a streaming invoke grant', async () => {
+    const stack = new cdk.Stack(testApp(), 'Llm', { env: { account: '111111111111', region: 'us-west-2' } });
+    await runExample(readmeExample(LMI_MARKER), stack);
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({
+        Image: '763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.36.0-lmi20.0.0-cu128-v1.0',
+        Environment: Match.objectLike({ OPTION_ROLLING_BATCH: 'vllm', OPTION_TENSOR_PARALLEL_DEGREE: '4', OPTION_MAX_MODEL_LEN: '8192' }),
+        ModelDataSource: { S3DataSource: Match.objectLike({ S3DataType: 'S3Prefix', CompressionType: 'None' }) },
+      }),
+      EnableNetworkIsolation: true,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 2, ResourceId: 'endpoint/llm/variant/AllTraffic' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^LlmApp') }],
       PolicyDocument: { Statement: [Match.objectLike({ Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'] })] },
     });
   });
