@@ -81,3 +81,41 @@ describe('modelstack serve as a process', () => {
     }
   });
 });
+
+describe('a serving worker that dies', () => {
+  it('is replaced by one that listens only once its model is loaded, while the other keeps answering', async () => {
+    const cli = runCli(['serve', artifacts.regression, '--port', '0'], { SAGEMAKER_MODEL_SERVER_WORKERS: '2' });
+    try {
+      const ready = await cli.waitForLog((entry) => entry.msg === 'all workers ready');
+      const url = `http://127.0.0.1:${ready.port as number}`;
+      const first = await cli.waitForLog((entry) => entry.msg === 'model loaded');
+      const original = cli.stdout().split('\n').filter((line) => line.includes('"msg":"model loaded"')).map((line) => (JSON.parse(line) as { pid: number }).pid);
+      expect(original).toHaveLength(2);
+      const victim = first.pid as number;
+      process.kill(victim, 'SIGKILL');
+      await cli.waitForLog((entry) => entry.msg === 'worker died; starting another' && entry.pid === victim);
+
+      // Requests while the replacement starts: every one is answered by a loaded worker.
+      const statuses: number[] = [];
+      const replaced = cli.waitForLog((entry) => entry.msg === 'listening' && typeof entry.pid === 'number' && !original.includes(entry.pid), 30_000);
+      let done = false;
+      void replaced.finally(() => (done = true));
+      while (!done) {
+        const response = await fetch(`${url}/invocations`, { method: 'POST', body: '2,1\n', headers: { 'content-type': 'text/csv' } });
+        statuses.push(response.status);
+        await response.text();
+      }
+      const listening = await replaced;
+      const loaded = await cli.waitForLog((entry) => entry.msg === 'model loaded' && entry.pid === listening.pid);
+      expect(statuses.length).toBeGreaterThan(0);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      // The replacement loaded (and verified) its model before it took connections: its lines come in that order.
+      const ownLines = cli.stdout().split('\n').filter((line) => line.startsWith('{') && line.includes(`"pid":${listening.pid as number},`));
+      const messages = ownLines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(messages.indexOf('model loaded')).toBeLessThan(messages.indexOf('listening'));
+      expect(loaded.digest).toBe(first.digest);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  });
+});

@@ -15,6 +15,8 @@ export const METRIC_NAMES = [
   'validation_loss',
   'validation_accuracy',
   'validation_rmse',
+  'validation_perplexity',
+  'tokens_per_second',
   'cv_validation_loss_mean',
   'cv_validation_loss_std',
   'cv_validation_accuracy_mean',

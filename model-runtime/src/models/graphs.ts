@@ -8,23 +8,20 @@
  */
 import type { InferencePreprocessing, Task } from '../artifact/model-description.ts';
 import { INFERENCE_INPUT, INFERENCE_OUTPUT } from '../artifact/model-description.ts';
-import { gradients } from '../graph/autodiff.ts';
-import { clipGradientsByGlobalNorm } from '../graph/clipping.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { toModelBytes } from '../graph/proto.ts';
 import type { Value } from '../graph/types.ts';
-import { appendUpdate, optimizerStateNames, scalarInputNames } from '../optim/optimizers.ts';
 import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 import type { Network } from './network.ts';
 import { targetShape, taskLoss, taskOutput, taskScore } from './task.ts';
+import { LOSS, appendTrainingStep, declareTrainingInputs } from './training-step.ts';
 
 /** Graph input names of the batch. */
 export const BATCH_X = 'x';
 export const BATCH_Y = 'y';
-export const LOSS = 'loss';
 export const SCORE = 'score';
 export const dropoutMaskName = (i: number): string => `dropout_mask${i}`;
-export const nextName = (name: string): string => `${name}:next`;
+export { LOSS, nextName } from './training-step.ts';
 
 export interface GraphSpec {
   readonly network: Network;
@@ -43,27 +40,14 @@ function declareParameters(g: GraphBuilder, network: Network): Record<string, Va
  */
 export function buildTrainingGraph(spec: GraphSpec, optimizer: OptimizerConfig): Uint8Array {
   const g = new GraphBuilder('training_step');
-  const params = declareParameters(g, spec.network);
-  const state = Object.fromEntries(
-    spec.network.parameters.map((p) => [p.name, optimizerStateNames(optimizer, p.name).map((s) => g.input(s, 'float32', p.shape))]),
-  );
-  const scalars = Object.fromEntries(scalarInputNames(optimizer).map((s) => [s, g.input(s, 'float32', [])]));
+  const inputs = declareTrainingInputs(g, spec.network.parameters, optimizer);
   const x = g.input(BATCH_X, 'float32', ['B', spec.inputSize]); // (B, F)
   const y = g.input(BATCH_Y, 'float32', targetShape(spec.task, spec.outputSize)); // (B, T) or (B)
   const masks = spec.network.dropoutWidths.map((w, i) => g.input(dropoutMaskName(i), 'float32', ['B', w])); // (B, H_i)
 
-  const out = spec.network.forward(g, x, params, masks.length > 0 ? masks : null); // (B, O)
+  const out = spec.network.forward(g, x, inputs.params, masks.length > 0 ? masks : null); // (B, O)
   const loss = taskLoss(g, spec.task, out, y); // ()
-  g.output(loss, LOSS);
-
-  const paramValues = spec.network.parameters.map((p) => params[p.name]!);
-  const raw = gradients(g, loss, paramValues);
-  const grads = optimizer.gradClip > 0 ? clipGradientsByGlobalNorm(g, raw, optimizer.gradClip).gradients : raw;
-  spec.network.parameters.forEach((p, i) => {
-    const updated = appendUpdate(g, optimizer, params[p.name]!, grads[i]!, state[p.name]!, scalars);
-    g.output(updated.param, nextName(p.name));
-    updated.state.forEach((s, k) => g.output(s, nextName(state[p.name]![k]!.name)));
-  });
+  appendTrainingStep(g, loss, spec.network.parameters, inputs, optimizer);
   return toModelBytes(g);
 }
 

@@ -3,7 +3,8 @@
  * loading the model and serving on the shared port (the primary hands connections round-robin).
  *
  * A worker that dies before its model loads (a failed verification, say) brings the whole
- * server down non-zero, as a single process would; one that dies later is replaced. SIGTERM is
+ * server down non-zero, as a single process would; one that dies later is replaced, by a worker
+ * that listens only once its model is loaded (the others serve meanwhile). SIGTERM is
  * passed to every worker, and the primary resolves once all of them have drained and exited.
  *
  * Workers write to the primary's stdout. When its reader leaves (`| head -1`), the first process
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { CLOSED_STDOUT_EXIT_CODE } from '../closed-stdout.ts';
 import { logEvent } from './log.ts';
 import type { ServeConfig } from './serve-config.ts';
-import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV, type ServeHooks, type WorkerMessage } from './cluster-protocol.ts';
+import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV, WORKER_REPLACES_ENV, type ServeHooks, type WorkerMessage } from './cluster-protocol.ts';
 import { stopRequested, type StopReason } from './stop-reason.ts';
 
 export function servePrimary(modelDir: string, config: ServeConfig, hooks: ServeHooks): Promise<StopReason> {
@@ -33,8 +34,8 @@ export function servePrimary(modelDir: string, config: ServeConfig, hooks: Serve
     let stopping: StopReason | undefined;
     let failure: Error | undefined;
 
-    const fork = (): Worker => {
-      const worker = cluster.fork(env);
+    const fork = (replacement: boolean): Worker => {
+      const worker = cluster.fork(replacement ? { ...env, [WORKER_REPLACES_ENV]: '1' } : env);
       worker.on('message', (message: WorkerMessage) => {
         if (message?.type === 'modelstack:stdout-closed') stop('stdout closed');
         if (message?.type !== 'modelstack:worker-ready') return;
@@ -66,7 +67,7 @@ export function servePrimary(modelDir: string, config: ServeConfig, hooks: Serve
         stop('SIGTERM');
       } else if (!stopping) {
         logEvent('warn', 'worker died; starting another', { pid: worker.process.pid, code, signal });
-        fork();
+        fork(true);
       }
       if (stopping && Object.keys(cluster.workers ?? {}).length === 0) {
         if (failure === undefined) resolve(stopping);
@@ -74,6 +75,6 @@ export function servePrimary(modelDir: string, config: ServeConfig, hooks: Serve
       }
     });
 
-    for (let index = 0; index < config.workers; index++) fork();
+    for (let index = 0; index < config.workers; index++) fork(false);
   });
 }

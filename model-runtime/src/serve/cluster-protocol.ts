@@ -7,6 +7,12 @@
 /** Environment variables a worker reads its job from. */
 export const WORKER_MODEL_DIR_ENV = 'MODELSTACK_SERVE_MODEL_DIR';
 export const WORKER_CONFIG_ENV = 'MODELSTACK_SERVE_CONFIG';
+/**
+ * Set ('1') for a worker that replaces one that died: it loads its model before it listens. The
+ * primary hands connections round-robin to every worker that listens, so a replacement that
+ * listened at once would answer its share with 503 "still loading" while the others could serve.
+ */
+export const WORKER_REPLACES_ENV = 'MODELSTACK_SERVE_REPLACEMENT';
 
 /** Sent by a cluster worker to the primary once its model is loaded and it answers /ping with 200. */
 export interface WorkerReadyMessage {

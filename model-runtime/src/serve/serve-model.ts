@@ -4,7 +4,8 @@
  * (cluster-primary.ts).
  *
  * Lifecycle (SageMaker's): listen at once, answer /ping 503 while the model loads and its
- * manifest is verified, 200 after; if verification fails, log why and reject (the caller exits
+ * manifest is verified, 200 after (a cluster worker that replaces a dead one loads first and
+ * listens after, so it never takes a share of connections it can only answer with 503); if verification fails, log why and reject (the caller exits
  * non-zero). On SIGTERM stop accepting, finish in-flight requests, close, resolve.
  *
  * A closed stdout (`modelstack serve model.tar.gz | head -1`: the reader has left, and the next
@@ -14,7 +15,7 @@
 import cluster from 'node:cluster';
 import { ArtifactIntegrityError } from '../artifact/digest.ts';
 import { EXPECTED_DIGEST_ENV } from '../artifact/expected-digest.ts';
-import { InferenceModel } from './inference-model.ts';
+import { loadServedModel, loadedModelLogFields } from './load-served-model.ts';
 import { logEvent } from './log.ts';
 import { InferenceServer } from './server.ts';
 import type { ServeConfig } from './serve-config.ts';
@@ -35,13 +36,32 @@ export async function serveModel(modelDir: string, config: ServeConfig, hooks: S
   return serveInThisProcess(modelDir, config, hooks);
 }
 
-export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}): Promise<StopReason> {
+export interface InProcessOptions {
+  /**
+   * Load the model before listening (a cluster worker replacing one that died: the other
+   * workers serve meanwhile). Otherwise listen at once and answer /ping 503 while loading, as
+   * SageMaker expects of a container.
+   * @default false
+   */
+  readonly listenAfterLoad?: boolean;
+}
+
+export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}, options: InProcessOptions = {}): Promise<StopReason> {
   const stopSignal = stopRequested();
+  const loading = loadServedModel(modelDir, {
+    threads: config.threadsPerWorker,
+    expectedDigest: config.expectedDigest,
+    batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
+  }).then((model) => {
+    logEvent('info', 'model loaded', { ...loadedModelLogFields(model), threads: config.threadsPerWorker });
+    return model;
+  });
+  // A failed load is logged below, the same way in either order.
+  if (options.listenAfterLoad === true) await loading.catch(() => undefined);
   const server = new InferenceServer({
-    model: InferenceModel.load(modelDir, { threads: config.threadsPerWorker, expectedDigest: config.expectedDigest }),
+    model: loading,
     timeoutMs: config.timeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
-    batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
   });
   const address = await server.listen(config.port, config.host);
   logEvent('info', 'listening', { host: address.address, port: address.port, modelDir });
@@ -53,14 +73,6 @@ export async function serveInThisProcess(modelDir: string, config: ServeConfig, 
     throw error;
   });
   if (loaded === 'loaded') {
-    const model = server.model!;
-    logEvent('info', 'model loaded', {
-      algorithm: model.description.algorithm,
-      task: model.description.task,
-      features: model.description.features,
-      digest: model.manifest.digest,
-      threads: config.threadsPerWorker,
-    });
     hooks.onReady?.(address.port);
     if (cluster.isWorker) process.send?.({ type: 'modelstack:worker-ready', port: address.port } satisfies WorkerReadyMessage);
   }

@@ -2,7 +2,7 @@
  * Entry point of a cluster worker (forked by cluster-primary.ts): serve the model in this
  * process with the primary's settings, exit 0 after draining (141 when stdout closed), 1 if the model fails.
  */
-import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV } from './cluster-protocol.ts';
+import { WORKER_CONFIG_ENV, WORKER_MODEL_DIR_ENV, WORKER_REPLACES_ENV } from './cluster-protocol.ts';
 import { serveInThisProcess } from './serve-model.ts';
 import type { ServeConfig } from './serve-config.ts';
 import { exitCodeAfter } from './stop-reason.ts';
@@ -14,7 +14,8 @@ if (modelDir === undefined || config === undefined) {
 }
 try {
   // 141 after a closed stdout tells the primary this was a stop, not a death to replace.
-  process.exit(exitCodeAfter(await serveInThisProcess(modelDir, JSON.parse(config) as ServeConfig)));
+  const listenAfterLoad = process.env[WORKER_REPLACES_ENV] === '1';
+  process.exit(exitCodeAfter(await serveInThisProcess(modelDir, JSON.parse(config) as ServeConfig, {}, { listenAfterLoad })));
 } catch {
   process.exit(1); // serveInThisProcess has logged why
 }

@@ -53,7 +53,8 @@ export interface CheckpointDocument {
   readonly fold: number | null;
   readonly folds: readonly FoldResult[];
   readonly position: FitPosition;
-  readonly preprocessing: Preprocessing;
+  /** Tabular models: the standardisation the fit uses; null for text models (their tokenizer is a function of the fingerprinted data). */
+  readonly preprocessing: Preprocessing | null;
   readonly stateFile: string;
   readonly bestFile: string | null;
 }
@@ -105,8 +106,8 @@ export async function clearCheckpoint(dir: string): Promise<void> {
   }
 }
 
-/** The checkpoint in `dir`, or null when there is none. */
-export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
+/** checkpoint.json in `dir` parsed (any run's: the caller checks its format), or null when there is none. */
+export async function readCheckpointJson(dir: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path.join(dir, CHECKPOINT_FILE), 'utf8');
@@ -114,12 +115,17 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  let document: CheckpointDocument;
   try {
-    document = JSON.parse(text) as CheckpointDocument;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new CheckpointError(`${path.join(dir, CHECKPOINT_FILE)} is not valid JSON (${(error as Error).message}); remove the checkpoints to start over`);
   }
+}
+
+/** The checkpoint in `dir`, or null when there is none. */
+export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
+  const document = (await readCheckpointJson(dir)) as CheckpointDocument | null;
+  if (document === null) return null;
   if (document.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${path.join(dir, CHECKPOINT_FILE)} has format ${JSON.stringify(document.format)}; expected ${CHECKPOINT_FORMAT}`);
   }
@@ -128,7 +134,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
   return { document, state, best };
 }
 
-async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
+export async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
   await writeFile(`${file}.tmp`, bytes);
   await rename(`${file}.tmp`, file);
 }

@@ -2,7 +2,8 @@
  * The training progress bar for people at a terminal (`model-runtime train` and `modelstack
  * train`): phase, epoch, batch and losses on stderr, so stdout stays metric lines only. It
  * subscribes to the run's events: each batch redraws it, and each evaluated epoch fills it one
- * step with that epoch's validation loss.
+ * step with that epoch's validation loss. A run counted in steps (the language model) shows its
+ * step, the recent training loss and tokens per second instead.
  */
 import { SingleBar } from 'cli-progress';
 import type { BatchEvent, EpochEvent, TrainingEvent } from './training-events.ts';
@@ -15,17 +16,28 @@ export interface TrainingProgressBar {
   stop(): void;
 }
 
+const EPOCH_FORMAT = '{phase} epoch {epoch}/{epochs} [{bar}] batch {batch} train_loss {trainLoss} validation_loss {validationLoss}';
+const STEP_FORMAT = 'train step {value}/{total} [{bar}] loss {trainLoss} {tokensPerSecond} tokens/s validation_loss {validationLoss}';
+
 export function trainingProgressBar(stream: NodeJS.WriteStream = process.stderr): TrainingProgressBar {
-  const bar = new SingleBar({
-    stream,
-    format: '{phase} epoch {epoch}/{epochs} [{bar}] batch {batch} train_loss {trainLoss} validation_loss {validationLoss}',
-    hideCursor: true,
-    clearOnComplete: true,
-  });
+  const barWith = (format: string): SingleBar => new SingleBar({ stream, format, hideCursor: true, clearOnComplete: true });
+  let bar = barWith(EPOCH_FORMAT);
   let started = false;
   const validationLoss = validationLossLabel();
+  let stepValidationLoss = '-';
   return {
     update(event) {
+      if (event.kind === 'step') {
+        if (event.metrics?.validation_loss !== undefined) stepValidationLoss = `${event.metrics.validation_loss.toPrecision(4)} (step ${event.step})`;
+        const payload = { trainLoss: event.trainLoss.toPrecision(4), tokensPerSecond: Math.round(event.tokensPerSecond), validationLoss: stepValidationLoss };
+        if (!started) {
+          bar = barWith(STEP_FORMAT);
+          bar.start(event.steps, event.step, payload);
+          started = true;
+        }
+        bar.update(event.step, payload);
+        return;
+      }
       if (event.kind !== 'batch' && event.kind !== 'epoch') return;
       const evaluated = event.kind === 'epoch';
       const payload = {

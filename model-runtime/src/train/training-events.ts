@@ -7,6 +7,8 @@
  *   note        a line for people: the data summary, a resumed checkpoint, a fold's result
  *   batch       after each optimizer step
  *   epoch       after each epoch is evaluated
+ *   step        after each optimizer step of a run counted in steps (the language model), with
+ *               the interval's metrics every eval_interval steps
  *   evaluation  what the run keeps: the folds' mean and spread, then the saved parameters' metrics
  *   done        the model is saved
  */
@@ -48,6 +50,20 @@ export interface EpochEvent extends FitContext {
   readonly metrics: EpochMetrics & { readonly epoch: number; readonly train_loss: number };
 }
 
+export interface StepEvent {
+  readonly kind: 'step';
+  /** Optimizer steps done, this one included. */
+  readonly step: number;
+  /** Steps the run takes in all. */
+  readonly steps: number;
+  /** Mean training loss since the last evaluation. */
+  readonly trainLoss: number;
+  /** Training tokens per second since the last evaluation. */
+  readonly tokensPerSecond: number;
+  /** Every eval_interval steps (not at the last step: the evaluation event has those): the metric line. */
+  readonly metrics: EpochMetrics | null;
+}
+
 export interface EvaluationEvent {
   readonly kind: 'evaluation';
   /**
@@ -64,7 +80,7 @@ export interface DoneEvent {
   readonly result: TrainingResult;
 }
 
-export type TrainingEvent = NoteEvent | BatchEvent | EpochEvent | EvaluationEvent | DoneEvent;
+export type TrainingEvent = NoteEvent | BatchEvent | EpochEvent | StepEvent | EvaluationEvent | DoneEvent;
 
 export interface TrainingResult {
   readonly modelDir: string;

@@ -1,0 +1,86 @@
+/**
+ * `modelstack generate <model> "prompt"`: continues the prompt with a language model written by
+ * `modelstack train --algorithm language-model`, printing the text to stdout as the tokens come.
+ * Greedy unless a sampling option (--temperature, --top-k, --top-p, --seed or --sample) is given.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadArtifact } from '../../model-runtime/src/artifact/load.ts';
+import { generateTokens, type GenerationSettings } from '../../model-runtime/src/models/generation.ts';
+import { loadGenerationModel, promptIds } from '../../model-runtime/src/models/generation-model.ts';
+import { openModel } from './model-source.ts';
+import { parseWholeNumber } from './serve.ts';
+
+interface GenerateOptions {
+  readonly maxNewTokens: number;
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly seed?: number;
+  readonly sample?: boolean;
+  readonly stop: string[];
+}
+
+export function generateCommand(): Command {
+  return new Command('generate')
+    .description('Continue a prompt with a language model (algorithm=language-model), streaming the text as it is generated.')
+    .argument('<model>', 'model.tar.gz written by `modelstack train --algorithm language-model`, or an extracted model folder')
+    .argument('<prompt>', 'the text to continue')
+    .option('-n, --max-new-tokens <count>', 'tokens to generate at most', parseWholeNumber('max-new-tokens', 1, 1_000_000), 100)
+    .option('-t, --temperature <value>', 'sampling temperature above 0 (implies sampling)', parsePositive('temperature'))
+    .option('-k, --top-k <count>', 'sample from the k most likely tokens only (implies sampling)', parseWholeNumber('top-k', 1, 1_000_000_000))
+    .option('--top-p <value>', 'sample from the smallest set of tokens whose probability reaches p, in (0, 1] (implies sampling)', parseProbability)
+    .option('-s, --seed <number>', 'seed of the sampling draws: the same seed gives the same text (implies sampling)', parseWholeNumber('seed', 0, 2 ** 32 - 1))
+    .option('--sample', 'sample (temperature 1) instead of taking the most likely token')
+    .option('--stop <text>', 'stop once the text contains this, repeatable', (value: string, previous: string[]) => [...previous, value], [])
+    .addHelpText('after', `
+Examples:
+  $ modelstack train corpus.txt --algorithm language-model --hp n_layer=4 --hp max_steps=2000
+  $ modelstack generate model.tar.gz "ROMEO:" --max-new-tokens 200 --temperature 0.8 --top-k 40 --seed 1
+
+The window slides when prompt plus new tokens exceed the model's context length.`)
+    .action(async (source: string, prompt: string, options: GenerateOptions) => {
+      const folder = await openModel(source);
+      try {
+        const artifact = await loadArtifact(folder.dir);
+        if (artifact.description.algorithm !== 'language-model') {
+          throw new Error(`${source} is a ${artifact.description.algorithm} model; generate needs one trained with --algorithm language-model`);
+        }
+        const model = await loadGenerationModel({ dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: artifact.description.tokenizer.file }, { log: () => {} });
+        try {
+          const sampling = options.sample === true || [options.temperature, options.topK, options.topP, options.seed].some((v) => v !== undefined);
+          const settings: GenerationSettings = {
+            maxNewTokens: options.maxNewTokens,
+            doSample: sampling,
+            temperature: options.temperature ?? 1,
+            topK: options.topK ?? 0,
+            topP: options.topP ?? 1,
+            seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+            stop: options.stop,
+            eosTokenId: model.config.eosTokenId,
+          };
+          for await (const token of generateTokens(model.decoder, model.tokenizer, promptIds(model, prompt), settings)) {
+            if (token.text !== '') process.stdout.write(token.text);
+          }
+          process.stdout.write('\n');
+        } finally {
+          await model.decoder.release();
+        }
+      } finally {
+        await folder.cleanup();
+      }
+    });
+}
+
+function parsePositive(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number above 0, not '${value}'.`);
+    return n;
+  };
+}
+
+function parseProbability(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`top-p must be a number in (0, 1], not '${value}'.`);
+  return n;
+}

@@ -1,0 +1,102 @@
+/**
+ * config.json and generation_config.json beside a language model's model.onnx, with GPT-2's
+ * keys as Hugging Face writes them (model_type "gpt2", n_layer, n_head, n_embd, n_positions,
+ * vocab_size, bos/eos ids), so tools that read an exported GPT-2 read this model too, and the
+ * generation loop reads a pretrained export's config the same way.
+ */
+import type { GptConfig } from './gpt.ts';
+
+export const CONFIG_FILE = 'config.json';
+export const GENERATION_CONFIG_FILE = 'generation_config.json';
+
+export interface Gpt2ConfigJson {
+  readonly model_type: 'gpt2';
+  readonly architectures: readonly string[];
+  readonly n_layer: number;
+  readonly n_head: number;
+  readonly n_embd: number;
+  readonly n_positions: number;
+  readonly n_ctx: number;
+  readonly vocab_size: number;
+  readonly bos_token_id: number | null;
+  readonly eos_token_id: number | null;
+  readonly activation_function: 'gelu_new';
+  readonly layer_norm_epsilon: number;
+  readonly tie_word_embeddings: true;
+  readonly embd_pdrop: number;
+  readonly attn_pdrop: number;
+  readonly resid_pdrop: number;
+  readonly use_cache: true;
+  /** Not a GPT-2 key (GPT-2 always has biases): nanoGPT's `bias`. */
+  readonly bias: boolean;
+}
+
+export interface GenerationConfigJson {
+  readonly bos_token_id: number | null;
+  readonly eos_token_id: number | null;
+  /** Prompt plus generated tokens at most, without sliding the window. */
+  readonly max_length: number;
+  readonly do_sample: boolean;
+}
+
+export function gpt2ConfigJson(config: GptConfig, eosTokenId: number | null): Gpt2ConfigJson {
+  return {
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    n_layer: config.nLayer,
+    n_head: config.nHead,
+    n_embd: config.nEmbd,
+    n_positions: config.contextLength,
+    n_ctx: config.contextLength,
+    vocab_size: config.vocabSize,
+    // GPT-2 begins and ends text with the same <|endoftext|>.
+    bos_token_id: eosTokenId,
+    eos_token_id: eosTokenId,
+    activation_function: 'gelu_new',
+    layer_norm_epsilon: 1e-5,
+    tie_word_embeddings: true,
+    embd_pdrop: config.dropout,
+    attn_pdrop: config.dropout,
+    resid_pdrop: config.dropout,
+    use_cache: true,
+    bias: config.bias,
+  };
+}
+
+export function generationConfigJson(config: GptConfig, eosTokenId: number | null): GenerationConfigJson {
+  return { bos_token_id: eosTokenId, eos_token_id: eosTokenId, max_length: config.contextLength, do_sample: false };
+}
+
+/** What generation needs from config.json, checked: the sizes and the eos id. */
+export interface DecoderConfig {
+  readonly nLayer: number;
+  readonly nHead: number;
+  readonly nEmbd: number;
+  readonly contextLength: number;
+  readonly vocabSize: number;
+  readonly eosTokenId: number | null;
+}
+
+/** Reads config.json's text; `source` names the file in errors. */
+export function parseDecoderConfig(text: string, source = CONFIG_FILE): DecoderConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null) throw new Error(`${source} must be a JSON object with GPT-2's keys (n_layer, n_head, ...)`);
+  const record = raw as Record<string, unknown>;
+  const size = (key: string): number => {
+    const v = record[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${source}: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const eos = record.eos_token_id;
+  if (eos !== null && eos !== undefined && (typeof eos !== 'number' || !Number.isInteger(eos) || eos < 0)) {
+    throw new Error(`${source}: eos_token_id must be a token id or null, got ${JSON.stringify(eos)}`);
+  }
+  const config = { nLayer: size('n_layer'), nHead: size('n_head'), nEmbd: size('n_embd'), contextLength: size('n_positions'), vocabSize: size('vocab_size'), eosTokenId: (eos as number | null | undefined) ?? null };
+  if (config.nEmbd % config.nHead !== 0) throw new Error(`${source}: n_embd (${config.nEmbd}) must divide by n_head (${config.nHead})`);
+  return config;
+}

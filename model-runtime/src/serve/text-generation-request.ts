@@ -1,0 +1,118 @@
+/**
+ * The text-generation request schema Hugging Face's containers on SageMaker take:
+ *
+ *     {"inputs": "prompt", "parameters": {"max_new_tokens": 50, "temperature": 0.7, "top_k": 40,
+ *      "top_p": 0.9, "do_sample": true, "seed": 1, "stop": ["\n\n"], "return_full_text": false}}
+ *
+ * `inputs` may also be a list of prompts (each generates alone, answers in order). Every
+ * parameter is optional; an unknown one, or one of the wrong type or out of range, is a 400
+ * that names it and says what is allowed. Defaults follow Hugging Face's text-generation
+ * containers: greedy (do_sample false), 20 new tokens, the generated text without the prompt.
+ */
+import { badRequest } from './http-error.ts';
+
+export interface TextGenerationParameters {
+  readonly maxNewTokens: number;
+  readonly temperature: number;
+  /** 0 = no top-k filter. */
+  readonly topK: number;
+  readonly topP: number;
+  readonly doSample: boolean;
+  /** null: drawn per request (sampling is then not reproducible). */
+  readonly seed: number | null;
+  readonly stop: readonly string[];
+  readonly returnFullText: boolean;
+}
+
+export interface TextGenerationRequest {
+  readonly prompts: readonly string[];
+  /** Whether `inputs` was a list (the answer is then one list per prompt). */
+  readonly batched: boolean;
+  readonly parameters: TextGenerationParameters;
+}
+
+export const DEFAULT_MAX_NEW_TOKENS = 20;
+/** Most prompts one request may carry: each is generated in turn within the 60 s invocation limit. */
+export const MAX_PROMPTS = 16;
+const MAX_STOP_SEQUENCES = 16;
+
+const PARAMETER_NAMES = ['max_new_tokens', 'temperature', 'top_k', 'top_p', 'do_sample', 'seed', 'stop', 'return_full_text'] as const;
+
+/** Parses the body's text; `maxNewTokensLimit` is the most max_new_tokens this endpoint allows. */
+export function parseTextGenerationRequest(text: string, maxNewTokensLimit: number): TextGenerationRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`the body is not valid JSON (${(error as Error).message}); send {"inputs": "a prompt", "parameters": {...}}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object: {"inputs": "a prompt", "parameters": {...}}');
+  const record = body as Record<string, unknown>;
+  const unknownKeys = Object.keys(record).filter((k) => k !== 'inputs' && k !== 'parameters');
+  if (unknownKeys.length > 0) throw badRequest(`unknown key ${JSON.stringify(unknownKeys[0])} in the body; a text-generation request has "inputs" and optionally "parameters"`);
+
+  const inputs = record.inputs;
+  let prompts: string[];
+  if (typeof inputs === 'string') prompts = [inputs];
+  else if (Array.isArray(inputs) && inputs.length > 0 && inputs.every((p) => typeof p === 'string')) prompts = inputs as string[];
+  else throw badRequest(`"inputs" must be a prompt string or a non-empty list of prompt strings, got ${describe(inputs)}`);
+  if (prompts.length > MAX_PROMPTS) throw badRequest(`"inputs" holds ${prompts.length} prompts; at most ${MAX_PROMPTS} per request`);
+
+  return { prompts, batched: Array.isArray(inputs), parameters: parseParameters(record.parameters, maxNewTokensLimit) };
+}
+
+function parseParameters(raw: unknown, maxNewTokensLimit: number): TextGenerationParameters {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`"parameters" must be an object, got ${describe(raw)}`);
+  const p = raw as Record<string, unknown>;
+  for (const key of Object.keys(p)) {
+    if (!(PARAMETER_NAMES as readonly string[]).includes(key)) throw badRequest(`unknown parameter ${JSON.stringify(key)}; this endpoint takes ${PARAMETER_NAMES.join(', ')}`);
+  }
+  const given = (key: string): boolean => p[key] !== undefined && p[key] !== null;
+  const integer = (key: string, min: number, max: number, fallback: number, allowed: string): number => {
+    if (!given(key)) return fallback;
+    const v = p[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw badRequest(`parameter ${key} must be ${allowed}, got ${describe(v)}`);
+    return v;
+  };
+  const boolean = (key: string, fallback: boolean): boolean => {
+    if (!given(key)) return fallback;
+    if (typeof p[key] !== 'boolean') throw badRequest(`parameter ${key} must be true or false, got ${describe(p[key])}`);
+    return p[key] as boolean;
+  };
+
+  if (given('max_new_tokens') && typeof p.max_new_tokens === 'number' && Number.isInteger(p.max_new_tokens) && p.max_new_tokens > maxNewTokensLimit) {
+    throw badRequest(`parameter max_new_tokens is ${p.max_new_tokens}, above this endpoint's limit of ${maxNewTokensLimit}`);
+  }
+  const maxNewTokens = integer('max_new_tokens', 1, maxNewTokensLimit, Math.min(DEFAULT_MAX_NEW_TOKENS, maxNewTokensLimit), `a whole number from 1 to ${maxNewTokensLimit}`);
+  let temperature = 1;
+  if (given('temperature')) {
+    const v = p.temperature;
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badRequest(`parameter temperature must be a number above 0, got ${describe(v)}`);
+    temperature = v;
+  }
+  const topK = integer('top_k', 0, Number.MAX_SAFE_INTEGER, 0, 'a whole number >= 0 (0 = off)');
+  let topP = 1;
+  if (given('top_p')) {
+    const v = p.top_p;
+    if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw badRequest(`parameter top_p must be a number in (0, 1], got ${describe(v)}`);
+    topP = v;
+  }
+  const seed = given('seed') ? integer('seed', 0, 2 ** 32 - 1, 0, 'a whole number from 0 to 4294967295') : null;
+  let stop: string[] = [];
+  if (given('stop')) {
+    const v = p.stop;
+    const list = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s.length > 0) || list.length > MAX_STOP_SEQUENCES) {
+      throw badRequest(`parameter stop must be a list of at most ${MAX_STOP_SEQUENCES} non-empty strings, got ${describe(v)}`);
+    }
+    stop = list as string[];
+  }
+  return { maxNewTokens, temperature, topK, topP, doSample: boolean('do_sample', false), seed, stop, returnFullText: boolean('return_full_text', false) };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
