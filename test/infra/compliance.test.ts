@@ -7,7 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type App, CfnElement, type CfnResource, type Stack } from 'aws-cdk-lib';
+import { type App, CfnElement, type CfnResource, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +138,19 @@ describe('Control Tower exemptions in the README', () => {
       ['CT.S3.PR.10', 'ModelStore.accessLogsBucket'],
       ['CT.LAMBDA.PR.3', 'TrainingPipeline.functions'],
     ]);
+  });
+});
+
+describe('the checks are live', () => {
+  it('report an unencrypted log group and a key without the CreateGrant guard, in cdk-nag and in Control Tower', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Live');
+    new logs.LogGroup(stack, 'Plain', { retention: logs.RetentionDays.ONE_YEAR });
+    new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const assembly = app.synth();
+    const report = new HIPAASecurityChecks().validateScope(stack);
+    expect(report.violations.map((violation) => violation.ruleName)).toContain('HIPAA.Security-CloudWatchLogGroupEncrypted');
+    const result = checkControlTower(assembly.getStackArtifact(stack.artifactId).templateFullPath, (id) => id);
+    expect(result.failures.map((line) => line.split(' at ')[0])).toEqual(expect.arrayContaining(['CT.CLOUDWATCH.PR.3', 'CT.KMS.PR.3']));
   });
 });
