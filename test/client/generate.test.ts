@@ -3,14 +3,16 @@
  * model, over the real AWS SDK; the part-boundary buffering of streamed lines; and
  * `modelstack invoke --stream` printing the tokens.
  */
-import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointClient, EndpointError, linesOf, tokenText } from '../../lib/client/index.ts';
 import type { RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
-import { runTraining } from '../../model-runtime/src/train/run.ts';
-import { makeTree } from '../runtime/train/tree.ts';
+import { trainTinyLanguageModel } from '../serve/fixtures/language-model.ts';
 import { startLocalServer, type LocalServer } from '../serve/fixtures/local-server.ts';
-import { runCli } from '../serve/fixtures/spawn-cli.ts';
+import { REPO_ROOT, runCli } from '../serve/fixtures/spawn-cli.ts';
 
 async function* parts(...texts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
   for (const text of texts) yield typeof text === 'string' ? new TextEncoder().encode(text) : text;
@@ -48,11 +50,7 @@ describe('generate() and generateStream() against a language model', () => {
 
   beforeAll(async () => {
     process.env.MODEL_RUNTIME_MAX_NEW_TOKENS = '100000';
-    paths = await makeTree(
-      { algorithm: 'language-model', tokenizer: 'char', n_layer: '1', n_head: '2', n_embd: '32', context_length: '16', batch_size: '16', max_steps: '60', eval_interval: '60', learning_rate: '0.01', warmup_steps: '10', seed: '1', validation_fraction: '0' },
-      { train: { 'corpus.txt': 'hello world. '.repeat(60) } },
-    );
-    await runTraining(paths, { onEvent: () => {} });
+    paths = await trainTinyLanguageModel();
     server = await startLocalServer(paths.model);
     slow = await startLocalServer(paths.model, { timeoutMs: 300 });
     await Promise.all([server.server.ready, slow.server.ready]);
@@ -117,5 +115,23 @@ describe('generate() and generateStream() against a language model', () => {
     const run = runCli(['invoke', 'lm', '--local', server.url, '--stream', '--body', JSON.stringify({ inputs: 'hello', parameters: { max_new_tokens: 12 } })]);
     expect(await run.exited, run.stderr()).toBe(0);
     expect(run.stdout()).toBe(`${expected}\n`);
+  });
+
+  it('runs the README example as pasted', async () => {
+    const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('<!-- README example: generate -->')));
+    expect(block, 'README.md has no generate example').not.toBeNull();
+    // Inside the repository, so that `import ... from 'modelstack/client'` resolves to this package.
+    const folder = path.join(REPO_ROOT, '.modelstack', `readme-generate-${process.pid}`);
+    await mkdir(folder, { recursive: true });
+    try {
+      await writeFile(path.join(folder, 'example.ts'), block![1]!.replaceAll('http://127.0.0.1:8080', server.url));
+      const tsx = path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsx, path.join(folder, 'example.ts')], { cwd: REPO_ROOT });
+      expect(stderr).toBe('');
+      expect(stdout).toBe(`${await client.generate('hello', { max_new_tokens: 12 })}true\n`);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -12,8 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import type { ServedModel } from '../../model-runtime/src/serve/served-model.ts';
-import { runTraining } from '../../model-runtime/src/train/run.ts';
-import { makeTree } from '../runtime/train/tree.ts';
+import { trainTinyLanguageModel } from './fixtures/language-model.ts';
 import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
 
 let paths: RuntimePaths;
@@ -26,11 +25,7 @@ const MANY_TOKENS = 100_000;
 beforeAll(async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.MODEL_RUNTIME_MAX_NEW_TOKENS = String(MANY_TOKENS);
-  paths = await makeTree(
-    { algorithm: 'language-model', tokenizer: 'char', n_layer: '1', n_head: '2', n_embd: '32', context_length: '16', batch_size: '16', max_steps: '60', eval_interval: '60', learning_rate: '0.01', warmup_steps: '10', seed: '1', validation_fraction: '0' },
-    { train: { 'corpus.txt': 'hello world. '.repeat(60) } },
-  );
-  await runTraining(paths, { onEvent: () => {} });
+  paths = await trainTinyLanguageModel();
   server = await startLocalServer(paths.model);
   await server.server.ready;
   sdk = new SageMakerRuntimeClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
