@@ -5,13 +5,31 @@
  *   const client = new EndpointClient({ endpointName: 'my-endpoint', url: 'http://127.0.0.1:8080' });
  *   const [y] = await client.regress([[1.5]]);                   // 4.01
  *   const [{ label, probabilities }] = await client.classify([{ sepal_length: 5.1, ... }]);
+ *   const text = await client.generate('ROMEO:', { max_new_tokens: 50 });   // a language model
+ *   for await (const piece of client.generateStream('ROMEO:')) process.stdout.write(piece);
  *
  * Every failure is an EndpointError (see endpoint-error.ts).
  */
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ClassPrediction, Prediction } from '../../model-runtime/src/serve/predictions.ts';
 import { EndpointError, endpointErrorFrom, type SettingNames } from './endpoint-error.ts';
 import { CONTENT_TYPES, encodeRows, type FeatureRow, type RequestFormat } from './request-body.ts';
+import { linesOf, tokenText } from './token-stream.ts';
+
+/**
+ * Hugging Face's text-generation parameters, as the endpoint takes them (snake_case, the schema
+ * TGI and this runtime share). Every one is optional; the endpoint's defaults are greedy and 20 tokens.
+ */
+export interface GenerationParameters {
+  readonly max_new_tokens?: number;
+  readonly temperature?: number;
+  readonly top_k?: number;
+  readonly top_p?: number;
+  readonly do_sample?: boolean;
+  readonly seed?: number;
+  readonly stop?: readonly string[];
+  readonly return_full_text?: boolean;
+}
 
 export type { ClassPrediction, Prediction };
 
@@ -127,17 +145,61 @@ export class EndpointClient {
     return predictions;
   }
 
+  /** The text a language model endpoint continues `prompt` with. */
+  async generate(prompt: string, parameters: GenerationParameters = {}, options: Pick<InvokeOptions, 'customAttributes' | 'targetVariant'> = {}): Promise<string> {
+    const answer = await this.send(JSON.stringify({ inputs: prompt, parameters }), { contentType: 'application/json', accept: 'application/json', ...options });
+    const text = new TextDecoder().decode(answer.body);
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch {
+      document = undefined;
+    }
+    const generated = Array.isArray(document) ? (document[0] as { generated_text?: unknown } | undefined)?.generated_text : undefined;
+    if (typeof generated !== 'string') {
+      throw new EndpointError('response', `${this.endpointName} does not serve a language model (expected [{"generated_text": ...}], it answered ${text.slice(0, 100)})`, undefined);
+    }
+    return generated;
+  }
+
+  /**
+   * The continuation of `prompt` as it is generated, one piece of text per token, over
+   * InvokeEndpointWithResponseStream (`"stream": true`). The pieces add up to what generate()
+   * answers for the same seed. A failure midway throws an EndpointError from the iteration;
+   * leaving the loop early stops the generation on the endpoint.
+   */
+  async *generateStream(prompt: string, parameters: GenerationParameters = {}, options: Pick<InvokeOptions, 'customAttributes' | 'targetVariant'> = {}): AsyncGenerator<string, void, undefined> {
+    const parts = this.sendStream(JSON.stringify({ inputs: prompt, parameters, stream: true }), { contentType: 'application/json', accept: 'application/jsonlines', ...options });
+    for await (const line of linesOf(parts)) {
+      const text = tokenText(line, this.endpointName);
+      if (text !== undefined && text !== '') yield text;
+    }
+  }
+
+  /**
+   * One InvokeEndpointWithResponseStream call with a body as it is: the payload parts' bytes as
+   * they arrive (parts do not follow the answer's lines; see token-stream.ts). Errors, before the
+   * stream or inside it (ModelStreamError), are thrown as EndpointErrors.
+   */
+  async *sendStream(body: Uint8Array | string, options: SendOptions): AsyncGenerator<Uint8Array, void, undefined> {
+    const abort = new AbortController();
+    try {
+      const response = await this.sdk.send(new InvokeEndpointWithResponseStreamCommand(this.commandInput(body, options)), { abortSignal: abort.signal });
+      for await (const event of response.Body ?? []) {
+        if (event.PayloadPart?.Bytes !== undefined) yield event.PayloadPart.Bytes;
+      }
+    } catch (error) {
+      throw endpointErrorFrom(error, this.endpointName, this.url, this.settingNames);
+    } finally {
+      // Left early: close the connection, so the endpoint stops generating.
+      abort.abort();
+    }
+  }
+
   /** One InvokeEndpoint call with a body as it is; errors mapped as for invoke(). */
   async send(body: Uint8Array | string, options: SendOptions): Promise<RawInvocation> {
     try {
-      const response = await this.sdk.send(new InvokeEndpointCommand({
-        EndpointName: this.endpointName,
-        Body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
-        ContentType: options.contentType,
-        Accept: options.accept,
-        CustomAttributes: options.customAttributes,
-        TargetVariant: options.targetVariant,
-      }));
+      const response = await this.sdk.send(new InvokeEndpointCommand(this.commandInput(body, options)));
       return {
         body: response.Body ?? new Uint8Array(),
         contentType: response.ContentType,
@@ -149,7 +211,19 @@ export class EndpointClient {
     }
   }
 
-  /** Closes the SDK client's connections. */
+  /** What InvokeEndpoint and InvokeEndpointWithResponseStream share of their input. */
+  private commandInput(body: Uint8Array | string, options: SendOptions) {
+    return {
+      EndpointName: this.endpointName,
+      Body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
+      ContentType: options.contentType,
+      Accept: options.accept,
+      CustomAttributes: options.customAttributes,
+      TargetVariant: options.targetVariant,
+    };
+  }
+
+    /** Closes the SDK client's connections. */
   destroy(): void {
     this.sdk.destroy();
   }

@@ -3,7 +3,7 @@
  * "the model refused this request" apart from "the endpoint is not there" without knowing the
  * SDK's exception classes or the runtime's JSON error body.
  */
-import { ModelError, SageMakerRuntimeServiceException } from '@aws-sdk/client-sagemaker-runtime';
+import { ModelError, ModelStreamError, SageMakerRuntimeServiceException } from '@aws-sdk/client-sagemaker-runtime';
 
 export type EndpointErrorKind =
   /** The model answered with an error: `statusCode` 4xx means fix the request, 5xx the model failed. */
@@ -48,6 +48,9 @@ export function endpointErrorFrom(error: unknown, endpointName: string, localUrl
   if (error instanceof ModelError) {
     const status = error.OriginalStatusCode;
     return new EndpointError('model', `the model answered ${status ?? 'an error'}: ${messageOf(error.OriginalMessage) ?? error.message}`, status, { cause: error });
+  }
+  if (error instanceof ModelStreamError) {
+    return new EndpointError('model', `the model's stream failed (${error.ErrorCode ?? 'ModelStreamError'}): ${error.message}`, undefined, { cause: error });
   }
   if (error instanceof SageMakerRuntimeServiceException) {
     const status = error.$metadata.httpStatusCode;

@@ -5,3 +5,4 @@
 export * from './endpoint-client.ts';
 export * from './endpoint-error.ts';
 export type { FeatureRow, RequestFormat } from './request-body.ts';
+export { linesOf, tokenText } from './token-stream.ts';

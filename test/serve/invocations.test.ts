@@ -201,7 +201,7 @@ describe('errors a client can act on', () => {
     const response = await fetch(`${regression.url}/predict`, { method: 'POST', body: '[1, 2]' });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({
-      message: 'no route /predict; this server answers GET /ping, POST /invocations, POST /endpoints/<name>/invocations and GET /execution-parameters',
+      message: 'no route /predict; this server answers GET /ping, POST /invocations, POST /endpoints/<name>/invocations, POST /endpoints/<name>/invocations-response-stream and GET /execution-parameters',
     });
   });
 

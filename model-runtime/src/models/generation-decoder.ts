@@ -32,6 +32,9 @@ export interface DecoderStep {
 }
 
 export class CausalDecoder {
+  /** Session runs so far: what a stopped generation stops growing. */
+  private runs = 0;
+
   private constructor(
     readonly shape: DecoderShape,
     private readonly session: ort.InferenceSession,
@@ -71,6 +74,7 @@ export class CausalDecoder {
       feeds[pastKeyName(i)] = cache.keys[i]!;
       feeds[pastValueName(i)] = cache.values[i]!;
     }
+    this.runs++;
     const out = await this.session.run(feeds);
     const logits = out[LOGITS]!.data as Float32Array;
     const vocabSize = out[LOGITS]!.dims[2]!;
@@ -83,6 +87,10 @@ export class CausalDecoder {
         values: Array.from({ length: nLayer }, (_, i) => out[presentValueName(i)]!),
       },
     };
+  }
+
+  get steps(): number {
+    return this.runs;
   }
 
   async release(): Promise<void> {

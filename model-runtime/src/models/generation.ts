@@ -22,7 +22,7 @@ import { createRandom } from '../data/random.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import type { CausalDecoder, KvCache } from './generation-decoder.ts';
 import type { SamplingSettings } from './sampling.ts';
-import { sampleToken, samplingSettingsProblem } from './sampling.ts';
+import { logProbability, sampleToken, samplingSettingsProblem } from './sampling.ts';
 
 export interface GenerationSettings extends SamplingSettings {
   /** New tokens at most (the eos token, when it ends the generation, counts as one). */
@@ -45,6 +45,12 @@ export interface GeneratedToken {
   readonly id: number;
   /** Text made final by this token (may be empty; see the file comment). */
   readonly text: string;
+  /** ln p(id) under the model's distribution (log-softmax of the step's logits, before sampling filters). */
+  readonly logprob: number;
+  /** The eos token: it ends the generation and adds no text of its own. */
+  readonly special: boolean;
+  /** Set on the last token only, so a stream can mark its last line without waiting for one more step. */
+  readonly finishReason?: FinishReason;
 }
 
 export interface GenerationResult {
@@ -104,19 +110,22 @@ export async function* generateTokens(
       : await decoder.step(tokens.slice(windowStart), decoder.emptyCache());
     if (useCache) cache = step.cache;
     const id = sampleToken(step.logits, settings, random);
+    const logprob = logProbability(step.logits, id);
     if (id === settings.eosTokenId) {
-      const rest = text.finish();
-      if (rest.length > 0) yield { id, text: rest };
+      yield { id, text: text.finish(), logprob, special: true, finishReason: 'eos' };
       return { text: text.all, tokenIds: generated, finishReason: 'eos' };
     }
     tokens.push(id);
     generated.push(id);
     const update = text.push(generated);
-    yield { id, text: update.text };
-    if (update.stopped) return { text: text.all, tokenIds: generated, finishReason: 'stop' };
+    if (update.stopped) {
+      yield { id, text: update.text, logprob, special: false, finishReason: 'stop' };
+      return { text: text.all, tokenIds: generated, finishReason: 'stop' };
+    }
+    const last = n === settings.maxNewTokens - 1;
+    // The last token also hands out whatever was held back (an unfinished character, a possible stop's start).
+    yield last ? { id, text: update.text + text.finish(), logprob, special: false, finishReason: 'length' } : { id, text: update.text, logprob, special: false };
   }
-  const rest = text.finish();
-  if (rest.length > 0) yield { id: generated[generated.length - 1]!, text: rest };
   return { text: text.all, tokenIds: generated, finishReason: 'length' };
 }
 

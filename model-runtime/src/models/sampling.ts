@@ -31,6 +31,15 @@ export function argMax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/** ln softmax(logits)[id], shifted by the largest logit for stability. */
+export function logProbability(logits: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += Math.exp(logits[i]! - max);
+  return logits[id]! - max - Math.log(total);
+}
+
 /** The next token id. `random` returns uniform numbers in [0, 1). */
 export function sampleToken(logits: ArrayLike<number>, settings: SamplingSettings, random: () => number): number {
   if (!settings.doSample) return argMax(logits);

@@ -21,8 +21,13 @@ import type { RouteResponse } from './route-response.ts';
 
 export type ErrorFormat = 'container' | 'runtime-api';
 
+/** An HttpError as it is; anything else (a bug) as a 500 with its message. */
+export function toHttpError(error: unknown): HttpError {
+  return error instanceof HttpError ? error : new HttpError(500, 'InternalServerError', error instanceof Error ? error.message : String(error));
+}
+
 export function renderError(error: unknown, format: ErrorFormat): RouteResponse {
-  const httpError = error instanceof HttpError ? error : new HttpError(500, 'InternalServerError', error instanceof Error ? error.message : String(error));
+  const httpError = toHttpError(error);
   const log = { rows: 0, error: httpError.message };
   const containerBody = JSON.stringify(errorBody(httpError));
   if (format === 'container') {

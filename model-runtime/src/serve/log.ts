@@ -16,12 +16,14 @@ export interface RequestLogEntry {
   readonly batchRows?: number;
   /** Requests coalesced into that run. */
   readonly batchRequests?: number;
-  /** Why a request failed. */
+  /** Pieces of a streamed answer written (tokens, for a generation); logged once the stream has ended. */
+  readonly chunks?: number;
+  /** Why a request failed (for a stream: why it ended early, the status being already sent). */
   readonly error?: string;
 }
 
 /** What a route adds to its request's line; the server adds method, path, status and latency. */
-export type RequestLogFields = Pick<RequestLogEntry, 'rows' | 'batchRows' | 'batchRequests' | 'error'>;
+export type RequestLogFields = Pick<RequestLogEntry, 'rows' | 'batchRows' | 'batchRequests' | 'chunks' | 'error'>;
 
 export type RequestLogger = (entry: RequestLogEntry) => void;
 
@@ -73,6 +75,7 @@ export function requestLine(entry: RequestLogEntry): string {
   let text = `{"time":"${isoNow()}","level":"info","msg":"request","pid":${process.pid},"method":${jsonString(entry.method)},"path":${jsonString(entry.path)},"status":${jsonNumber(entry.status)},"rows":${jsonNumber(entry.rows)}`;
   if (entry.batchRows !== undefined) text += `,"batchRows":${jsonNumber(entry.batchRows)}`;
   if (entry.batchRequests !== undefined) text += `,"batchRequests":${jsonNumber(entry.batchRequests)}`;
+  if (entry.chunks !== undefined) text += `,"chunks":${jsonNumber(entry.chunks)}`;
   if (entry.error !== undefined) text += `,"error":${JSON.stringify(entry.error)}`; // not remembered: messages vary
   return `${text},"latencyMs":${jsonNumber(entry.latencyMs)}}\n`;
 }

@@ -6,6 +6,8 @@ import { HttpError } from './http-error.ts';
 export const JSON_TYPE = 'application/json';
 export const CSV_TYPE = 'text/csv';
 export const JSON_LINES_TYPE = 'application/jsonlines';
+/** Server-Sent Events: only a streamed answer (a text generation with "stream": true) comes in it. */
+export const EVENT_STREAM_TYPE = 'text/event-stream';
 
 export type MediaType = typeof JSON_TYPE | typeof CSV_TYPE | typeof JSON_LINES_TYPE;
 
@@ -87,4 +89,14 @@ function matchRange(range: string, requestType: MediaType): MediaType | undefine
     return SUPPORTED_MEDIA_TYPES.find((type) => type.startsWith(family));
   }
   return undefined;
+}
+
+/** Whether Accept names text/event-stream (with a q above 0): the client wants a streamed answer as Server-Sent Events. */
+export function acceptsEventStream(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const [range = '', ...params] = part.split(';').map((token) => token.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith('q='));
+    return range === EVENT_STREAM_TYPE && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }

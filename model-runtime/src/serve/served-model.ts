@@ -13,6 +13,7 @@
 import type { Manifest } from '../artifact/digest.ts';
 import type { ModelDescription } from '../artifact/model-description.ts';
 import type { DynamicBatcherOptions } from './dynamic-batcher.ts';
+import type { HttpError } from './http-error.ts';
 import type { RequestLogFields } from './log.ts';
 import type { MediaType } from './media-types.ts';
 
@@ -22,6 +23,8 @@ export interface InvocationRequest {
   readonly contentType: MediaType;
   /** The answer's format, from Accept (the request's own format when absent or `*\/*`). */
   readonly accept: MediaType;
+  /** Accept names text/event-stream: a streamed answer is wanted as Server-Sent Events (`accept` is then JSON). */
+  readonly eventStream: boolean;
 }
 
 export interface InvocationAnswer {
@@ -31,13 +34,28 @@ export interface InvocationAnswer {
   readonly log: RequestLogFields;
 }
 
+/**
+ * An answer sent as it is made (a generation's tokens). The pieces are pulled one at a time as
+ * the connection takes them, so a slow client slows the work, and `chunks.return()` (a client
+ * gone, the timeout) stops it: one async iterator per request, whatever produces it (a loop of
+ * its own now, a scheduler sharing decoder runs later).
+ */
+export interface StreamedInvocationAnswer {
+  readonly contentType: string;
+  /** The body's pieces; an HttpError thrown before the first is answered with its status. */
+  readonly chunks: AsyncGenerator<string, void, undefined>;
+  /** The last piece of a stream that fails after its first piece, when the status is already sent. */
+  failure(error: HttpError): string;
+  readonly log: RequestLogFields;
+}
+
 export interface ServedModel {
   readonly description: ModelDescription;
   readonly manifest: Manifest;
   /** ONNX Runtime runs made so far (batching makes it smaller than the request count); absent where not counted. */
   readonly runs?: number;
   /** Answers one body; throws an HttpError (400, 406, 415, ...) naming what was wrong with it. */
-  invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer>;
+  invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer>;
   close(): Promise<void>;
 }
 

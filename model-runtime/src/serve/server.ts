@@ -5,11 +5,15 @@
  *   POST /invocations                   the served model's answer (served-model.ts: tabular rows in
  *                                       JSON, CSV or JSON Lines; texts to classify; prompts)
  *   POST /endpoints/<name>/invocations  the same, answered in the SageMaker runtime API's shape
+ *   POST /endpoints/<name>/invocations-response-stream
+ *                                       the same as the runtime API streams it (runtime-api-stream.ts)
  *   GET  /execution-parameters          batch transform's tuning hints
  *
  * The routes are a table (route-table.ts) of handlers that return their response; this file
  * writes every response and its log line in one place, send(), so the status sent and the
- * status logged are one value. The server listens before the model is loaded (SageMaker expects
+ * status logged are one value. A streamed answer (a generation with "stream": true) is written
+ * piece by piece as the socket takes it, and logged once when it has ended; a client that goes
+ * away stops it. The server listens before the model is loaded (SageMaker expects
  * sockets accepted within 250 ms and polls /ping until it passes).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,9 +25,10 @@ import { invoke, type ModelState } from './invocation.ts';
 import { JSON_TYPE } from './media-types.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './read-body.ts';
 import { stdoutRequestLogger, type RequestLogger } from './log.ts';
-import type { RouteResponse } from './route-response.ts';
+import type { RouteResponse, StreamedBody } from './route-response.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_VARIANT_NAME, RUNTIME_API_INVOCATIONS_PATH, runtimeApiHeaders } from './runtime-api.ts';
+import { asEventStream, RUNTIME_API_STREAM_PATH, SAGEMAKER_ACCEPT } from './runtime-api-stream.ts';
 import type { ServedModel } from './served-model.ts';
 
 export interface InferenceServerOptions {
@@ -76,6 +81,11 @@ export class InferenceServer {
       .addRoute('POST', RUNTIME_API_INVOCATIONS_PATH, async (request) => {
         const response = await invoke(request, modelState, limits);
         return { ...response, headers: { ...response.headers, ...runtimeApiHeaders(this.variantName) } };
+      }, 'runtime-api')
+      .addRoute('POST', RUNTIME_API_STREAM_PATH, async (request) => {
+        const accept = request.headers[SAGEMAKER_ACCEPT];
+        const response = await invoke(request, modelState, limits, typeof accept === 'string' ? accept : undefined);
+        return asEventStream(response, runtimeApiHeaders(this.variantName));
       }, 'runtime-api')
       .addRoute('GET', '/execution-parameters', () => json(200, {
         MaxConcurrentTransforms: 1,
@@ -148,7 +158,7 @@ export class InferenceServer {
     const method = request.method ?? 'GET';
     if (this.draining) response.setHeader('connection', 'close');
     const answer = await this.routes.dispatch(method, path, request);
-    const sent = send(request, response, answer);
+    const sent = answer.stream === undefined ? send(request, response, answer) : await sendStream(request, response, answer, answer.stream);
     this.log({ method, path, status: sent.status, ...sent.log, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 });
   }
 
@@ -166,6 +176,48 @@ export class InferenceServer {
       unavailable: this.loadError === undefined ? 'model is still loading; retry when GET /ping answers 200' : `model failed to load: ${this.loadError.message}`,
     };
   }
+}
+
+/**
+ * Writes a streamed answer: the status and headers, then each piece as it comes (chunked
+ * transfer), waiting for the socket to drain when it is full so that a slow reader slows the
+ * producer instead of filling memory. A client that disconnects ends the iteration, which stops
+ * the producer (a generation takes no further decoder step); a producer that fails after the
+ * status was sent ends the stream with its failure piece. Returns what to log, once, at the end.
+ */
+async function sendStream(request: IncomingMessage, response: ServerResponse, answer: RouteResponse, stream: StreamedBody): Promise<RouteResponse> {
+  if (request.readableFlowing === null) request.resume();
+  let gone = false;
+  let wake: (() => void) | undefined;
+  response.on('close', () => {
+    gone = !response.writableFinished;
+    wake?.();
+  });
+  response.on('error', () => undefined); // a reset socket: 'close' follows and ends the stream
+  let chunks = 0;
+  let error: string | undefined;
+  try {
+    response.writeHead(answer.status, answer.headers);
+    response.flushHeaders();
+    for await (const chunk of stream.chunks) {
+      if (gone) break;
+      chunks++;
+      if (!response.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          response.once('drain', resolve);
+        });
+        wake = undefined;
+      }
+      if (gone) break;
+    }
+  } catch (failure) {
+    error = failure instanceof Error ? failure.message : String(failure);
+    if (!gone && !response.destroyed) response.write(stream.failure(failure));
+  }
+  if (gone) error = `client disconnected after ${chunks} streamed pieces`;
+  response.end();
+  return { ...answer, log: { ...answer.log, chunks, ...(error === undefined ? {} : { error }) } };
 }
 
 function json(status: number, body: unknown): RouteResponse {

@@ -10,6 +10,7 @@ import type { TabularModelDescription } from '../artifact/model-description.ts';
 import { decodeRequest } from './decode.ts';
 import { DynamicBatcher } from './dynamic-batcher.ts';
 import { encodeResponse } from './encode.ts';
+import { HttpError } from './http-error.ts';
 import { InferenceModel } from './inference-model.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 
@@ -45,6 +46,7 @@ export class TabularModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
+    if (request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is for streamed text generation; predictions come as application/json, text/csv or application/jsonlines');
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const features = decodeRequest(text, request.contentType, this.model.featureDecoder);
     const result = await this.batcher.predict(features);

@@ -7,17 +7,21 @@
  * When prompt plus max_new_tokens exceed the context length the window slides; a prompt longer
  * than the context itself is a 400 that says both lengths. max_new_tokens is capped per endpoint
  * (MODEL_RUNTIME_MAX_NEW_TOKENS, default 256) so one request cannot outlast the 60 s limit.
+ *
+ * `"stream": true` answers a token at a time in TGI's shape (text-generation-stream.ts), as JSON
+ * Lines, or as Server-Sent Events when Accept asks for text/event-stream.
  */
 import { randomInt } from 'node:crypto';
 import type { Manifest } from '../artifact/digest.ts';
 import type { LoadedArtifact } from '../artifact/load.ts';
 import type { LanguageModelDescription } from '../artifact/model-description.ts';
-import { generate, GenerationRequestError } from '../models/generation.ts';
+import { generate, generateTokens, GenerationRequestError, type GeneratedToken, type GenerationResult, type GenerationSettings } from '../models/generation.ts';
 import { loadGenerationModel, promptIds, type GenerationModel } from '../models/generation-model.ts';
 import { badRequest, HttpError } from './http-error.ts';
-import { JSON_TYPE } from './media-types.ts';
-import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
+import { CSV_TYPE, JSON_TYPE } from './media-types.ts';
+import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
 import { parseTextGenerationRequest, type TextGenerationParameters } from './text-generation-request.ts';
+import { STREAM_CONTENT_TYPES, tgiStream, tgiStreamError, type StreamFraming } from './text-generation-stream.ts';
 
 export const MAX_NEW_TOKENS_ENV = 'MODEL_RUNTIME_MAX_NEW_TOKENS';
 const DEFAULT_MAX_NEW_TOKENS_LIMIT = 256;
@@ -43,11 +47,22 @@ export class TextGenerationModel implements ServedModel {
     return new TextGenerationModel(artifact.description, artifact.manifest, model, limit);
   }
 
-  async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
+  /** Decoder steps so far (one per new token, plus one per prompt and per slide of the window). */
+  get runs(): number {
+    return this.model.decoder.steps;
+  }
+
+  async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer> {
     if (request.contentType !== JSON_TYPE) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}); got Content-Type ${request.contentType}`);
-    if (request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `a text-generation answer is JSON ([{"generated_text": ...}]); ${request.accept} is not available`);
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    const { prompts, batched, parameters } = parseTextGenerationRequest(text, this.maxNewTokensLimit);
+    const { prompts, batched, parameters, stream } = parseTextGenerationRequest(text, this.maxNewTokensLimit);
+    if (stream) {
+      // A stream is JSON Lines (Accept JSON, JSON Lines or none) or Server-Sent Events.
+      if (request.accept === CSV_TYPE) throw new HttpError(406, 'NotAcceptable', `a streamed text generation is JSON Lines, or Server-Sent Events with Accept: text/event-stream; ${request.accept} is not available`);
+      return this.stream(prompts[0]!, parameters, request.eventStream ? 'server-sent-events' : 'json-lines');
+    }
+    if (request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is the format of a streamed answer: add "stream": true to the body, or accept application/json');
+    if (request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `a text-generation answer is JSON ([{"generated_text": ...}]); ${request.accept} is not available`);
     const answers: { generated_text: string }[] = [];
     for (const prompt of prompts) answers.push({ generated_text: await this.generateOne(prompt, parameters) });
     return { contentType: JSON_TYPE, body: JSON.stringify(batched ? answers.map((a) => [a]) : answers), log: { rows: prompts.length } };
@@ -55,19 +70,9 @@ export class TextGenerationModel implements ServedModel {
 
   /** The continuation of one prompt (after the prompt with return_full_text). */
   async generateOne(prompt: string, p: TextGenerationParameters): Promise<string> {
-    const { decoder, tokenizer, config } = this.model;
+    const { decoder, tokenizer } = this.model;
     try {
-      const result = await generate(decoder, tokenizer, promptIds(this.model, prompt), {
-        maxNewTokens: p.maxNewTokens,
-        doSample: p.doSample,
-        temperature: p.temperature,
-        topK: p.topK,
-        topP: p.topP,
-        seed: p.seed ?? randomInt(0, 2 ** 32),
-        stop: p.stop,
-        eosTokenId: config.eosTokenId,
-        overflow: 'slide',
-      });
+      const result = await generate(decoder, tokenizer, promptIds(this.model, prompt), this.settings(p, p.seed ?? randomInt(0, 2 ** 32)));
       return p.returnFullText ? prompt + result.text : result.text;
     } catch (error) {
       if (error instanceof GenerationRequestError) throw badRequest(error.message);
@@ -75,8 +80,44 @@ export class TextGenerationModel implements ServedModel {
     }
   }
 
+  /** One prompt's tokens as they are generated: this request's own iterator over the decoder. */
+  private stream(prompt: string, p: TextGenerationParameters, framing: StreamFraming): StreamedInvocationAnswer {
+    const seed = p.seed ?? randomInt(0, 2 ** 32);
+    const tokens = refusalsAsBadRequests(generateTokens(this.model.decoder, this.model.tokenizer, promptIds(this.model, prompt), this.settings(p, seed)));
+    return {
+      contentType: STREAM_CONTENT_TYPES[framing],
+      chunks: tgiStream(tokens, { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null }),
+      failure: (error) => tgiStreamError(framing, error),
+      log: { rows: 1 },
+    };
+  }
+
+  private settings(p: TextGenerationParameters, seed: number): GenerationSettings {
+    return {
+      maxNewTokens: p.maxNewTokens,
+      doSample: p.doSample,
+      temperature: p.temperature,
+      topK: p.topK,
+      topP: p.topP,
+      seed,
+      stop: p.stop,
+      eosTokenId: this.model.config.eosTokenId,
+      overflow: 'slide',
+    };
+  }
+
   close(): Promise<void> {
     return this.model.decoder.release();
+  }
+}
+
+/** The generation's refusals of the request (a prompt longer than the context) as 400s; they come with its first step. */
+async function* refusalsAsBadRequests(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
+  try {
+    return yield* tokens;
+  } catch (error) {
+    if (error instanceof GenerationRequestError) throw badRequest(error.message);
+    throw error;
   }
 }
 

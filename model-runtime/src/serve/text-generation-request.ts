@@ -8,6 +8,8 @@
  * parameter is optional; an unknown one, or one of the wrong type or out of range, is a 400
  * that names it and says what is allowed. Defaults follow Hugging Face's text-generation
  * containers: greedy (do_sample false), 20 new tokens, the generated text without the prompt.
+ * `"stream": true` beside "inputs" (TGI's flag) asks for the answer a token at a time; it takes
+ * one prompt.
  */
 import { badRequest } from './http-error.ts';
 
@@ -29,6 +31,8 @@ export interface TextGenerationRequest {
   /** Whether `inputs` was a list (the answer is then one list per prompt). */
   readonly batched: boolean;
   readonly parameters: TextGenerationParameters;
+  /** TGI's `"stream": true`: the answer comes a token at a time (text-generation-stream.ts). */
+  readonly stream: boolean;
 }
 
 export const DEFAULT_MAX_NEW_TOKENS = 20;
@@ -48,8 +52,10 @@ export function parseTextGenerationRequest(text: string, maxNewTokensLimit: numb
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a JSON object: {"inputs": "a prompt", "parameters": {...}}');
   const record = body as Record<string, unknown>;
-  const unknownKeys = Object.keys(record).filter((k) => k !== 'inputs' && k !== 'parameters');
-  if (unknownKeys.length > 0) throw badRequest(`unknown key ${JSON.stringify(unknownKeys[0])} in the body; a text-generation request has "inputs" and optionally "parameters"`);
+  const unknownKeys = Object.keys(record).filter((k) => k !== 'inputs' && k !== 'parameters' && k !== 'stream');
+  if (unknownKeys.length > 0) throw badRequest(`unknown key ${JSON.stringify(unknownKeys[0])} in the body; a text-generation request has "inputs" and optionally "parameters" and "stream"`);
+  const stream = record.stream ?? false;
+  if (typeof stream !== 'boolean') throw badRequest(`"stream" must be true or false, got ${describe(stream)}`);
 
   const inputs = record.inputs;
   let prompts: string[];
@@ -57,8 +63,9 @@ export function parseTextGenerationRequest(text: string, maxNewTokensLimit: numb
   else if (Array.isArray(inputs) && inputs.length > 0 && inputs.every((p) => typeof p === 'string')) prompts = inputs as string[];
   else throw badRequest(`"inputs" must be a prompt string or a non-empty list of prompt strings, got ${describe(inputs)}`);
   if (prompts.length > MAX_PROMPTS) throw badRequest(`"inputs" holds ${prompts.length} prompts; at most ${MAX_PROMPTS} per request`);
+  if (stream && Array.isArray(inputs)) throw badRequest(`"stream": true streams one prompt; "inputs" must then be a prompt string, not a list of ${prompts.length}`);
 
-  return { prompts, batched: Array.isArray(inputs), parameters: parseParameters(record.parameters, maxNewTokensLimit) };
+  return { prompts, batched: Array.isArray(inputs), parameters: parseParameters(record.parameters, maxNewTokensLimit), stream };
 }
 
 function parseParameters(raw: unknown, maxNewTokensLimit: number): TextGenerationParameters {

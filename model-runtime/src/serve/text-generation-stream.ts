@@ -1,0 +1,60 @@
+/**
+ * A generation streamed as Hugging Face's TGI streams it: one JSON object per token,
+ *
+ *     {"index": 1, "token": {"id": 4, "text": "lo", "logprob": -0.02, "special": false}, "generated_text": null, "details": null}
+ *
+ * the last one carrying the whole `generated_text` and `details` (`finish_reason`: length,
+ * eos_token or stop_sequence; `generated_tokens`; `seed`). Framed as JSON Lines (one object a
+ * line), or as Server-Sent Events (`data: {...}` and a blank line) when the client's Accept
+ * asks for text/event-stream. A failure after the first token (the status is already sent)
+ * ends the stream with `{"error": "...", "error_type": "..."}`, as TGI's does.
+ *
+ * The pieces are pulled from the generation's own iterator one at a time, so the decoder steps
+ * only as fast as the connection takes the text, and stopping the iteration stops the decoder.
+ */
+import type { FinishReason, GeneratedToken, GenerationResult } from '../models/generation.ts';
+import type { HttpError } from './http-error.ts';
+import { EVENT_STREAM_TYPE, JSON_LINES_TYPE } from './media-types.ts';
+
+export type StreamFraming = 'json-lines' | 'server-sent-events';
+
+export const STREAM_CONTENT_TYPES: Readonly<Record<StreamFraming, string>> = {
+  'json-lines': JSON_LINES_TYPE,
+  'server-sent-events': EVENT_STREAM_TYPE,
+};
+
+/** TGI's names for why a generation ended. */
+const TGI_FINISH_REASONS: Readonly<Record<FinishReason, string>> = { length: 'length', eos: 'eos_token', stop: 'stop_sequence' };
+
+export interface TgiStreamOptions {
+  readonly framing: StreamFraming;
+  /** Put before generated_text on the last line (return_full_text); '' otherwise. */
+  readonly prefix: string;
+  /** The seed the draws used, reported in details (null for greedy decoding, as TGI does). */
+  readonly seed: number | null;
+}
+
+export function frame(framing: StreamFraming, json: string): string {
+  return framing === 'json-lines' ? `${json}\n` : `data: ${json}\n\n`;
+}
+
+/** One framed TGI object per token of `tokens`. */
+export async function* tgiStream(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>, options: TgiStreamOptions): AsyncGenerator<string, void, undefined> {
+  let index = 0;
+  let text = '';
+  for await (const token of tokens) {
+    index++;
+    text += token.text;
+    const line = {
+      index,
+      token: { id: token.id, text: token.text, logprob: token.logprob, special: token.special },
+      generated_text: token.finishReason === undefined ? null : options.prefix + text,
+      details: token.finishReason === undefined ? null : { finish_reason: TGI_FINISH_REASONS[token.finishReason], generated_tokens: index, seed: options.seed },
+    };
+    yield frame(options.framing, JSON.stringify(line));
+  }
+}
+
+export function tgiStreamError(framing: StreamFraming, error: HttpError): string {
+  return frame(framing, JSON.stringify({ error: error.message, error_type: error.type }));
+}
