@@ -34,6 +34,7 @@ export function tuneCommand(): Command {
     .option('--hp <key=value>', 'a fixed hyperparameter for every trial, repeatable', collectHyperparameter, {})
     .option('--cv-folds <k>', 'score each trial by k-fold cross-validation (objective: the folds\' mean)')
     .option('--validation <file>', 'validation data scoring every trial (default: each trial holds out 20% of the rows)')
+    .option('--no-halving', 'run every trial to its end (no successive halving)')
     .option('--seed <n>', 'seeds the sampling and each trial\'s seed', '0')
     .option('-o, --output <folder>', 'where to write results.csv, tuning.svg and model.tar.gz', 'tuning')
     .addHelpText('after', `
@@ -79,7 +80,7 @@ async function tune(settings: TuneSettings): Promise<number> {
     const result = await runSearch({
       ...settings,
       // The cross-validated objective arrives once, at the end: no rung has anything to compare.
-      halving: !settings.objective.metric.startsWith('cv_'),
+      halving: settings.halving && !settings.objective.metric.startsWith('cv_'),
       workDir,
       signal: controller.signal,
       onChange: (trial, all) => table.update(trial, all),

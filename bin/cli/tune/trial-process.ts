@@ -8,14 +8,15 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runtimePaths } from '../../../model-runtime/src/contract/paths.ts';
 import { layOutJob } from '../train.ts';
 import { parseMetricLine, type Metrics } from './metric-line.ts';
 
 const RUNTIME_MAIN = fileURLToPath(new URL('../../../model-runtime/src/main.ts', import.meta.url));
 /** Absolute, so the child finds the loader whatever folder `modelstack tune` runs in. */
-const TSX_LOADER = import.meta.resolve('tsx');
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface TrialJob {
   /** The trial's own job folder (created empty by the caller). */

@@ -20,10 +20,13 @@ export interface TuneOptions {
   readonly cvFolds?: string;
   readonly validation?: string;
   readonly seed: string;
+  /** false with --no-halving. */
+  readonly halving: boolean;
   readonly output: string;
 }
 
 export interface TuneSettings extends SearchSpec {
+  readonly halving: boolean;
   readonly output: string;
   /** What the tuner chose for the user, said before the first trial. */
   readonly notes: readonly string[];
@@ -108,7 +111,7 @@ export async function tuneSettings(data: string, options: TuneOptions): Promise<
   }
   const outputInfo = await stat(options.output).catch(() => undefined);
   if (outputInfo !== undefined && !outputInfo.isDirectory()) throw new TuneInputError(`--output ${options.output} is a file; name a folder for results.csv, tuning.svg and model.tar.gz`);
-  return { data, validation: options.validation, ranges, fixed, objective, trials, parallel, seed, output: options.output, notes };
+  return { data, validation: options.validation, ranges, fixed, objective, trials, parallel, seed, halving: options.halving, output: options.output, notes };
 }
 
 function count(option: string, text: string, min: number, max: number): number {
