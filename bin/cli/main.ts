@@ -9,11 +9,13 @@ import { invokeCommand } from './invoke.ts';
 import { packageCommand } from './package.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
+import { tuneCommand } from './tune.ts';
 
 const program = new Command('modelstack')
-  .description('Train, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
+  .description('Train, tune, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(trainCommand())
+  .addCommand(tuneCommand())
   .addCommand(serveCommand())
   .addCommand(invokeCommand())
   .addCommand(packageCommand())

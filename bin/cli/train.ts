@@ -99,7 +99,7 @@ export function lossCurvePath(archive: string): string {
   return `${archive.replace(/(\.tar\.gz|\.tgz|\.tar)$/, '')}.loss.svg`;
 }
 
-function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
+export function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
   const separator = pair.indexOf('=');
   if (separator <= 0) {
     throw new InvalidArgumentError(`'${pair}' is not key=value; write e.g. --hp epochs=50`);
@@ -108,7 +108,7 @@ function collectHyperparameter(pair: string, previous: Record<string, string>): 
 }
 
 /** SageMaker's tree: hyperparameters.json (all strings) and one folder per channel. */
-async function layOutJob(paths: RuntimePaths, data: string, options: TrainModelOptions): Promise<void> {
+export async function layOutJob(paths: RuntimePaths, data: string, options: Pick<TrainModelOptions, 'hyperparameters' | 'validation'>): Promise<void> {
   await mkdir(path.dirname(paths.hyperparameters), { recursive: true });
   await writeFile(paths.hyperparameters, `${JSON.stringify(options.hyperparameters, null, 2)}\n`);
   await linkChannel(data, paths.channel('train'), 'training data');

@@ -24,7 +24,8 @@ export const MODEL_FORMAT = 'modelstack/1';
 export const TABULAR_ALGORITHMS = ['linear-regression', 'logistic-regression', 'mlp'] as const;
 /** Transformers over text, with a tokenizer learned from the training text. */
 export const TEXT_ALGORITHMS = ['text-classifier', 'language-model'] as const;
-export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS] as const;
+export const RECOMMENDER_ALGORITHMS = ['matrix-factorization'] as const;
+export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS, ...RECOMMENDER_ALGORITHMS] as const;
 export type TabularAlgorithm = (typeof TABULAR_ALGORITHMS)[number];
 export type TextAlgorithm = (typeof TEXT_ALGORITHMS)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -143,7 +144,21 @@ export interface PackagedModelDescription extends DescriptionBase {
   readonly outputs: readonly TensorSpec[];
 }
 
-export type ModelDescription = TabularModelDescription | TextModelDescription | PackagedModelDescription;
+/** The user and item ids beside a recommender's model.onnx, and what each user rated in training. */
+export const INTERACTIONS_FILE = 'interactions.json';
+
+export interface RecommenderDescription extends DescriptionBase {
+  readonly algorithm: 'matrix-factorization';
+  readonly task: 'regression';
+  /** Users and items seen in training; their ids (and each user's rated items) are in INTERACTIONS_FILE. */
+  readonly users: number;
+  readonly items: number;
+  readonly interactionsFile: string;
+  /** μ: the mean training rating, the prediction for a user and an item both unknown. */
+  readonly globalMean: number;
+}
+
+export type ModelDescription = TabularModelDescription | TextModelDescription | PackagedModelDescription | RecommenderDescription;
 
 export function isTabularDescription(description: ModelDescription): description is TabularModelDescription {
   return (TABULAR_ALGORITHMS as readonly string[]).includes(description.algorithm);
@@ -151,6 +166,13 @@ export function isTabularDescription(description: ModelDescription): description
 
 export function isTextDescription(description: ModelDescription): description is TextModelDescription {
   return isTextAlgorithm(description.algorithm);
+}
+
+/** The files besides model.onnx and model.json that model.json names and serving reads. */
+export function companionFiles(description: ModelDescription): { readonly file: string; readonly role: string }[] {
+  if (isTextDescription(description)) return [{ file: description.tokenizer.file, role: 'the tokenizer' }];
+  if (description.algorithm === 'matrix-factorization') return [{ file: description.interactionsFile, role: 'the user and item ids' }];
+  return [];
 }
 
 /** `mlp (binary)`, `text-classifier (multiclass)`, `language-model`: for log lines. */

@@ -28,6 +28,7 @@ export function parseModelDescription(json: string): ModelDescription {
   expectRecord(d.metrics, 'metrics');
   expectRecord(d.versions, 'versions');
   if (d.algorithm === PACKAGED_ALGORITHM) checkPackagedModel(d);
+  else if (d.algorithm === 'matrix-factorization') checkRecommender(d);
   else if (isTextAlgorithm(d.algorithm as ServedAlgorithm)) checkTextModel(d);
   else checkTabularModel(d);
   // A createdAt from before it moved to MANIFEST.json is ignored, so those artifacts still load.
@@ -74,6 +75,15 @@ function checkTextModel(d: Record<string, unknown>): void {
   if (!Number.isInteger(d.padId) || (d.padId as number) < 0 || (d.padId as number) >= (tokenizer.vocabSize as number)) {
     throw new ModelDescriptionError(`padId is ${JSON.stringify(d.padId)}; expected a token id from 0 to tokenizer.vocabSize - 1`);
   }
+}
+
+/** A recommender: its user and item counts, its ids file and the global mean. */
+function checkRecommender(d: Record<string, unknown>): void {
+  expectOneOf(d.task, ['regression'], 'task');
+  expectPositiveInteger(d.users, 'users');
+  expectPositiveInteger(d.items, 'items');
+  if (typeof d.interactionsFile !== 'string' || d.interactionsFile === '') throw new ModelDescriptionError('interactionsFile must name the ids file, e.g. "interactions.json"');
+  if (typeof d.globalMean !== 'number' || !Number.isFinite(d.globalMean)) throw new ModelDescriptionError(`globalMean is ${JSON.stringify(d.globalMean)}; expected a finite number`);
 }
 
 /** A packaged model: the name it answers as, and the tensors its ONNX file declares. */

@@ -19,6 +19,8 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
       return (await import('./text-classification-model.ts')).TextClassificationModel.fromArtifact({ ...artifact, description }, options);
     case 'language-model':
       return (await import('./text-generation-model.ts')).TextGenerationModel.fromArtifact({ ...artifact, description }, options);
+    case 'matrix-factorization':
+      return (await import('./recommender-model.ts')).RecommenderModel.fromArtifact({ ...artifact, description }, options);
     case 'onnx':
       return (await import('./tensor-model.ts')).TensorModel.fromArtifact({ ...artifact, description }, options);
   }
@@ -30,6 +32,7 @@ export function loadedModelLogFields(model: ServedModel): Record<string, unknown
   const shape =
     'features' in d ? { task: d.task, features: d.features }
     : 'inputs' in d ? { task: d.task, inputs: d.inputs.map((t) => t.name), outputs: d.outputs.map((t) => t.name) }
+    : 'interactionsFile' in d ? { task: d.task, users: d.users, items: d.items }
     : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength }
     : { contextLength: d.contextLength };
   return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };

@@ -8,6 +8,7 @@
  *   linear-regression, logistic-regression, mlp   run-tabular.ts
  *   text-classifier                               run-text-classifier.ts
  *   language-model                                run-language-model.ts
+ *   matrix-factorization                          run-matrix-factorization.ts
  *
  * The text runs are imported only when asked for, so a tabular job never loads them.
  */
@@ -25,6 +26,8 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
       return (await import('./run-text-classifier.ts')).runTextClassifierTraining(job);
     case 'language-model':
       return (await import('./run-language-model.ts')).runLanguageModelTraining(job);
+    case 'matrix-factorization':
+      return (await import('./run-matrix-factorization.ts')).runMatrixFactorizationTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':
