@@ -1,8 +1,10 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { acknowledgeRule } from './compliance-findings.ts';
+import { customerManagedKey } from './customer-managed-key.ts';
 import { requireMatch } from './validation.ts';
 
 export interface EncryptedTopicProps {
@@ -44,15 +46,19 @@ export class EncryptedTopic extends Construct {
       displayName: props.displayName,
     });
     if (props.email !== undefined) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+      acknowledgeRule(
+        subscription,
+        'SNSRedrivePolicy',
+        'An e-mail subscription delivers alarm and pipeline notices whose state CloudWatch and Step Functions keep themselves; a dead-letter queue of undelivered e-mails would be a second inbox nobody reads, and SNS reports bounced deliveries in its own delivery-status metrics.',
+      );
     }
   }
 
   /** A key for notification topics: rotation on, and CloudWatch alarms may encrypt with it. */
   static createKey(scope: Construct, id: string): kms.Key {
-    const key = new kms.Key(scope, id, {
+    const key = customerManagedKey(scope, id, {
       description: 'modelstack notifications: SNS topics for alarms and asynchronous inference',
-      enableKeyRotation: true,
     });
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     return key;

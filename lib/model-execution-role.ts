@@ -2,6 +2,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ManagedPolicyRole } from './managed-policy-role.ts';
 import type { ModelStore } from './model-store.ts';
 import type { RuntimeImage } from './runtime-image.ts';
 
@@ -37,14 +38,14 @@ export interface ModelExecutionRoleProps {
  * and write the endpoint's logs and metrics. Never AmazonSageMakerFullAccess.
  */
 export class ModelExecutionRole extends Construct implements iam.IGrantable {
-  readonly role: iam.Role;
+  readonly role: ManagedPolicyRole;
   readonly grantPrincipal: iam.IPrincipal;
 
   constructor(scope: Construct, id: string, props: ModelExecutionRoleProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const store = props.modelStore;
-    this.role = new iam.Role(this, 'Role', {
+    this.role = new ManagedPolicyRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
         // Confused-deputy guard: only SageMaker acting for this account may assume the role.
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
@@ -98,9 +99,9 @@ export class ModelExecutionRole extends Construct implements iam.IGrantable {
     return this.role.roleArn;
   }
 
-  /** The policy holding the role's statements: a CfnModel must wait for it. */
-  get defaultPolicy(): iam.Policy | undefined {
-    return this.role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  /** The customer-managed policies holding the role's statements: a CfnModel must wait for them (a dependency on `role` does). */
+  get policies(): ReadonlyArray<iam.ManagedPolicy> {
+    return this.role.policies;
   }
 
   private acknowledgeWildcards(props: ModelExecutionRoleProps): void {

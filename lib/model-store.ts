@@ -1,9 +1,11 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { acknowledgeRule } from './compliance-findings.ts';
+import { customerManagedKey } from './customer-managed-key.ts';
 import { requireIntegerInRange } from './validation.ts';
 
 export interface ModelStoreProps {
@@ -44,8 +46,9 @@ export interface ModelStoreProps {
  * - `inference/`   asynchronous inference results
  *
  * The bucket is encrypted with a customer-managed KMS key that rotates yearly, versioned,
- * reachable only over TLS, never public, and logs every access to a separate SSE-S3 bucket
- * (S3 server access logging cannot deliver to a KMS-encrypted bucket).
+ * reachable only over TLS, never public, and logs every access to a separate, versioned SSE-S3
+ * bucket (S3 server access logging delivers only to SSE-S3 destinations). Both buckets publish
+ * their object events to EventBridge, so a rule can watch e.g. deletions of access logs.
  */
 export class ModelStore extends Construct {
   /** Training and validation data. */
@@ -83,9 +86,8 @@ export class ModelStore extends Construct {
     requireIntegerInRange('ModelStore.accessLogsExpirationDays', logDays, 1, 3650);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.key = new kms.Key(this, 'Key', {
+    this.key = customerManagedKey(this, 'Key', {
       description: 'modelstack model store: data, model artifacts, checkpoints and captured inference data',
-      enableKeyRotation: true,
       removalPolicy,
     });
 
@@ -95,7 +97,11 @@ export class ModelStore extends Construct {
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(logDays) }],
+      // Versioned, so a deleted or overwritten log stays recoverable until it expires.
+      versioned: true,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(logDays), noncurrentVersionExpiration: Duration.days(noncurrentDays) },
+      ],
       removalPolicy,
     });
     Validations.of(this.accessLogsBucket).acknowledge({
@@ -103,6 +109,16 @@ export class ModelStore extends Construct {
       reason:
         'This bucket is the server access log destination of the model bucket; logging it into itself would log its own log deliveries without end.',
     });
+    acknowledgeRule(
+      this.accessLogsBucket,
+      'S3DefaultEncryptionKMS',
+      'S3 server access logs are delivered only to destination buckets whose default encryption is SSE-S3 (S3 User Guide, "Enabling Amazon S3 server access logging"); with SSE-KMS default encryption the log deliveries would be lost.',
+    );
+    acknowledgeRule(
+      this.accessLogsBucket,
+      'S3BucketReplicationEnabled',
+      'The access logs describe a single-region model store; replicating them needs a destination bucket in a second region, which this single-region stack does not have (add a replication rule in the account that owns one).',
+    );
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
@@ -125,6 +141,15 @@ export class ModelStore extends Construct {
       ],
       removalPolicy,
     });
+    acknowledgeRule(
+      this.bucket,
+      'S3BucketReplicationEnabled',
+      'The model store lives in the one region the stack is deployed to and its artifacts can be re-created by retraining; cross-region replication needs a destination bucket and key in a second region, which this single-region stack does not have.',
+    );
+    for (const bucket of [this.bucket, this.accessLogsBucket]) {
+      // Set on the L1 bucket: the L2's eventBridgeEnabled would add a custom resource and its Lambda.
+      (bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled', true);
+    }
   }
 
   /** `s3://bucket/<key>` for a key in the store, e.g. `urlForObject('models/m1/model.tar.gz')`. */

@@ -58,10 +58,10 @@ export function lossCurveSvg(history: EpochHistory, title: string): string {
   return `${parts.join('\n')}\n`;
 }
 
-function formatTick(value: number): string {
+export function formatTick(value: number): string {
   return Math.abs(value) >= 100 || value === 0 ? value.toFixed(0) : value.toPrecision(3);
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }

@@ -6,15 +6,19 @@ import { Command } from 'commander';
 import { StdoutClosedError } from '../../model-runtime/src/closed-stdout.ts';
 import { generateCommand } from './generate.ts';
 import { invokeCommand } from './invoke.ts';
+import { packageCommand } from './package.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
+import { tuneCommand } from './tune.ts';
 
 const program = new Command('modelstack')
-  .description('Train, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
+  .description('Train, tune, serve and invoke modelstack models locally: no Docker, no AWS account needed.')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(trainCommand())
+  .addCommand(tuneCommand())
   .addCommand(serveCommand())
   .addCommand(invokeCommand())
+  .addCommand(packageCommand())
   .addCommand(generateCommand());
 
 try {

@@ -4,13 +4,10 @@
  * training code, then packs model/ into model.tar.gz (as SageMaker does) and writes a loss-curve
  * SVG beside it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { c as createTar } from 'tar';
 import { ALGORITHMS, modelSummary } from '../../model-runtime/src/artifact/model-description.ts';
 import { stdoutClosed } from '../../model-runtime/src/closed-stdout.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
@@ -18,6 +15,7 @@ import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.
 import type { TrainingEvent, TrainingResult } from '../../model-runtime/src/train/training-events.ts';
 import { trainingLogLine } from '../../model-runtime/src/train/training-log.ts';
 import { lossCurveSvg } from './loss-curve.ts';
+import { archivePath, displayPath, writeModelArchive } from './model-archive.ts';
 
 interface TrainOptions {
   /** Unset: the runtime's own default (mlp), from the one hyperparameter table. */
@@ -30,7 +28,7 @@ interface TrainOptions {
 export function trainCommand(): Command {
   return new Command('train')
     .description('Train a model on a CSV or JSON Lines file (or a folder of them), as a SageMaker training job would, and write model.tar.gz.')
-    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label")')
+    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label"); text models read the text from the "text" key or CSV column (text_column)')
     .addOption(new Option('-a, --algorithm <name>', 'model to fit (default: mlp, which fits regression and classification alike)').choices(ALGORITHMS))
     .option('--hp <key=value>', 'a hyperparameter, repeatable (e.g. --hp epochs=50 --hp learning_rate=0.01)', collectHyperparameter, {})
     .option('--validation <file>', 'validation data (same format); default: hold out validation_fraction of the training rows')
@@ -39,6 +37,7 @@ export function trainCommand(): Command {
 Examples:
   $ modelstack train data.csv --algorithm linear-regression --hp epochs=30
   $ modelstack train iris.csv --algorithm mlp --hp hidden_sizes=16,16 --hp label_column=species --output iris.tar.gz
+  $ modelstack train reviews.jsonl --algorithm text-classifier --hp n_layer=2 --hp n_embd=64 --hp vocab_size=2000
 
 Writes the archive, prints its SHA-256 and the model digest, and writes <output>.loss.svg
 (train and validation loss per epoch). Hyperparameter names: see the README's table.`)
@@ -79,31 +78,20 @@ export interface TrainedModel {
 
 /** Trains in a temporary SageMaker tree, writes model.tar.gz and its loss curve, removes the tree. */
 export async function trainModel(data: string, options: TrainModelOptions): Promise<TrainedModel> {
-  const archive = path.resolve(options.output);
-  // Checked first: finding out after the whole run that the archive cannot be written wastes it.
-  if ((await stat(archive).catch(() => undefined))?.isDirectory()) {
-    throw new Error(`--output ${options.output} is a folder; name the archive to write, e.g. ${path.join(options.output, 'model.tar.gz')}`);
-  }
+  const archive = await archivePath(options.output);
   const root = await mkdtemp(path.join(os.tmpdir(), 'modelstack-train-'));
   try {
     const paths = runtimePaths(root);
     await layOutJob(paths, data, options);
     const report = options.onEvent === undefined ? terminalReport() : { onEvent: options.onEvent, stop: () => undefined };
     const result = await train(paths, report, options.signal);
-    await mkdir(path.dirname(archive), { recursive: true });
-    // Files at the archive's root, as SageMaker packs /opt/ml/model.
-    await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
+    const sha256 = await writeModelArchive(paths.model, archive);
     const lossCurve = lossCurvePath(archive);
     await writeFile(lossCurve, lossCurveSvg(result.history, `${modelSummary(result.description)}: loss per epoch`));
-    return { archive, sha256: await sha256File(archive), lossCurve, result };
+    return { archive, sha256, lossCurve, result };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-}
-
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative === '' || relative.startsWith('..') ? file : relative;
 }
 
 /** `model.tar.gz` -> `model.loss.svg`, beside it. */
@@ -111,7 +99,7 @@ export function lossCurvePath(archive: string): string {
   return `${archive.replace(/(\.tar\.gz|\.tgz|\.tar)$/, '')}.loss.svg`;
 }
 
-function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
+export function collectHyperparameter(pair: string, previous: Record<string, string>): Record<string, string> {
   const separator = pair.indexOf('=');
   if (separator <= 0) {
     throw new InvalidArgumentError(`'${pair}' is not key=value; write e.g. --hp epochs=50`);
@@ -120,7 +108,7 @@ function collectHyperparameter(pair: string, previous: Record<string, string>): 
 }
 
 /** SageMaker's tree: hyperparameters.json (all strings) and one folder per channel. */
-async function layOutJob(paths: RuntimePaths, data: string, options: TrainModelOptions): Promise<void> {
+export async function layOutJob(paths: RuntimePaths, data: string, options: Pick<TrainModelOptions, 'hyperparameters' | 'validation'>): Promise<void> {
   await mkdir(path.dirname(paths.hyperparameters), { recursive: true });
   await writeFile(paths.hyperparameters, `${JSON.stringify(options.hyperparameters, null, 2)}\n`);
   await linkChannel(data, paths.channel('train'), 'training data');
@@ -206,13 +194,6 @@ async function train(paths: RuntimePaths, report: TrainingReport, stop: AbortSig
   } finally {
     process.off('SIGINT', onInterrupt);
   }
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
-  });
 }
 
 /** `--algorithm` fills in `algorithm` unless `--hp algorithm=` already set it; neither leaves the runtime's default. */

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { acknowledgeRule } from '../compliance-findings.ts';
 import { EncryptedTopic } from '../encrypted-topic.ts';
 import { describeInstanceType, type InstanceTypeInfo } from '../instance-type.ts';
 import { ModelExecutionRole } from '../model-execution-role.ts';
@@ -264,6 +265,15 @@ export class InferenceEndpoint extends InferenceEndpointBase {
       },
       asyncInferenceConfig,
     });
+    if (spec.kmsKeyId === undefined) {
+      acknowledgeRule(
+        this.endpointConfig,
+        'SageMakerEndpointConfigurationKMSKeyConfigured',
+        this.instanceType === undefined
+          ? 'A serverless variant has no ML storage volume to encrypt (SageMaker manages its compute); the model artifact and captured data stay encrypted with the model store key.'
+          : `${this.instanceType.name} has local NVMe instance storage, which the instance encrypts in hardware; SageMaker rejects a KmsKeyId on an endpoint configuration for such instances (CreateEndpointConfig, KmsKeyId). A type without NVMe storage (ml.m5, ml.c5 and other types without a d suffix) gets its volume encrypted with the model store key.`,
+      );
+    }
 
     const deployment = spec.deployment;
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {

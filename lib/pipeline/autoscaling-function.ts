@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { EndpointAutoScalingSettings } from '../endpoint/endpoint-autoscaling.ts';
 import { acknowledge, resourceFinding } from './nag-findings.ts';
-import { PipelineFunction } from './pipeline-function.ts';
+import { PipelineFunction, type PipelineFunctionProps } from './pipeline-function.ts';
 import { sageMakerArn } from '../sagemaker-arn.ts';
 
 /** The service principal of Application Auto Scaling's SageMaker service-linked role. */
@@ -14,6 +14,8 @@ export interface AutoScalingFunctionProps {
   readonly variantName: string;
   /** The settings it registers; `false` (autoscaling off) grants nothing, as the step then calls nothing. */
   readonly settings: EndpointAutoScalingSettings | false;
+  /** Log key, network and concurrency, as for every pipeline step. */
+  readonly step: Pick<PipelineFunctionProps, 'logsKey' | 'network' | 'reservedConcurrency'>;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface AutoScalingFunctionProps {
  */
 export function autoScalingFunction(scope: Construct, id: string, props: AutoScalingFunctionProps): PipelineFunction {
   const step = new PipelineFunction(scope, id, {
+    ...props.step,
     entry: 'configure-autoscaling.ts',
     description: 'register the endpoint variant with Application Auto Scaling: target tracking on invocations per instance',
   });

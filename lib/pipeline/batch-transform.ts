@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -9,6 +10,8 @@ import { PACKAGE_METADATA } from '../../lambda/shared/package-metadata.ts';
 import { EXPECTED_DIGEST_ENV } from '../../model-runtime/src/artifact/expected-digest.ts';
 import { ENDPOINT_DEFAULTS } from '../endpoint/endpoint-spec.ts';
 import { describeInstanceType } from '../instance-type.ts';
+import { logEncryptionKey } from '../log-encryption-key.ts';
+import { ManagedPolicyRole } from '../managed-policy-role.ts';
 import { ModelExecutionRole } from '../model-execution-role.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
@@ -66,6 +69,11 @@ export interface BatchTransformProps extends BatchTransformOptions {
   readonly namePrefix: string;
   /** The registry the model comes from: a given package, or the latest Approved one. */
   readonly modelPackageGroupName: string;
+  /**
+   * The customer-managed key the execution log group is encrypted with (execution data is logged).
+   * @default a new key for this log group (TrainingPipeline passes the one of its own log groups)
+   */
+  readonly logsKey?: kms.IKey;
 }
 
 /**
@@ -230,10 +238,11 @@ export class BatchTransform extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      role: new ManagedPolicyRole(this, 'StateMachineRole', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com'), description: `modelstack ${prefix}: the batch transform state machine` }),
       timeout: props.timeout ?? Duration.days(1),
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY }),
+        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: props.logsKey ?? logEncryptionKey(this, 'LogsKey', `modelstack ${prefix}: batch transform execution logs`), removalPolicy: RemovalPolicy.DESTROY }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },

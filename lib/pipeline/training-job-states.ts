@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { METRIC_DEFINITIONS, type MetricName } from '../../model-runtime/src/contract/metrics.ts';
+import { logRange, sagemakerParameterRanges } from '../../model-runtime/src/contract/search-space.ts';
 import type { ModelStore } from '../model-store.ts';
 import { integrationArn } from './sagemaker-arns.ts';
 import { SAGEMAKER_INTEGRATION_RETRY } from './step-retries.ts';
@@ -126,14 +127,11 @@ export function tuningJobState(scope: Construct, settings: TrainingJobSettings, 
           Strategy: 'Bayesian',
           HyperParameterTuningJobObjective: { Type: tuning.objective.goal === 'minimize' ? 'Minimize' : 'Maximize', MetricName: tuning.objective.metric },
           ResourceLimits: { MaxNumberOfTrainingJobs: tuning.maxJobs, MaxParallelTrainingJobs: tuning.maxParallelJobs },
-          ParameterRanges: {
-            ContinuousParameterRanges: [
-              { Name: 'learning_rate', MinValue: String(tuning.learningRate.min), MaxValue: String(tuning.learningRate.max), ScalingType: 'Logarithmic' },
-            ],
-            IntegerParameterRanges: [
-              { Name: 'batch_size', MinValue: String(tuning.batchSize.min), MaxValue: String(tuning.batchSize.max), ScalingType: 'Logarithmic' },
-            ],
-          },
+          // The same search-space module `modelstack tune` samples locally.
+          ParameterRanges: sagemakerParameterRanges([
+            logRange('learning_rate', tuning.learningRate.min, tuning.learningRate.max),
+            logRange('batch_size', tuning.batchSize.min, tuning.batchSize.max, 'integer'),
+          ]),
           TrainingJobEarlyStoppingType: 'Auto',
         },
         TrainingJobDefinition: { ...jobDefinition(settings), 'StaticHyperParameters.$': '$.run.staticHyperparameters' },

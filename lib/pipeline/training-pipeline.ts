@@ -13,6 +13,8 @@ import { METRIC_NAMES, type MetricName } from '../../model-runtime/src/contract/
 import { ENDPOINT_DEFAULTS, type EndpointDeploymentSpec, type EndpointSpec } from '../endpoint/endpoint-spec.ts';
 import type { IInferenceEndpoint } from '../endpoint/inference-endpoint-base.ts';
 import { describeInstanceType } from '../instance-type.ts';
+import { logEncryptionKey } from '../log-encryption-key.ts';
+import { ManagedPolicyRole } from '../managed-policy-role.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
 import { sageMakerArn } from '../sagemaker-arn.ts';
@@ -22,7 +24,7 @@ import { BatchTransform, type BatchTransformOptions } from './batch-transform.ts
 import { deploymentStates } from './deployment-states.ts';
 import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './nag-findings.ts';
 import { failurePath, notifyState } from './notifications.ts';
-import { PipelineFunction } from './pipeline-function.ts';
+import { PipelineFunction, type PipelineFunctionProps } from './pipeline-function.ts';
 import { PipelineTriggers } from './pipeline-triggers.ts';
 import { TRAINING_JOB, TUNING_JOB, passRoleStatement, syncJobStatements } from './sagemaker-arns.ts';
 import { ENDPOINT_BUSY_RETRY, THROTTLING_RETRY } from './step-retries.ts';
@@ -177,7 +179,10 @@ export interface TrainingPipelineProps {
    */
   readonly schedule?: events.Schedule;
   /**
-   * Run training jobs and models in this VPC.
+   * Run training jobs, models and the pipeline's Lambda steps in this VPC. The steps call S3,
+   * SageMaker, Application Auto Scaling and X-Ray: the subnets need a route to them (a NAT
+   * gateway, or VPC endpoints: an S3 gateway endpoint and interface endpoints for
+   * `sagemaker.api`, `application-autoscaling` and `xray`).
    * @default - no VPC
    */
   readonly vpc?: ec2.IVpc;
@@ -224,6 +229,13 @@ export interface TrainingPipelineProps {
    * @default {}
    */
   readonly batchTransform?: BatchTransformOptions | false;
+  /**
+   * Concurrent executions reserved for (and the most allowed to) each Lambda step. A reservation
+   * is taken out of the account's unreserved concurrency, which Lambda keeps at or above its
+   * minimum (100 in accounts with the default quota): deploying fails in accounts that cannot spare it.
+   * @default none: the steps use the account's unreserved concurrency (allowed 1 to 1000)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -287,23 +299,32 @@ export class TrainingPipeline extends Construct {
     const groupArn = sageMakerArn(this, 'model-package-group', this.modelPackageGroupName);
 
     // ---- Lambda steps ----------------------------------------------------------------------
+    // One key for every log group of the pipeline: executions log their inputs (bucket names,
+    // hyperparameters, package ARNs), the steps their decisions.
+    const logsKey = logEncryptionKey(this, 'LogsKey', `modelstack ${prefix} pipeline: CloudWatch Logs of its Lambda steps and state machines`);
+    const step: Pick<PipelineFunctionProps, 'logsKey' | 'network' | 'reservedConcurrency'> = {
+      logsKey,
+      network: network === undefined || props.vpc === undefined ? undefined : { vpc: props.vpc, ...network },
+      reservedConcurrency: props.reservedConcurrency,
+    };
     this.functions = {
-      prepare: new PipelineFunction(this, 'PrepareRun', { entry: 'prepare-run.ts', description: 'plan a training run: names, data prefix, hyperparameters' }),
+      prepare: new PipelineFunction(this, 'PrepareRun', { ...step, entry: 'prepare-run.ts', description: 'plan a training run: names, data prefix, hyperparameters' }),
       seal: new PipelineFunction(this, 'SealArtifact', {
+        ...step,
         entry: 'seal-artifact.ts',
         description: 'verify model.tar.gz against its MANIFEST.json and record its SHA-256',
         // Streams the archive once at roughly 100 MB/s: 15 minutes covers multi-GB models.
         timeout: Duration.minutes(15),
         memorySize: 1024,
       }),
-      evaluate: new PipelineFunction(this, 'EvaluateModel', { entry: 'evaluate-model.ts', description: 'evaluation gate: final metrics vs threshold and production' }),
-      register: new PipelineFunction(this, 'RegisterModel', { entry: 'register-model.ts', description: 'register a sealed model package with digests and metrics' }),
-      deploy: new PipelineFunction(this, 'DeployModel', { entry: 'deploy-model.ts', description: 'create model and endpoint configuration, create or update the endpoint' }),
+      evaluate: new PipelineFunction(this, 'EvaluateModel', { ...step, entry: 'evaluate-model.ts', description: 'evaluation gate: final metrics vs threshold and production' }),
+      register: new PipelineFunction(this, 'RegisterModel', { ...step, entry: 'register-model.ts', description: 'register a sealed model package with digests and metrics' }),
+      deploy: new PipelineFunction(this, 'DeployModel', { ...step, entry: 'deploy-model.ts', description: 'create model and endpoint configuration, create or update the endpoint' }),
       // CloudFormation scales an endpoint it owns (EndpointAutoScaling); the pipeline scales only
       // the endpoint it creates, or each would overwrite the other's settings.
       ...(autoScaling === undefined
         ? {}
-        : { configureAutoScaling: autoScalingFunction(this, 'ConfigureAutoScaling', { endpointName, variantName, settings: autoScaling }) }),
+        : { configureAutoScaling: autoScalingFunction(this, 'ConfigureAutoScaling', { endpointName, variantName, settings: autoScaling, step }) }),
     };
     this.grantFunctionPermissions(props, packagesArn, groupArn);
 
@@ -440,10 +461,11 @@ export class TrainingPipeline extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      role: new ManagedPolicyRole(this, 'StateMachineRole', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com'), description: `modelstack ${prefix}: the training pipeline state machine` }),
       timeout: settings.timeout,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY }),
+        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: logsKey, removalPolicy: RemovalPolicy.DESTROY }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },
@@ -473,6 +495,7 @@ export class TrainingPipeline extends Construct {
             notificationTopic: topic,
             namePrefix: prefix,
             modelPackageGroupName: this.modelPackageGroupName,
+            logsKey,
           });
   }
 
@@ -527,6 +550,7 @@ export class TrainingPipeline extends Construct {
         `a training job may take up to ${longestJob} s, but TrainingPipeline.timeout stops the execution after ${timeout.toSeconds()} s; raise timeout or shorten the job`,
       );
     }
+    requireIntegerInRange('TrainingPipeline.reservedConcurrency', props.reservedConcurrency, 1, 1000);
     const pollInterval = props.pollInterval ?? Duration.minutes(1);
     requireIntegerInRange('TrainingPipeline.pollInterval (seconds)', pollInterval.toSeconds(), 10, 3600);
     const endpointName = props.endpoint.endpointName;

@@ -2,6 +2,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { sageMakerVpcAccessStatement } from '../model-execution-role.ts';
+import { ManagedPolicyRole } from '../managed-policy-role.ts';
 import type { ModelStore } from '../model-store.ts';
 import type { RuntimeImage } from '../runtime-image.ts';
 import { COMMON_REASONS, acknowledge, actionFinding, resourceFinding } from './nag-findings.ts';
@@ -31,7 +32,7 @@ export class TrainingRole extends Construct {
     // CloudWatch Logs authorizes group-level calls against `log-group:<name>:*` and PutLogEvents
     // against `log-group:<name>:log-stream:<stream>`: one `:*` pattern covers both, for this group only.
     const streams = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/TrainingJobs:*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.role = new iam.Role(this, 'Role', {
+    this.role = new ManagedPolicyRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),

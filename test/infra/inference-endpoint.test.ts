@@ -9,6 +9,7 @@ import { ModelStore } from '../../lib/model-store.ts';
 import { Monitoring } from '../../lib/monitoring.ts';
 import { RuntimeImage } from '../../lib/runtime-image.ts';
 import { logicalIdOf, templateOf, testApp } from '../helpers/cdk.ts';
+import { awsManagedPoliciesOf, policiesIn } from '../pipeline/iam-statements.ts';
 
 const MODEL = 's3://modelstack-models/models/job-1/output/model.tar.gz';
 const DIGEST = '0123456789abcdef'.repeat(4);
@@ -70,14 +71,14 @@ describe('InferenceEndpoint on the default GPU instance', () => {
 
   it('creates the model only after its role policy exists', () => {
     const model = Object.values(template.findResources('AWS::SageMaker::Model'))[0]!;
-    const policyIds = Object.keys(template.findResources('AWS::IAM::Policy'));
+    const policyIds = Object.keys(policiesIn(template));
     expect(model.DependsOn).toEqual(expect.arrayContaining(policyIds));
   });
 
   it('gives the execution role only hosting permissions: no managed policies, reads limited to the model', () => {
     const roles = template.findResources('AWS::IAM::Role');
-    for (const role of Object.values(roles)) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    for (const role of Object.values(roles)) expect(awsManagedPoliciesOf(role)).toEqual([]);
+    const policy = JSON.stringify(policiesIn(template));
     expect(policy).toContain('/models/*');
     expect(policy).toContain('/capture/churn/*');
     expect(policy).toContain(`arn:${'"'},{"Ref":"AWS::Partition"},":s3:::modelstack-models/models/job-1/output/model.tar.gz`);
@@ -187,7 +188,7 @@ describe('InferenceEndpoint variants', () => {
     // Both new topics share one key: a KMS key costs a monthly fee.
     template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: topicsKey });
     expect(endpoint.asyncInputUrl).toBeDefined();
-    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    const policy = JSON.stringify(policiesIn(template));
     expect(policy).toContain('sns:Publish');
     expect(policy).toContain('/inference/churn/input/*');
   });
@@ -213,7 +214,7 @@ describe('InferenceEndpoint variants', () => {
       },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('ec2:CreateNetworkInterface');
+    expect(JSON.stringify(policiesIn(template))).toContain('ec2:CreateNetworkInterface');
   });
 });
 

@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { pipelineStack } from './pipeline-stack.ts';
+import { awsManagedPoliciesOf, policiesIn } from './iam-statements.ts';
 import { stateMachineDefinition } from './state-machine.ts';
 
 describe('BatchTransform', () => {
@@ -51,8 +52,8 @@ describe('BatchTransform', () => {
 
   it('runs the model as its own role: read models/ and data/, write predictions/, no managed policies', () => {
     const [roleId, role] = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('PipelineBatchTransformModelRole'))!;
-    expect((role as { Properties: { ManagedPolicyArns?: unknown } }).Properties.ManagedPolicyArns).toBeUndefined();
-    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((candidate) => JSON.stringify(candidate).includes(`"Ref":"${roleId}"`));
+    expect(awsManagedPoliciesOf(role)).toEqual([]);
+    const policy = Object.values(policiesIn(template)).find((candidate) => JSON.stringify(candidate).includes(`"Ref":"${roleId}"`));
     const statements = (policy as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement;
     const resourcesFor = (action: string): string => JSON.stringify(statements.filter((statement) => [statement.Action].flat().includes(action)).map((statement) => statement.Resource));
     expect(resourcesFor('s3:GetObject*')).toContain('/data/*');
@@ -64,7 +65,7 @@ describe('BatchTransform', () => {
   });
 
   function stateMachineRolePassRole(): unknown[] {
-    return Object.entries(template.findResources('AWS::IAM::Policy'))
+    return Object.entries(policiesIn(template))
       .filter(([id]) => id.startsWith('PipelineBatchTransformStateMachineRole'))
       .flatMap(([, policy]) => (policy as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown }> } } }).Properties.PolicyDocument.Statement)
       .filter((statement) => statement.Action === 'iam:PassRole');

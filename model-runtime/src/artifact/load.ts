@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ArtifactIntegrityError, MANIFEST_FILE, parseManifest, verifyFileHashes, type Manifest } from './digest.ts';
 import { EXPECTED_DIGEST_ENV } from './expected-digest.ts';
 import { MODEL_JSON_FILE, MODEL_ONNX_FILE, readArtifactFiles } from './files.ts';
-import { isTabularDescription, type ModelDescription } from './model-description.ts';
+import { companionFiles, type ModelDescription } from './model-description.ts';
 import { parseModelDescription } from './parse-description.ts';
 
 export interface LoadedArtifact {
@@ -69,12 +69,10 @@ export async function loadArtifact(dir: string, options: LoadArtifactOptions = {
     );
   }
   const description = parseModelDescription(new TextDecoder().decode(json));
-  if (!isTabularDescription(description) && !files.bytes.has(description.tokenizer.file)) {
-    throw new ArtifactIntegrityError(
-      `model artifact in ${resolved} is consistent with its manifest but lacks ${description.tokenizer.file}, the tokenizer model.json names`,
-      [],
-      [description.tokenizer.file],
-    );
+  for (const { file, role } of companionFiles(description)) {
+    if (!files.bytes.has(file)) {
+      throw new ArtifactIntegrityError(`model artifact in ${resolved} is consistent with its manifest but lacks ${file}, ${role} model.json names`, [], [file]);
+    }
   }
   return { dir: resolved, description, onnx, files: files.bytes, manifest };
 }

@@ -24,12 +24,22 @@ export const MODEL_FORMAT = 'modelstack/1';
 export const TABULAR_ALGORITHMS = ['linear-regression', 'logistic-regression', 'mlp'] as const;
 /** Transformers over text, with a tokenizer learned from the training text. */
 export const TEXT_ALGORITHMS = ['text-classifier', 'language-model'] as const;
-export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS] as const;
+export const RECOMMENDER_ALGORITHMS = ['matrix-factorization'] as const;
+export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS, ...RECOMMENDER_ALGORITHMS] as const;
 export type TabularAlgorithm = (typeof TABULAR_ALGORITHMS)[number];
 export type TextAlgorithm = (typeof TEXT_ALGORITHMS)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-export function isTextAlgorithm(algorithm: Algorithm): algorithm is TextAlgorithm {
+/**
+ * A model this runtime did not train, sealed as it is by `modelstack package model.onnx --task
+ * tensors` and served on named tensors (serve/tensor-model.ts). Not a training algorithm.
+ */
+export const PACKAGED_ALGORITHM = 'onnx';
+/** What model.json's `algorithm` may say: a training algorithm, or a packaged model. */
+export type ServedAlgorithm = Algorithm | typeof PACKAGED_ALGORITHM;
+export const SERVED_ALGORITHMS: readonly ServedAlgorithm[] = [...ALGORITHMS, PACKAGED_ALGORITHM];
+
+export function isTextAlgorithm(algorithm: ServedAlgorithm): algorithm is TextAlgorithm {
   return (TEXT_ALGORITHMS as readonly string[]).includes(algorithm);
 }
 
@@ -52,7 +62,7 @@ export interface InferencePreprocessing {
 /** What every model.json says, whatever the model. */
 interface DescriptionBase {
   readonly format: typeof MODEL_FORMAT;
-  readonly algorithm: Algorithm;
+  readonly algorithm: ServedAlgorithm;
   /** Every hyperparameter as resolved for the run (defaults filled in), as strings. */
   readonly hyperparameters: Readonly<Record<string, string>>;
   /** Final metrics of the run (names from contract/metrics.ts). */
@@ -116,10 +126,53 @@ export interface LanguageModelDescription extends TextDescriptionBase {
 export type TextModelDescription = TextClassifierDescription | LanguageModelDescription;
 
 /** model.json, whichever model it describes; `algorithm` tells which. */
-export type ModelDescription = TabularModelDescription | TextModelDescription;
+/** One input or output of a packaged model, as the ONNX file declares it. */
+export interface TensorSpec {
+  readonly name: string;
+  /** ONNX Runtime's element type name: float32, int64, bool, ... */
+  readonly dtype: string;
+  /** Fixed sizes, or the symbol the file names a dynamic axis with ('' when it names none). */
+  readonly shape: readonly (number | string)[];
+}
+
+export interface PackagedModelDescription extends DescriptionBase {
+  readonly algorithm: typeof PACKAGED_ALGORITHM;
+  readonly task: 'tensors';
+  /** The name the model answers as (KServe v2's model_name): the packaged file's base name unless given. */
+  readonly name: string;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+}
+
+/** The user and item ids beside a recommender's model.onnx, and what each user rated in training. */
+export const INTERACTIONS_FILE = 'interactions.json';
+
+export interface RecommenderDescription extends DescriptionBase {
+  readonly algorithm: 'matrix-factorization';
+  readonly task: 'regression';
+  /** Users and items seen in training; their ids (and each user's rated items) are in INTERACTIONS_FILE. */
+  readonly users: number;
+  readonly items: number;
+  readonly interactionsFile: string;
+  /** μ: the mean training rating, the prediction for a user and an item both unknown. */
+  readonly globalMean: number;
+}
+
+export type ModelDescription = TabularModelDescription | TextModelDescription | PackagedModelDescription | RecommenderDescription;
 
 export function isTabularDescription(description: ModelDescription): description is TabularModelDescription {
-  return !isTextAlgorithm(description.algorithm);
+  return (TABULAR_ALGORITHMS as readonly string[]).includes(description.algorithm);
+}
+
+export function isTextDescription(description: ModelDescription): description is TextModelDescription {
+  return isTextAlgorithm(description.algorithm);
+}
+
+/** The files besides model.onnx and model.json that model.json names and serving reads. */
+export function companionFiles(description: ModelDescription): { readonly file: string; readonly role: string }[] {
+  if (isTextDescription(description)) return [{ file: description.tokenizer.file, role: 'the tokenizer' }];
+  if (description.algorithm === 'matrix-factorization') return [{ file: description.interactionsFile, role: 'the user and item ids' }];
+  return [];
 }
 
 /** `mlp (binary)`, `text-classifier (multiclass)`, `language-model`: for log lines. */

@@ -3,7 +3,7 @@
  * hand-edited or foreign model.json fails at load with the field named rather than at the
  * first request.
  */
-import { ALGORITHMS, MODEL_FORMAT, TASKS, isTextAlgorithm, type Algorithm, type ModelDescription } from './model-description.ts';
+import { MODEL_FORMAT, PACKAGED_ALGORITHM, SERVED_ALGORITHMS, TASKS, isTextAlgorithm, type ModelDescription, type ServedAlgorithm } from './model-description.ts';
 
 export class ModelDescriptionError extends Error {
   constructor(message: string) {
@@ -23,11 +23,13 @@ export function parseModelDescription(json: string): ModelDescription {
   if (d.format !== MODEL_FORMAT) {
     throw new ModelDescriptionError(`format is ${JSON.stringify(d.format)}; expected "${MODEL_FORMAT}"`);
   }
-  expectOneOf(d.algorithm, ALGORITHMS, 'algorithm');
+  expectOneOf(d.algorithm, SERVED_ALGORITHMS, 'algorithm');
   expectRecord(d.hyperparameters, 'hyperparameters');
   expectRecord(d.metrics, 'metrics');
   expectRecord(d.versions, 'versions');
-  if (isTextAlgorithm(d.algorithm as Algorithm)) checkTextModel(d);
+  if (d.algorithm === PACKAGED_ALGORITHM) checkPackagedModel(d);
+  else if (d.algorithm === 'matrix-factorization') checkRecommender(d);
+  else if (isTextAlgorithm(d.algorithm as ServedAlgorithm)) checkTextModel(d);
   else checkTabularModel(d);
   // A createdAt from before it moved to MANIFEST.json is ignored, so those artifacts still load.
   return value as ModelDescription;
@@ -72,6 +74,32 @@ function checkTextModel(d: Record<string, unknown>): void {
   if (typeof d.textColumn !== 'string' || d.textColumn === '') throw new ModelDescriptionError('textColumn must name the text key, e.g. "text"');
   if (!Number.isInteger(d.padId) || (d.padId as number) < 0 || (d.padId as number) >= (tokenizer.vocabSize as number)) {
     throw new ModelDescriptionError(`padId is ${JSON.stringify(d.padId)}; expected a token id from 0 to tokenizer.vocabSize - 1`);
+  }
+}
+
+/** A recommender: its user and item counts, its ids file and the global mean. */
+function checkRecommender(d: Record<string, unknown>): void {
+  expectOneOf(d.task, ['regression'], 'task');
+  expectPositiveInteger(d.users, 'users');
+  expectPositiveInteger(d.items, 'items');
+  if (typeof d.interactionsFile !== 'string' || d.interactionsFile === '') throw new ModelDescriptionError('interactionsFile must name the ids file, e.g. "interactions.json"');
+  if (typeof d.globalMean !== 'number' || !Number.isFinite(d.globalMean)) throw new ModelDescriptionError(`globalMean is ${JSON.stringify(d.globalMean)}; expected a finite number`);
+}
+
+/** A packaged model: the name it answers as, and the tensors its ONNX file declares. */
+function checkPackagedModel(d: Record<string, unknown>): void {
+  expectOneOf(d.task, ['tensors'], 'task');
+  if (typeof d.name !== 'string' || d.name === '') throw new ModelDescriptionError('name must be a non-empty string (the model name answers carry)');
+  for (const side of ['inputs', 'outputs'] as const) {
+    const specs = d[side];
+    if (!Array.isArray(specs) || specs.length === 0) throw new ModelDescriptionError(`${side} must list the model's ${side} (name, dtype, shape)`);
+    specs.forEach((spec: unknown, i) => {
+      const t = expectRecord(spec, `${side}[${i}]`);
+      if (typeof t.name !== 'string' || typeof t.dtype !== 'string') throw new ModelDescriptionError(`${side}[${i}] needs a name and a dtype string`);
+      if (!Array.isArray(t.shape) || !t.shape.every((x: unknown) => typeof x === 'string' || Number.isInteger(x))) {
+        throw new ModelDescriptionError(`${side}[${i}].shape must list sizes (whole numbers) or axis names (strings)`);
+      }
+    });
   }
 }
 

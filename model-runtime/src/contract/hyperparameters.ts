@@ -100,6 +100,10 @@ export interface Hyperparameters {
   readonly evalSteps: number;
   /** The JSON Lines key or CSV header of the text. */
   readonly textColumn: string;
+  /** matrix-factorization: width of each user's and item's factor vector. */
+  readonly embeddingDim: number;
+  /** matrix-factorization: weight of the L2 penalty on the biases and factors a rating touches. */
+  readonly regularization: number;
 }
 
 export class HyperparameterError extends Error {
@@ -137,7 +141,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     field: 'algorithm',
     defaultText: 'mlp',
     allowed: ALGORITHMS.join(' | '),
-    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text).',
+    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text); matrix factorization of explicit ratings (rating,user,item).',
     fallback: () => 'mlp',
     parse: oneOf(ALGORITHMS),
   }),
@@ -152,26 +156,26 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   epochs: spec({
     field: 'epochs',
-    defaultText: '100 (tabular), 10 (text-classifier), 1 (language-model)',
+    defaultText: '100 (tabular), 10 (text-classifier), 1 (language-model), 20 (matrix-factorization)',
     allowed: 'integer 1 to 100000',
     description: 'Passes over the training data (fewer when early stopping or max_steps ends the run).',
-    fallback: (p) => (p.algorithm === 'text-classifier' ? 10 : p.algorithm === 'language-model' ? 1 : 100),
+    fallback: (p) => (p.algorithm === 'text-classifier' ? 10 : p.algorithm === 'language-model' ? 1 : p.algorithm === 'matrix-factorization' ? 20 : 100),
     parse: integer(1, 100_000),
   }),
   batch_size: spec({
     field: 'batchSize',
-    defaultText: '32; 12 (language-model)',
+    defaultText: '32; 12 (language-model); 256 (matrix-factorization)',
     allowed: 'integer 1 to 65536',
     description: 'Rows (language-model: sequences of context_length tokens) per optimizer step.',
-    fallback: (p) => (p.algorithm === 'language-model' ? 12 : 32),
+    fallback: (p) => (p.algorithm === 'language-model' ? 12 : p.algorithm === 'matrix-factorization' ? 256 : 32),
     parse: integer(1, 65_536),
   }),
   learning_rate: spec({
     field: 'learningRate',
-    defaultText: '0.01 (linear-regression, logistic-regression), 0.001 (mlp, text-classifier, language-model)',
+    defaultText: '0.01 (linear-regression, logistic-regression, matrix-factorization), 0.001 (mlp, text-classifier, language-model)',
     allowed: 'number > 0 and <= 10',
     description: 'Peak step size of the optimizer.',
-    fallback: (p) => (p.algorithm === 'linear-regression' || p.algorithm === 'logistic-regression' ? 1e-2 : 1e-3),
+    fallback: (p) => (p.algorithm === 'linear-regression' || p.algorithm === 'logistic-regression' || p.algorithm === 'matrix-factorization' ? 1e-2 : 1e-3),
     parse: number({ min: 0, minExclusive: true, max: 10 }),
   }),
   optimizer: spec({
@@ -421,7 +425,26 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     fallback: () => 'text',
     parse: (text) => (text === '' ? undefined : text),
   }),
+  embedding_dim: spec({
+    field: 'embeddingDim',
+    defaultText: '32',
+    allowed: 'integer 1 to 1024',
+    description: 'matrix-factorization: width of each user\'s and item\'s factor vector.',
+    fallback: () => 32,
+    parse: integer(1, 1024),
+  }),
+  regularization: spec({
+    field: 'regularization',
+    defaultText: '0.02',
+    allowed: 'number >= 0 and <= 10',
+    description: 'matrix-factorization: L2 penalty on the user and item biases and factors each rating touches.',
+    fallback: () => 0.02,
+    parse: number({ min: 0, max: 10 }),
+  }),
 };
+
+/** Keys that configure matrix factorization only. */
+const RECOMMENDER_ONLY_KEYS = ['embedding_dim', 'regularization'];
 
 /** Keys that configure a text model only, refused for the tabular algorithms. */
 const TEXT_ONLY_KEYS = ['n_layer', 'n_head', 'n_embd', 'context_length', 'tokenizer', 'vocab_size', 'bias', 'max_steps', 'eval_interval', 'eval_steps', 'text_column'];
@@ -493,6 +516,17 @@ function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, strin
     throw new HyperparameterError(
       'algorithm=logistic-regression fits task=binary or multiclass, but task=regression; use linear-regression or mlp',
     );
+  }
+  if (hp.algorithm !== 'matrix-factorization') {
+    for (const name of RECOMMENDER_ONLY_KEYS) {
+      if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=matrix-factorization only, but algorithm=${hp.algorithm}`);
+    }
+  } else {
+    for (const name of [...TEXT_ONLY_KEYS, ...TABULAR_ONLY_KEYS, 'task', 'label_column', 'dropout']) {
+      if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=matrix-factorization (its rows are rating,user,item)`);
+    }
+    if (hp.contentType === 'text/plain') throw new HyperparameterError('algorithm=matrix-factorization reads text/csv or application/jsonlines ratings, not plain text');
+    return;
   }
   if (isTextAlgorithm(hp.algorithm)) {
     checkTextCombinations(hp, given);

@@ -128,7 +128,7 @@ export async function prepareData(
   };
 }
 
-function choosePartitioning(hp: Hyperparameters, hasValidationChannel: boolean): Partitioning {
+export function choosePartitioning(hp: Hyperparameters, hasValidationChannel: boolean): Partitioning {
   if (hp.cvFolds > 0) {
     if (hp.validationFraction !== null) {
       throw new DataError('set cv_folds or validation_fraction, not both: with cv_folds every fold validates in turn');

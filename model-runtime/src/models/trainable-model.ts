@@ -41,7 +41,6 @@ export interface TrainingState {
 }
 
 export interface TrainableModel {
-  readonly config: ModelConfig;
   /** Optimizer steps taken so far (restored by setState): read every batch, so it copies nothing. */
   readonly step: number;
   /** One optimizer step (forward, backward, update) as one ONNX Runtime run. Returns the batch's mean loss. */

@@ -61,7 +61,7 @@ function decodeCsv(body: string, decoder: FeatureDecoder): FeatureMatrix {
   return decoder.fromTextRows(hasHeader ? records.slice(1) : records, columns, hasHeader ? 2 : 1);
 }
 
-function parseJson(text: string, where: string): unknown {
+export function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -16,15 +16,24 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
     case 'mlp':
       return (await import('./tabular-model.ts')).TabularModel.fromArtifact({ ...artifact, description }, options);
     case 'text-classifier':
-      throw new Error('model.json says algorithm text-classifier, which this build cannot serve yet');
+      return (await import('./text-classification-model.ts')).TextClassificationModel.fromArtifact({ ...artifact, description }, options);
     case 'language-model':
       return (await import('./text-generation-model.ts')).TextGenerationModel.fromArtifact({ ...artifact, description }, options);
+    case 'matrix-factorization':
+      return (await import('./recommender-model.ts')).RecommenderModel.fromArtifact({ ...artifact, description }, options);
+    case 'onnx':
+      return (await import('./tensor-model.ts')).TensorModel.fromArtifact({ ...artifact, description }, options);
   }
 }
 
 /** The fields of the "model loaded" log line. */
 export function loadedModelLogFields(model: ServedModel): Record<string, unknown> {
   const d = model.description;
-  const shape = 'features' in d ? { task: d.task, features: d.features } : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength } : { contextLength: d.contextLength };
+  const shape =
+    'features' in d ? { task: d.task, features: d.features }
+    : 'inputs' in d ? { task: d.task, inputs: d.inputs.map((t) => t.name), outputs: d.outputs.map((t) => t.name) }
+    : 'interactionsFile' in d ? { task: d.task, users: d.users, items: d.items }
+    : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength }
+    : { contextLength: d.contextLength };
   return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };
 }

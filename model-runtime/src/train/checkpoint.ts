@@ -53,7 +53,8 @@ export interface CheckpointDocument {
   readonly fold: number | null;
   readonly folds: readonly FoldResult[];
   readonly position: FitPosition;
-  readonly preprocessing: Preprocessing;
+  /** Tabular models: the standardisation the fit uses; null for text models (their tokenizer is a function of the fingerprinted data). */
+  readonly preprocessing: Preprocessing | null;
   readonly stateFile: string;
   readonly bestFile: string | null;
 }

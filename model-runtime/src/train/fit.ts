@@ -9,16 +9,39 @@
  * position.
  */
 import type { Task } from '../artifact/model-description.ts';
-import type { BatchSource } from '../data/batch-source.ts';
-import type { TrainableModel, TrainingState } from '../models/trainable-model.ts';
+import type { Batch } from '../data/batch.ts';
+import type { Evaluation, TrainingState } from '../models/trainable-model.ts';
 import type { EpochMetrics, FitPosition } from './checkpoint.ts';
 import type { BatchEvent, EpochEvent, FitContext } from './training-events.ts';
 
-export interface FitSpec {
-  readonly model: TrainableModel;
+/** What the loop needs of a model: a step, an evaluation, and its state for checkpoints (TrainableModel is one). */
+export interface FitModel<B> {
+  /** Optimizer steps taken so far. */
+  readonly step: number;
+  trainStep(batch: B): Promise<number>;
+  evaluate(batch: B): Promise<Evaluation>;
+  getState(): TrainingState;
+  setState(state: TrainingState): void;
+}
+
+/** What the loop needs of the data: seeded epochs of batches, and every row once (BatchSource is one). */
+export interface FitSource<B> {
+  readonly rows: number;
+  /** One epoch of batches in the seeded order for `epochKey`; the first `skip` batches are left out (resume). */
+  epoch(epochKey: number, batchSize: number, skip?: number): AsyncGenerator<B>;
+  inOrder(batchSize: number): AsyncGenerator<B>;
+}
+
+/** A batch's row count. */
+interface Sized {
+  readonly size: number;
+}
+
+export interface FitSpec<B extends Sized = Batch> {
+  readonly model: FitModel<B>;
   readonly task: Task;
-  readonly train: BatchSource;
-  readonly validation: BatchSource | null;
+  readonly train: FitSource<B>;
+  readonly validation: FitSource<B> | null;
   readonly epochs: number;
   readonly batchSize: number;
   /** Epochs without improvement before stopping; 0 = never. */
@@ -28,6 +51,19 @@ export interface FitSpec {
   /** Regression: the target's standard deviation, to report RMSE in the target's own units. */
   readonly targetStd: number;
   readonly checkpointEverySteps: number;
+  /**
+   * Stop once the model has taken this many optimizer steps (the epoch under way ends there and
+   * is evaluated); 0 = no limit. Counted from the model's step, so a resumed fit stops where an
+   * uninterrupted one would.
+   * @default 0
+   */
+  readonly maxSteps?: number;
+  /**
+   * Rows per evaluation run. A transformer's attention over 1024 rows of long texts would not fit
+   * in memory, so the text models pass less.
+   * @default 1024
+   */
+  readonly evaluationBatchSize?: number;
   /** Where a resumed fit starts, with the parameters already restored into the model. */
   readonly resume: { readonly position: FitPosition; readonly best: TrainingState | null } | null;
   /** Stops the fit after the next checkpoint (SIGTERM, or stdout closed). */
@@ -62,13 +98,15 @@ export class TrainingStopped extends Error {
   }
 }
 
-/** Rows per evaluation run: large, since evaluation keeps no gradients. */
+/** Rows per evaluation run by default: large, since evaluation keeps no gradients. */
 const EVALUATION_BATCH = 1024;
 
 const START: FitPosition = { epoch: 0, batch: 0, lossSum: 0, lossRows: 0, bestLoss: null, bestEpoch: null, epochsSinceBest: 0, history: [] };
 
-export async function* fit(spec: FitSpec): AsyncGenerator<FitEvent, void, undefined> {
+export async function* fit<B extends Sized>(spec: FitSpec<B>): AsyncGenerator<FitEvent, void, undefined> {
   const { model } = spec;
+  const maxSteps = spec.maxSteps ?? 0;
+  const stepsLeft = () => maxSteps === 0 || model.step < maxSteps;
   // Where the fit is; a resumed fit starts at its checkpoint's position.
   const start = spec.resume?.position ?? START;
   let epochsDone = start.epoch;
@@ -89,7 +127,7 @@ export async function* fit(spec: FitSpec): AsyncGenerator<FitEvent, void, undefi
   const stopRequested = () => spec.signal?.aborted === true;
 
   // A fit resumed from its last checkpoint may already be finished (all epochs, or patience run out).
-  while (epochsDone < spec.epochs && !(spec.patience > 0 && epochsSinceBest >= spec.patience)) {
+  while (epochsDone < spec.epochs && !(spec.patience > 0 && epochsSinceBest >= spec.patience) && stepsLeft()) {
     const epoch = epochsDone + 1;
     for await (const b of spec.train.epoch(spec.epochKeyBase + epoch, spec.batchSize, batch)) {
       const loss = await model.trainStep(b);
@@ -107,6 +145,7 @@ export async function* fit(spec: FitSpec): AsyncGenerator<FitEvent, void, undefi
         yield checkpoint(stopping);
         if (stopping) throw new TrainingStopped();
       }
+      if (!stepsLeft()) break; // max_steps: this epoch ends here and is evaluated as any other
     }
 
     const metrics = { epoch, train_loss: lossSum / lossRows, ...(await evaluate(spec, spec.validation)) };
@@ -134,13 +173,13 @@ export async function* fit(spec: FitSpec): AsyncGenerator<FitEvent, void, undefi
   }
 
   if (best !== null) model.setState(best);
-  yield { kind: 'done', history, bestEpoch: bestEpoch ?? epochsDone, stoppedEarly: epochsDone < spec.epochs };
+  yield { kind: 'done', history, bestEpoch: bestEpoch ?? epochsDone, stoppedEarly: epochsDone < spec.epochs && stepsLeft() };
 }
 
 /** Mean loss and accuracy (classification) or RMSE in target units (regression) over a source. */
-export async function evaluate(
-  spec: Pick<FitSpec, 'model' | 'task' | 'targetStd'>,
-  source: BatchSource | null,
+export async function evaluate<B extends Sized>(
+  spec: Pick<FitSpec<B>, 'model' | 'task' | 'targetStd' | 'evaluationBatchSize'>,
+  source: FitSource<B> | null,
   prefix: 'validation' | 'train' = 'validation',
 ): Promise<EpochMetrics> {
   if (source === null) return {};
@@ -148,7 +187,7 @@ export async function evaluate(
   let lossSum = 0;
   let correct = 0;
   let squaredError = 0;
-  for await (const batch of source.inOrder(EVALUATION_BATCH)) {
+  for await (const batch of source.inOrder(spec.evaluationBatchSize ?? EVALUATION_BATCH)) {
     const result = await spec.model.evaluate(batch);
     rows += batch.size;
     lossSum += result.loss * batch.size;

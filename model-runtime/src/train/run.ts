@@ -8,10 +8,10 @@
  *   linear-regression, logistic-regression, mlp   run-tabular.ts
  *   text-classifier                               run-text-classifier.ts
  *   language-model                                run-language-model.ts
+ *   matrix-factorization                          run-matrix-factorization.ts
  *
  * The text runs are imported only when asked for, so a tabular job never loads them.
  */
-import { HyperparameterError } from '../contract/hyperparameters.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
 import { runTabularTraining } from './run-tabular.ts';
 import { openTrainingJob, type TrainingOptions } from './training-job.ts';
@@ -23,9 +23,11 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
   const job = await openTrainingJob(sagemakerPaths, options);
   switch (job.hp.algorithm) {
     case 'text-classifier':
-      throw new HyperparameterError('algorithm=text-classifier is not available in this build yet');
+      return (await import('./run-text-classifier.ts')).runTextClassifierTraining(job);
     case 'language-model':
       return (await import('./run-language-model.ts')).runLanguageModelTraining(job);
+    case 'matrix-factorization':
+      return (await import('./run-matrix-factorization.ts')).runMatrixFactorizationTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':
