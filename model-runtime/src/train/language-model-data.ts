@@ -72,19 +72,27 @@ export function windowBatch(stream: Int32Array, starts: readonly number[], conte
   return { feeds: { [INPUT_IDS]: new ort.Tensor('int64', inputs, dims), [TARGETS]: new ort.Tensor('int64', targets, dims) }, tokens: inputs.length };
 }
 
-/** Step `step`'s training batch: batchSize windows at seeded random offsets. */
-export function trainingBatch(stream: Int32Array, seed: number, step: number, batchSize: number, contextLength: number): WindowBatch {
-  const offsets = stream.length - contextLength; // starts 0 .. length - T - 1
-  const starts = Array.from({ length: batchSize }, (_, row) => Math.floor(uniformAt(seed, WINDOW_STREAM, step * batchSize + row) * offsets));
-  return windowBatch(stream, starts, contextLength);
+/** Where step `step`'s batchSize windows start: seeded random offsets. */
+export function trainingWindowStarts(streamLength: number, seed: number, step: number, batchSize: number, contextLength: number): number[] {
+  const offsets = streamLength - contextLength; // starts 0 .. length - T - 1
+  return Array.from({ length: batchSize }, (_, row) => Math.floor(uniformAt(seed, WINDOW_STREAM, step * batchSize + row) * offsets));
 }
 
-/** Up to `batches` batches of evenly spaced windows covering the validation stream. */
-export function evaluationBatches(stream: Int32Array, batches: number, batchSize: number, contextLength: number): WindowBatch[] {
-  const last = stream.length - contextLength - 1;
+/** Step `step`'s training batch. */
+export function trainingBatch(stream: Int32Array, seed: number, step: number, batchSize: number, contextLength: number): WindowBatch {
+  return windowBatch(stream, trainingWindowStarts(stream.length, seed, step, batchSize, contextLength), contextLength);
+}
+
+/** Where the evaluation windows start, batch by batch: up to `batches` batches evenly spaced over the stream. */
+export function evaluationWindowStarts(streamLength: number, batches: number, batchSize: number, contextLength: number): number[][] {
+  const last = streamLength - contextLength - 1;
   const windows = Math.min(batches * batchSize, last + 1);
   const starts = Array.from({ length: windows }, (_, k) => (windows === 1 ? 0 : Math.round((k * last) / (windows - 1))));
-  const out: WindowBatch[] = [];
-  for (let i = 0; i < starts.length; i += batchSize) out.push(windowBatch(stream, starts.slice(i, i + batchSize), contextLength));
+  const out: number[][] = [];
+  for (let i = 0; i < starts.length; i += batchSize) out.push(starts.slice(i, i + batchSize));
   return out;
+}
+
+export function evaluationBatches(stream: Int32Array, batches: number, batchSize: number, contextLength: number): WindowBatch[] {
+  return evaluationWindowStarts(stream.length, batches, batchSize, contextLength).map((starts) => windowBatch(stream, starts, contextLength));
 }

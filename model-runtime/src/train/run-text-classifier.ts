@@ -14,10 +14,10 @@ import { MODEL_ONNX_FILE } from '../artifact/files.ts';
 import { MODEL_FORMAT, TOKENIZER_FILE, type TextClassifierDescription } from '../artifact/model-description.ts';
 import { saveArtifact } from '../artifact/save.ts';
 import { formatHyperparameters } from '../contract/hyperparameters.ts';
-import { prepareTextClassificationData } from '../data/text-classification-data.ts';
+import { prepareTextClassificationData, type TextClassificationData } from '../data/text-classification-data.ts';
 import { TextClassifierTrainer } from '../models/text-classifier-trainer.ts';
 import { serializeTokenizer } from '../text/tokenizer-json.ts';
-import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type EpochMetrics } from './checkpoint.ts';
+import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type EpochMetrics } from './checkpoint.ts';
 import { optimizerConfig, totalSteps } from './configs.ts';
 import { evaluate, fit } from './fit.ts';
 import type { TrainingEvent, TrainingResult } from './training-events.ts';
@@ -58,7 +58,7 @@ export async function runTextClassifierTraining(job: TrainingJob): Promise<Train
     optimizerConfig(hp, steps),
     hp.seed,
   );
-  let fitted: { onnx: Uint8Array; history: readonly EpochMetrics[]; metrics: EpochMetrics };
+  let fitted: FittedClassifier;
   try {
     if (checkpoint) model.setState(checkpoint.state);
     fitted = await fitClassifier(job, model, data, fingerprint, checkpoint);
@@ -90,14 +90,23 @@ export async function runTextClassifierTraining(job: TrainingJob): Promise<Train
   return result;
 }
 
+/** What a finished fit leaves once its sessions are released. */
+interface FittedClassifier {
+  /** model.onnx with the kept weights (the best epoch's, with validation). */
+  readonly onnx: Uint8Array;
+  readonly history: readonly EpochMetrics[];
+  /** The kept weights' train_* and validation_* metrics, under their epoch. */
+  readonly metrics: EpochMetrics;
+}
+
 /** Runs the fit to its end, writing its checkpoints; returns model.onnx of the kept weights, the history and their metrics. */
 async function fitClassifier(
   job: TrainingJob,
   model: TextClassifierTrainer,
-  data: Awaited<ReturnType<typeof prepareTextClassificationData>>,
+  data: TextClassificationData,
   fingerprint: string,
-  checkpoint: Awaited<ReturnType<typeof readCheckpoint>>,
-) {
+  checkpoint: Checkpoint | null,
+): Promise<FittedClassifier> {
   const { hp, paths } = job;
   const emit = (event: TrainingEvent) => job.emit(event);
   // The epochs the run will really have (max_steps may end it sooner), so a progress bar fills.
