@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StdoutClosedError, stdoutClosed } from '../model-runtime/src/closed-stdout.ts';
-import { InferenceModel } from '../model-runtime/src/serve/inference-model.ts';
+import { loadServedModel } from '../model-runtime/src/serve/load-served-model.ts';
 import { InferenceServer } from '../model-runtime/src/serve/server.ts';
 import { EndpointClient } from '../lib/client/index.ts';
 import { openModel, type ModelFolder } from './cli/model-source.ts';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     // 3. serve
     closed.throwIfAborted();
     model = await openModel(trained.archive);
-    server = new InferenceServer({ model: InferenceModel.load(model.dir, { threads: 1 }), log: () => undefined });
+    server = new InferenceServer({ model: loadServedModel(model.dir, { threads: 1 }), log: () => undefined });
     const { port } = await server.listen(0, '127.0.0.1');
     await server.ready;
     const endpoint = `http://127.0.0.1:${port}`;

@@ -155,7 +155,7 @@ async function writeModel(): Promise<{ modelDir: string; weightsFile: string }> 
   });
   const labels = Array.from({ length: CLASSES }, (_, k) => `class_${k}`);
   const modelDir = path.join(OUT, 'model');
-  await saveArtifact(modelDir, denseNetworkOnnx(layers, true), describeModel({
+  await saveArtifact(modelDir, { 'model.onnx': denseNetworkOnnx(layers, true) }, describeModel({
     algorithm: 'mlp',
     task: 'multiclass',
     features: Array.from({ length: FEATURES }, (_, f) => `f${f}`),

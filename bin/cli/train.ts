@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { c as createTar } from 'tar';
-import { ALGORITHMS } from '../../model-runtime/src/artifact/model-description.ts';
+import { ALGORITHMS, modelSummary } from '../../model-runtime/src/artifact/model-description.ts';
 import { stdoutClosed } from '../../model-runtime/src/closed-stdout.ts';
 import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.ts';
@@ -94,7 +94,7 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
     // Files at the archive's root, as SageMaker packs /opt/ml/model.
     await createTar({ gzip: true, file: archive, cwd: paths.model, portable: true }, (await readdir(paths.model)).sort());
     const lossCurve = lossCurvePath(archive);
-    await writeFile(lossCurve, lossCurveSvg(result.history, `${result.description.algorithm} (${result.description.task}): loss per epoch`));
+    await writeFile(lossCurve, lossCurveSvg(result.history, `${modelSummary(result.description)}: loss per epoch`));
     return { archive, sha256: await sha256File(archive), lossCurve, result };
   } finally {
     await rm(root, { recursive: true, force: true });

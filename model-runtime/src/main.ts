@@ -6,11 +6,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { modelSummary } from './artifact/model-description.ts';
 import { CLOSED_STDOUT_EXIT_CODE, stdoutClosed } from './closed-stdout.ts';
 import { HyperparameterError } from './contract/hyperparameters.ts';
 import { runtimePaths, type RuntimePaths } from './contract/paths.ts';
 import { FolderNotWritableError, ensureWritableFolders } from './contract/writable-folders.ts';
 import { DataError } from './data/data-error.ts';
+import { TokenizerError } from './text/text-error.ts';
 import { TrainingStopped } from './train/fit.ts';
 import { trainingProgressBar } from './train/progress-bar.ts';
 import { logTrainingLines } from './train/training-log.ts';
@@ -60,7 +62,7 @@ async function train(paths: RuntimePaths): Promise<number> {
       },
     });
     bar?.stop();
-    console.error(`trained ${result.description.algorithm} (${result.description.task}) -> ${result.modelDir}`);
+    console.error(`trained ${modelSummary(result.description)} -> ${result.modelDir}`);
     return 0;
   } catch (error) {
     bar?.stop();
@@ -70,7 +72,7 @@ async function train(paths: RuntimePaths): Promise<number> {
     }
     const reason = failureReason(error);
     console.error(reason);
-    const explained = error instanceof HyperparameterError || error instanceof DataError || error instanceof FolderNotWritableError;
+    const explained = error instanceof HyperparameterError || error instanceof DataError || error instanceof TokenizerError || error instanceof FolderNotWritableError;
     if (!explained && error instanceof Error && error.stack) console.error(error.stack);
     await writeFailure(paths, reason);
     return 1;
@@ -94,7 +96,8 @@ async function writeFailure(paths: RuntimePaths, reason: string): Promise<void> 
 function failureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof HyperparameterError) return `Invalid hyperparameters: ${message}`;
-  if (error instanceof DataError) return `Invalid training data: ${message}`;
+  // A tokenizer refuses only the training text it is learned from (empty, not UTF-8).
+  if (error instanceof DataError || error instanceof TokenizerError) return `Invalid training data: ${message}`;
   if (error instanceof FolderNotWritableError) return `Invalid job folders: ${message}`;
   return `Training failed: ${message}`;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { x as extractTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainCommand, trainModel } from '../../bin/cli/train.ts';
-import type { ModelDescription } from '../../model-runtime/src/artifact/model-description.ts';
+import type { TabularModelDescription } from '../../model-runtime/src/artifact/model-description.ts';
 import type { TrainingEvent } from '../../model-runtime/src/train/training-events.ts';
 
 let work: string;
@@ -74,7 +74,7 @@ describe('modelstack train without --algorithm', () => {
     // The archive says which model was fitted: the default, not merely one that succeeded.
     const unpacked = await mkdtemp(path.join(work, 'pets-'));
     await extractTar({ file: path.join(work, 'pets.tar.gz'), cwd: unpacked, strict: true });
-    const description = JSON.parse(await readFile(path.join(unpacked, 'model.json'), 'utf8')) as ModelDescription;
+    const description = JSON.parse(await readFile(path.join(unpacked, 'model.json'), 'utf8')) as TabularModelDescription;
     expect(description.algorithm).toBe('mlp');
     expect(description.hyperparameters.algorithm).toBe('mlp');
     expect(description.task).toBe('binary');

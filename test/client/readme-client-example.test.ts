@@ -20,7 +20,7 @@ let server: LocalServer;
 
 beforeAll(async () => {
   const model = path.join(folder, 'model');
-  await saveArtifact(model, denseNetworkOnnx([{ weights: [[2]], bias: [1] }], false), describeModel({
+  await saveArtifact(model, { 'model.onnx': denseNetworkOnnx([{ weights: [[2]], bias: [1] }], false) }, describeModel({
     algorithm: 'linear-regression', task: 'regression', features: ['x'], targets: ['y'], labels: null,
   }));
   server = await startLocalServer(model);

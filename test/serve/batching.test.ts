@@ -22,7 +22,7 @@ describe('dynamic batching', () => {
     const requests = Array.from({ length: 64 }, (_, i) =>
       Array.from({ length: (i % 3) + 1 }, (_, r) => [i + r / 10, -i / 7 + r] as const),
     );
-    const runsBefore = server.server.model!.runs;
+    const runsBefore = server.server.model!.runs!;
     const logBefore = server.log.length;
 
     const responses = await Promise.all(requests.map((rows) => invoke(server.url, JSON.stringify({ instances: rows }))));
@@ -33,7 +33,7 @@ describe('dynamic batching', () => {
       expect(predictions).toHaveLength(requests[i]!.length);
       predictions.forEach((value, r) => expect(value).toBeCloseTo(regressionTruth(...requests[i]![r]!), 3));
     });
-    const runs = server.server.model!.runs - runsBefore;
+    const runs = server.server.model!.runs! - runsBefore;
     expect(runs).toBeLessThan(64);
     const entries = server.log.slice(logBefore);
     expect(entries).toHaveLength(64);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceModel } from '../../model-runtime/src/serve/inference-model.ts';
 import { InferenceServer } from '../../model-runtime/src/serve/server.ts';
+import { TabularModel } from '../../model-runtime/src/serve/tabular-model.ts';
 import { fixtureArtifacts, type FixtureArtifacts } from './fixtures/local-server.ts';
 
 let artifacts: FixtureArtifacts;
@@ -17,7 +18,7 @@ describe('InferenceServer.drain', () => {
     let finishLoading!: () => void;
     const loadMayFinish = new Promise<void>((resolve) => (finishLoading = resolve));
     const model = loadMayFinish.then(() => InferenceModel.load(artifacts.regression, { threads: 1 }));
-    const server = new InferenceServer({ model, log: () => {} });
+    const server = new InferenceServer({ model: model.then((loaded) => TabularModel.serving(loaded)), log: () => {} });
     await server.listen(0, '127.0.0.1');
 
     const drained = server.drain(1000);
@@ -29,7 +30,7 @@ describe('InferenceServer.drain', () => {
 
   it('releases an already loaded model too', async () => {
     const model = InferenceModel.load(artifacts.regression, { threads: 1 });
-    const server = new InferenceServer({ model, log: () => {} });
+    const server = new InferenceServer({ model: model.then((loaded) => TabularModel.serving(loaded)), log: () => {} });
     await server.listen(0, '127.0.0.1');
     await server.ready;
     expect((await (await model).predict(new Float32Array([1, 2]), 1)).length).toBe(1);

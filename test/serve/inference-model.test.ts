@@ -20,7 +20,7 @@ describe('InferenceModel.load', () => {
     const dir = path.join(work, 'mismatch');
     // model.onnx reads 3 features per row; model.json names 2. Before: it loaded, /ping said 200 and
     // every request got a 500 from ONNX Runtime ("Got invalid dimensions").
-    await saveArtifact(dir, denseNetworkOnnx([{ weights: [[1], [2], [3]], bias: [0] }], false), describeModel({
+    await saveArtifact(dir, { 'model.onnx': denseNetworkOnnx([{ weights: [[1], [2], [3]], bias: [0] }], false) }, describeModel({
       algorithm: 'linear-regression',
       task: 'regression',
       features: ['x1', 'x2'],

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceModel } from '../../model-runtime/src/serve/inference-model.ts';
 import { InferenceServer } from '../../model-runtime/src/serve/server.ts';
+import { loadServedModel } from '../../model-runtime/src/serve/load-served-model.ts';
+import { TabularModel } from '../../model-runtime/src/serve/tabular-model.ts';
 import { CLASSIFIER_LABELS, classifierProbabilities, regressionTruth } from './fixtures/onnx-models.ts';
 import { fixtureArtifacts, invoke, startLocalServer, type FixtureArtifacts, type LocalServer } from './fixtures/local-server.ts';
 
@@ -27,7 +29,7 @@ describe('GET /ping', () => {
   it('answers 503 while the model loads and 200 once it is loaded and verified', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const server = new InferenceServer({ model: gate.then(() => InferenceModel.load(artifacts.regression, { threads: 1 })), log: () => undefined });
+    const server = new InferenceServer({ model: gate.then(() => loadServedModel(artifacts.regression, { threads: 1 })), log: () => undefined });
     const { port } = await server.listen(0, '127.0.0.1');
     try {
       const before = await fetch(`http://127.0.0.1:${port}/ping`);
@@ -250,7 +252,7 @@ describe('errors a client can act on', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
         return predict(features, count);
       };
-      return model;
+      return TabularModel.serving(model);
     });
     const server = new InferenceServer({ model: slowModel, timeoutMs: 20, log: () => undefined });
     const { port } = await server.listen(0, '127.0.0.1');

@@ -6,13 +6,16 @@ import path from 'node:path';
 import { ArtifactIntegrityError, MANIFEST_FILE, parseManifest, verifyFileHashes, type Manifest } from './digest.ts';
 import { EXPECTED_DIGEST_ENV } from './expected-digest.ts';
 import { MODEL_JSON_FILE, MODEL_ONNX_FILE, readArtifactFiles } from './files.ts';
-import type { ModelDescription } from './model-description.ts';
+import { isTabularDescription, type ModelDescription } from './model-description.ts';
 import { parseModelDescription } from './parse-description.ts';
 
 export interface LoadedArtifact {
   readonly dir: string;
   readonly description: ModelDescription;
+  /** model.onnx's bytes (every model has one). */
   readonly onnx: Uint8Array;
+  /** Every file the manifest lists (model.onnx and model.json included), by relative name: the bytes that were verified. */
+  readonly files: ReadonlyMap<string, Uint8Array>;
   readonly manifest: Manifest;
 }
 
@@ -66,5 +69,12 @@ export async function loadArtifact(dir: string, options: LoadArtifactOptions = {
     );
   }
   const description = parseModelDescription(new TextDecoder().decode(json));
-  return { dir: resolved, description, onnx, manifest };
+  if (!isTabularDescription(description) && !files.bytes.has(description.tokenizer.file)) {
+    throw new ArtifactIntegrityError(
+      `model artifact in ${resolved} is consistent with its manifest but lacks ${description.tokenizer.file}, the tokenizer model.json names`,
+      [],
+      [description.tokenizer.file],
+    );
+  }
+  return { dir: resolved, description, onnx, files: files.bytes, manifest };
 }

@@ -1,7 +1,7 @@
 /**
  * model.json: what a trained model is, beside model.onnx in the artifact folder.
  *
- * The artifact folder (SageMaker's /opt/ml/model, tarred into model.tar.gz) holds exactly:
+ * A tabular model's folder (SageMaker's /opt/ml/model, tarred into model.tar.gz) holds exactly:
  *   model.onnx     the inference graph. Input `features` float32 (N, F) in raw units: the
  *                  standardisation learned at training is inside the graph, so any ONNX stack
  *                  serves it unchanged. Output `output` float32: regression (N, T) in the
@@ -9,12 +9,29 @@
  *                  labels.length (binary models too: [P(labels[0]), P(labels[1])]).
  *   model.json     this description.
  *   MANIFEST.json  the SHA-256 of each file, one digest over them, and when it was written (see digest.ts).
+ *
+ * A text model's folder holds model.onnx, model.json, MANIFEST.json and the files its
+ * description names (tokenizer.json always; the language model's config.json and
+ * generation_config.json, laid out as Hugging Face's ONNX exports are):
+ *   text-classifier  model.onnx reads `input_ids` and `attention_mask`, int64 (N, T) with
+ *                    T <= contextLength, and writes `probabilities` float32 (N, K), K = labels.length.
+ *   language-model   see models/gpt*.ts (the decoder with past_key_values, as Optimum exports it).
  */
 
 export const MODEL_FORMAT = 'modelstack/1';
 
-export const ALGORITHMS = ['linear-regression', 'logistic-regression', 'mlp'] as const;
+/** Models of numeric tables: CSV / JSON Lines rows of features and a label. */
+export const TABULAR_ALGORITHMS = ['linear-regression', 'logistic-regression', 'mlp'] as const;
+/** Transformers over text, with a tokenizer learned from the training text. */
+export const TEXT_ALGORITHMS = ['text-classifier', 'language-model'] as const;
+export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS] as const;
+export type TabularAlgorithm = (typeof TABULAR_ALGORITHMS)[number];
+export type TextAlgorithm = (typeof TEXT_ALGORITHMS)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
+
+export function isTextAlgorithm(algorithm: Algorithm): algorithm is TextAlgorithm {
+  return (TEXT_ALGORITHMS as readonly string[]).includes(algorithm);
+}
 
 export const TASKS = ['regression', 'binary', 'multiclass'] as const;
 export type Task = (typeof TASKS)[number];
@@ -32,12 +49,21 @@ export interface InferencePreprocessing {
   readonly targetStd: readonly number[] | null;
 }
 
-export interface ModelDescription {
+/** What every model.json says, whatever the model. */
+interface DescriptionBase {
   readonly format: typeof MODEL_FORMAT;
   readonly algorithm: Algorithm;
-  readonly task: Task;
   /** Every hyperparameter as resolved for the run (defaults filled in), as strings. */
   readonly hyperparameters: Readonly<Record<string, string>>;
+  /** Final metrics of the run (names from contract/metrics.ts). */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly versions: { readonly modelstack: string; readonly onnxruntime: string; readonly node: string };
+  // No creation time: it would make the digest differ between identical runs. It is MANIFEST.json's createdAt.
+}
+
+export interface TabularModelDescription extends DescriptionBase {
+  readonly algorithm: TabularAlgorithm;
+  readonly task: Task;
   /** Feature columns in input order; a request row must have exactly this many values. */
   readonly features: readonly string[];
   /** Target column names for regression (usually one); the label column for classification. */
@@ -46,8 +72,62 @@ export interface ModelDescription {
   readonly labels: readonly string[] | null;
   /** What was learned from the training data and is already applied inside model.onnx. */
   readonly preprocessing: InferencePreprocessing;
-  /** Final metrics of the run (names from contract/metrics.ts). */
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly versions: { readonly modelstack: string; readonly onnxruntime: string; readonly node: string };
-  // No creation time: it would make the digest differ between identical runs. It is MANIFEST.json's createdAt.
+}
+
+export const TOKENIZER_FILE = 'tokenizer.json';
+
+/** The tokenizer a text model was trained with, saved beside it as a Hugging Face tokenizer.json. */
+export interface TokenizerDescription {
+  /** File in the artifact folder (`tokenizer.json`). */
+  readonly file: string;
+  readonly kind: 'bpe' | 'char';
+  /** Ids run from 0 to vocabSize - 1. */
+  readonly vocabSize: number;
+}
+
+/** What both text models say. */
+interface TextDescriptionBase extends DescriptionBase {
+  readonly algorithm: TextAlgorithm;
+  /** Most tokens the model reads at once (its position embeddings); longer inputs are truncated or slid. */
+  readonly contextLength: number;
+  readonly tokenizer: TokenizerDescription;
+}
+
+/** The graph names of a text classifier's model.onnx. */
+export const TEXT_INPUT_IDS = 'input_ids';
+export const TEXT_ATTENTION_MASK = 'attention_mask';
+export const TEXT_PROBABILITIES = 'probabilities';
+
+export interface TextClassifierDescription extends TextDescriptionBase {
+  readonly algorithm: 'text-classifier';
+  readonly task: 'binary' | 'multiclass';
+  /** Class names, index = class id (the column of `probabilities`). */
+  readonly labels: readonly string[];
+  /** The key of a request object's text (and of the training data's), e.g. "text". */
+  readonly textColumn: string;
+  /** The id padding positions hold (their attention_mask is 0, so any id would do; this is the tokenizer's pad token). */
+  readonly padId: number;
+}
+
+export interface LanguageModelDescription extends TextDescriptionBase {
+  readonly algorithm: 'language-model';
+}
+
+export type TextModelDescription = TextClassifierDescription | LanguageModelDescription;
+
+/** model.json, whichever model it describes; `algorithm` tells which. */
+export type ModelDescription = TabularModelDescription | TextModelDescription;
+
+export function isTabularDescription(description: ModelDescription): description is TabularModelDescription {
+  return !isTextAlgorithm(description.algorithm);
+}
+
+/** `mlp (binary)`, `text-classifier (multiclass)`, `language-model`: for log lines. */
+export function modelSummary(description: ModelDescription): string {
+  return 'task' in description ? `${description.algorithm} (${description.task})` : description.algorithm;
+}
+
+/** `mlp, binary`, `language-model`: the model line's form of the same. */
+export function modelSummaryList(description: ModelDescription): string {
+  return 'task' in description ? `${description.algorithm}, ${description.task}` : description.algorithm;
 }

@@ -3,7 +3,7 @@
  * hand-edited or foreign model.json fails at load with the field named rather than at the
  * first request.
  */
-import { ALGORITHMS, MODEL_FORMAT, TASKS, type ModelDescription } from './model-description.ts';
+import { ALGORITHMS, MODEL_FORMAT, TASKS, isTextAlgorithm, type Algorithm, type ModelDescription } from './model-description.ts';
 
 export class ModelDescriptionError extends Error {
   constructor(message: string) {
@@ -24,6 +24,16 @@ export function parseModelDescription(json: string): ModelDescription {
     throw new ModelDescriptionError(`format is ${JSON.stringify(d.format)}; expected "${MODEL_FORMAT}"`);
   }
   expectOneOf(d.algorithm, ALGORITHMS, 'algorithm');
+  expectRecord(d.hyperparameters, 'hyperparameters');
+  expectRecord(d.metrics, 'metrics');
+  expectRecord(d.versions, 'versions');
+  if (isTextAlgorithm(d.algorithm as Algorithm)) checkTextModel(d);
+  else checkTabularModel(d);
+  // A createdAt from before it moved to MANIFEST.json is ignored, so those artifacts still load.
+  return value as ModelDescription;
+}
+
+function checkTabularModel(d: Record<string, unknown>): void {
   expectOneOf(d.task, TASKS, 'task');
   const features = expectStrings(d.features, 'features');
   if (features.length === 0) throw new ModelDescriptionError('features must name at least one column');
@@ -46,11 +56,27 @@ export function parseModelDescription(json: string): ModelDescription {
   for (const key of ['targetMean', 'targetStd'] as const) {
     if (pre[key] !== null) expectNumbers(pre[key], `preprocessing.${key}`);
   }
-  expectRecord(d.hyperparameters, 'hyperparameters');
-  expectRecord(d.metrics, 'metrics');
-  expectRecord(d.versions, 'versions');
-  // A createdAt from before it moved to MANIFEST.json is ignored, so those artifacts still load.
-  return value as ModelDescription;
+}
+
+/** A text model: its context length and tokenizer file; a classifier also its labels, text column and pad id. */
+function checkTextModel(d: Record<string, unknown>): void {
+  expectPositiveInteger(d.contextLength, 'contextLength');
+  const tokenizer = expectRecord(d.tokenizer, 'tokenizer');
+  if (typeof tokenizer.file !== 'string' || tokenizer.file === '') throw new ModelDescriptionError('tokenizer.file must name the tokenizer file, e.g. "tokenizer.json"');
+  expectOneOf(tokenizer.kind, ['bpe', 'char'], 'tokenizer.kind');
+  expectPositiveInteger(tokenizer.vocabSize, 'tokenizer.vocabSize');
+  if (d.algorithm !== 'text-classifier') return;
+  expectOneOf(d.task, ['binary', 'multiclass'], 'task');
+  const labels = expectStrings(d.labels, 'labels');
+  if (labels.length < 2) throw new ModelDescriptionError(`a text classifier needs at least 2 labels, got ${labels.length}`);
+  if (typeof d.textColumn !== 'string' || d.textColumn === '') throw new ModelDescriptionError('textColumn must name the text key, e.g. "text"');
+  if (!Number.isInteger(d.padId) || (d.padId as number) < 0 || (d.padId as number) >= (tokenizer.vocabSize as number)) {
+    throw new ModelDescriptionError(`padId is ${JSON.stringify(d.padId)}; expected a token id from 0 to tokenizer.vocabSize - 1`);
+  }
+}
+
+function expectPositiveInteger(value: unknown, what: string): void {
+  if (!Number.isInteger(value) || (value as number) < 1) throw new ModelDescriptionError(`${what} is ${JSON.stringify(value)}; expected a positive integer`);
 }
 
 function expectRecord(value: unknown, what: string): Record<string, unknown> {

@@ -9,16 +9,21 @@
  * `HYPERPARAMETER_SPECS` is the single table of names, defaults and ranges: parsing, the
  * resolved values stored in model.json and the README's table all come from it.
  */
-import { ALGORITHMS, TASKS, type Algorithm, type Task } from '../artifact/model-description.ts';
+import { ALGORITHMS, TASKS, isTextAlgorithm, type Algorithm, type Task } from '../artifact/model-description.ts';
 import { parseDecimal } from '../numbers.ts';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+export const TOKENIZERS = ['bpe', 'char'] as const;
+export const BOOLEANS = ['true', 'false'] as const;
+/** The formats tables are read in. */
 export const CONTENT_TYPES = ['text/csv', 'application/jsonlines'] as const;
 export type ContentType = (typeof CONTENT_TYPES)[number];
+/** The formats text is read in: tables with a text column, or plain text files (one document each). */
+export type TextContentType = ContentType | 'text/plain';
 
-/** Content types SageMaker users write, mapped to the two this runtime reads. */
+/** Content types SageMaker users write, mapped to the two this runtime reads for tables. */
 export const CONTENT_TYPE_ALIASES: Readonly<Record<string, ContentType>> = {
   'text/csv': 'text/csv',
   csv: 'text/csv',
@@ -28,6 +33,14 @@ export const CONTENT_TYPE_ALIASES: Readonly<Record<string, ContentType>> = {
   'application/json-lines': 'application/jsonlines',
   jsonl: 'application/jsonlines',
   jsonlines: 'application/jsonlines',
+};
+
+/** The same for text, plus plain text. */
+export const TEXT_CONTENT_TYPE_ALIASES: Readonly<Record<string, TextContentType>> = {
+  ...CONTENT_TYPE_ALIASES,
+  'text/plain': 'text/plain',
+  txt: 'text/plain',
+  text: 'text/plain',
 };
 
 export interface Hyperparameters {
@@ -58,12 +71,35 @@ export interface Hyperparameters {
   readonly seed: number;
   /** null: the first CSV column, or the `label` key of a JSON Lines object. */
   readonly labelColumn: string | null;
-  /** null: from inputdataconfig.json's ContentType, else from the file extension. */
-  readonly contentType: ContentType | null;
+  /** null: from inputdataconfig.json's ContentType, else from the file extension. text/plain: text models only. */
+  readonly contentType: TextContentType | null;
   /** 0 = checkpoint only at the end of each epoch and on SIGTERM. */
   readonly checkpointEverySteps: number;
   /** null: 0.1 when there is no validation channel, unused when there is one. */
   readonly validationFraction: number | null;
+
+  // Text models (text-classifier, language-model): nanoGPT's GPTConfig and train.py settings.
+  /** Transformer blocks. */
+  readonly nLayer: number;
+  /** Attention heads per block; n_embd must be a multiple of it. */
+  readonly nHead: number;
+  /** Width of the embeddings and of every block's residual stream. */
+  readonly nEmbd: number;
+  /** Most tokens the model reads at once (its position embeddings). */
+  readonly contextLength: number;
+  /** bpe: tokens the learned vocabulary holds at most, special tokens included. */
+  readonly vocabSize: number;
+  readonly tokenizer: (typeof TOKENIZERS)[number];
+  /** Biases in the Linear layers and LayerNorms (nanoGPT's `bias`). */
+  readonly bias: boolean;
+  /** 0 = train for `epochs`; otherwise stop after this many optimizer steps (whichever comes first for the classifier). */
+  readonly maxSteps: number;
+  /** language-model: evaluate (and print metric lines) every this many steps; 0 = at the end of each epoch. */
+  readonly evalInterval: number;
+  /** language-model: validation batches per evaluation; 0 = the whole validation set. */
+  readonly evalSteps: number;
+  /** The JSON Lines key or CSV header of the text. */
+  readonly textColumn: string;
 }
 
 export class HyperparameterError extends Error {
@@ -101,7 +137,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     field: 'algorithm',
     defaultText: 'mlp',
     allowed: ALGORITHMS.join(' | '),
-    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either.',
+    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text).',
     fallback: () => 'mlp',
     parse: oneOf(ALGORITHMS),
   }),
@@ -116,34 +152,34 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   epochs: spec({
     field: 'epochs',
-    defaultText: '100',
+    defaultText: '100 (tabular), 10 (text-classifier), 1 (language-model)',
     allowed: 'integer 1 to 100000',
-    description: 'Passes over the training data (fewer when early stopping ends the run).',
-    fallback: () => 100,
+    description: 'Passes over the training data (fewer when early stopping or max_steps ends the run).',
+    fallback: (p) => (p.algorithm === 'text-classifier' ? 10 : p.algorithm === 'language-model' ? 1 : 100),
     parse: integer(1, 100_000),
   }),
   batch_size: spec({
     field: 'batchSize',
-    defaultText: '32',
+    defaultText: '32; 12 (language-model)',
     allowed: 'integer 1 to 65536',
-    description: 'Rows per optimizer step.',
-    fallback: () => 32,
+    description: 'Rows (language-model: sequences of context_length tokens) per optimizer step.',
+    fallback: (p) => (p.algorithm === 'language-model' ? 12 : 32),
     parse: integer(1, 65_536),
   }),
   learning_rate: spec({
     field: 'learningRate',
-    defaultText: '0.01 (linear-regression, logistic-regression), 0.001 (mlp)',
+    defaultText: '0.01 (linear-regression, logistic-regression), 0.001 (mlp, text-classifier, language-model)',
     allowed: 'number > 0 and <= 10',
     description: 'Peak step size of the optimizer.',
-    fallback: (p) => (p.algorithm === 'mlp' ? 1e-3 : 1e-2),
+    fallback: (p) => (p.algorithm === 'linear-regression' || p.algorithm === 'logistic-regression' ? 1e-2 : 1e-3),
     parse: number({ min: 0, minExclusive: true, max: 10 }),
   }),
   optimizer: spec({
     field: 'optimizer',
-    defaultText: 'adam',
+    defaultText: 'adam; adamw (text-classifier, language-model)',
     allowed: OPTIMIZERS.join(' | '),
     description: 'SGD with momentum, Adam, or AdamW (decoupled weight decay).',
-    fallback: () => 'adam',
+    fallback: (p) => (isText(p) ? 'adamw' : 'adam'),
     parse: oneOf(OPTIMIZERS),
   }),
   momentum: spec({
@@ -180,34 +216,34 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   weight_decay: spec({
     field: 'weightDecay',
-    defaultText: '0.01 (adamw), 0 (sgd, adam)',
+    defaultText: '0.01 (adamw), 0 (sgd, adam); 0.1 (language-model with adamw, as nanoGPT)',
     allowed: 'number >= 0 and <= 1',
     description: 'adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient.',
-    fallback: (p) => (p.optimizer === 'adamw' ? 0.01 : 0),
+    fallback: (p) => (p.optimizer !== 'adamw' ? 0 : p.algorithm === 'language-model' ? 0.1 : 0.01),
     parse: number({ min: 0, max: 1 }),
   }),
   grad_clip: spec({
     field: 'gradClip',
-    defaultText: '0 (off)',
+    defaultText: '0 (off); 1 (text-classifier, language-model)',
     allowed: 'number >= 0 and <= 1000000',
     description: 'clips the gradients to this global L2 norm before each update (torch.nn.utils.clip_grad_norm_); 0 = no clipping.',
-    fallback: () => 0,
+    fallback: (p) => (isText(p) ? 1 : 0),
     parse: number({ min: 0, max: 1e6 }),
   }),
   lr_schedule: spec({
     field: 'lrSchedule',
-    defaultText: 'constant',
+    defaultText: 'constant; cosine (text-classifier, language-model)',
     allowed: LR_SCHEDULES.join(' | '),
-    description: 'constant, or cosine decay to 0 over all epochs x batches (after warm-up).',
-    fallback: () => 'constant',
+    description: 'constant, or cosine decay to 0 over all epochs x batches, or max_steps (after warm-up).',
+    fallback: (p) => (isText(p) ? 'cosine' : 'constant'),
     parse: oneOf(LR_SCHEDULES),
   }),
   warmup_steps: spec({
     field: 'warmupSteps',
-    defaultText: '0',
+    defaultText: '0; 100 (language-model)',
     allowed: 'integer 0 to 1000000000',
     description: 'Optimizer steps of linear warm-up from 0 to learning_rate.',
-    fallback: () => 0,
+    fallback: (p) => (p.algorithm === 'language-model' ? 100 : 0),
     parse: integer(0, 1e9),
   }),
   hidden_sizes: spec({
@@ -231,7 +267,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     field: 'dropout',
     defaultText: '0',
     allowed: 'number >= 0 and < 1',
-    description: 'mlp only: probability of zeroing a hidden activation during training.',
+    description: 'mlp, text-classifier, language-model: probability of zeroing an activation during training (the transformers: after attention, the MLP and the embeddings, as nanoGPT).',
     fallback: () => 0,
     parse: number({ min: 0, max: 1, maxExclusive: true }),
   }),
@@ -264,9 +300,9 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   label_column: spec({
     field: 'labelColumn',
-    defaultText: 'first CSV column; JSON Lines key `label`',
+    defaultText: 'first CSV column; JSON Lines key `label`; text-classifier: `label`',
     allowed: 'a CSV header name or JSON key; for CSV without a header, a 0-based column index',
-    description: 'Which column holds the label; every other column is a feature.',
+    description: 'Which column holds the label; every other column is a feature (text-classifier: the text is text_column).',
     fallback: () => null,
     parse: (text) => (text === '' ? undefined : text),
     format: (value) => value ?? '',
@@ -274,10 +310,10 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   content_type: spec({
     field: 'contentType',
     defaultText: "the channel's ContentType in inputdataconfig.json, else the file extension",
-    allowed: Object.keys(CONTENT_TYPE_ALIASES).join(' | '),
+    allowed: `${Object.keys(CONTENT_TYPE_ALIASES).join(' | ')}; text models also text/plain | txt | text`,
     description: 'Format of the data files.',
     fallback: () => null,
-    parse: (text) => CONTENT_TYPE_ALIASES[text.toLowerCase().split(';')[0]!.trim()],
+    parse: (text) => TEXT_CONTENT_TYPE_ALIASES[text.toLowerCase().split(';')[0]!.trim()],
     format: (value) => value ?? '',
   }),
   checkpoint_every_steps: spec({
@@ -297,7 +333,104 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     parse: number({ min: 0, max: 0.5 }),
     format: (value) => (value === null ? '' : String(value)),
   }),
+  n_layer: spec({
+    field: 'nLayer',
+    defaultText: '2 (text-classifier), 4 (language-model)',
+    allowed: 'integer 1 to 96',
+    description: 'text models: transformer blocks (pre-norm multi-head self-attention and a GELU MLP of 4 x n_embd).',
+    fallback: (p) => (p.algorithm === 'language-model' ? 4 : 2),
+    parse: integer(1, 96),
+  }),
+  n_head: spec({
+    field: 'nHead',
+    defaultText: '4',
+    allowed: 'integer 1 to 128, dividing n_embd',
+    description: 'text models: attention heads per block.',
+    fallback: () => 4,
+    parse: integer(1, 128),
+  }),
+  n_embd: spec({
+    field: 'nEmbd',
+    defaultText: '128',
+    allowed: 'integer 1 to 16384, a multiple of n_head',
+    description: 'text models: width of the token and position embeddings and of each block.',
+    fallback: () => 128,
+    parse: integer(1, 16_384),
+  }),
+  context_length: spec({
+    field: 'contextLength',
+    defaultText: '128 (text-classifier), 64 (language-model)',
+    allowed: 'integer 1 to 8192',
+    description: 'text models: most tokens read at once. text-classifier: longer texts are truncated, shorter ones padded (masked); language-model: the block size.',
+    fallback: (p) => (p.algorithm === 'language-model' ? 64 : 128),
+    parse: integer(1, 8192),
+  }),
+  tokenizer: spec({
+    field: 'tokenizer',
+    defaultText: 'bpe',
+    allowed: TOKENIZERS.join(' | '),
+    description: 'text models: byte-level BPE learned from the training text to vocab_size tokens, or one token per character seen in it. Saved as tokenizer.json.',
+    fallback: () => 'bpe',
+    parse: oneOf(TOKENIZERS),
+  }),
+  vocab_size: spec({
+    field: 'vocabSize',
+    defaultText: '1024',
+    allowed: 'integer 258 to 1048576 (the 256 bytes and special tokens at least)',
+    description: 'text models with tokenizer=bpe: most tokens the learned vocabulary holds (fewer when the text has no more pairs seen twice).',
+    fallback: () => 1024,
+    parse: integer(258, 1 << 20),
+  }),
+  bias: spec({
+    field: 'bias',
+    defaultText: 'true',
+    allowed: BOOLEANS.join(' | '),
+    description: 'text models: biases in the Linear layers and LayerNorms (nanoGPT\'s bias; false is a little better and faster).',
+    fallback: () => true,
+    parse: (text) => (text.toLowerCase() === 'true' ? true : text.toLowerCase() === 'false' ? false : undefined),
+  }),
+  max_steps: spec({
+    field: 'maxSteps',
+    defaultText: '0 (train for epochs); 2000 (language-model)',
+    allowed: 'integer 0 to 1000000000',
+    description: 'text models: stop after this many optimizer steps (text-classifier: or after epochs, whichever comes first).',
+    fallback: (p) => (p.algorithm === 'language-model' ? 2000 : 0),
+    parse: integer(0, 1e9),
+  }),
+  eval_interval: spec({
+    field: 'evalInterval',
+    defaultText: '250',
+    allowed: 'integer 1 to 1000000000',
+    description: 'language-model: evaluate on the validation text, and print metric lines, every this many steps (and at the last).',
+    fallback: () => 250,
+    parse: integer(1, 1e9),
+  }),
+  eval_steps: spec({
+    field: 'evalSteps',
+    defaultText: '20',
+    allowed: 'integer 1 to 1000000',
+    description: 'language-model: batches of validation text per evaluation.',
+    fallback: () => 20,
+    parse: integer(1, 1e6),
+  }),
+  text_column: spec({
+    field: 'textColumn',
+    defaultText: 'text',
+    allowed: 'a JSON Lines key or CSV header name',
+    description: 'text models: which JSON Lines key (or CSV column, named in the header) holds the text.',
+    fallback: () => 'text',
+    parse: (text) => (text === '' ? undefined : text),
+  }),
 };
+
+/** Keys that configure a text model only, refused for the tabular algorithms. */
+const TEXT_ONLY_KEYS = ['n_layer', 'n_head', 'n_embd', 'context_length', 'tokenizer', 'vocab_size', 'bias', 'max_steps', 'eval_interval', 'eval_steps', 'text_column'];
+/** Keys that configure a tabular model only, refused for the text algorithms. */
+const TABULAR_ONLY_KEYS = ['hidden_sizes', 'activation', 'cv_folds'];
+
+function isText(p: Partial<Hyperparameters>): boolean {
+  return p.algorithm !== undefined && isTextAlgorithm(p.algorithm);
+}
 
 /** The validation fraction used when neither a validation channel nor validation_fraction is given. */
 export const DEFAULT_VALIDATION_FRACTION = 0.1;
@@ -361,11 +494,51 @@ function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, strin
       'algorithm=logistic-regression fits task=binary or multiclass, but task=regression; use linear-regression or mlp',
     );
   }
+  if (isTextAlgorithm(hp.algorithm)) {
+    checkTextCombinations(hp, given);
+    return;
+  }
+  if (hp.contentType === 'text/plain') {
+    throw new HyperparameterError(`content_type=${given.get('content_type')} (plain text) is read by the text models only; algorithm=${hp.algorithm} reads text/csv or application/jsonlines`);
+  }
+  for (const name of TEXT_ONLY_KEYS) {
+    if (given.has(name)) {
+      throw new HyperparameterError(`hyperparameter ${name} applies to the text models (algorithm=text-classifier or language-model) only, but algorithm=${hp.algorithm}`);
+    }
+  }
   if (hp.algorithm !== 'mlp') {
     for (const name of ['hidden_sizes', 'activation', 'dropout']) {
       if (given.has(name)) {
         throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=mlp only, but algorithm=${hp.algorithm}`);
       }
+    }
+  }
+}
+
+function checkTextCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
+  for (const name of TABULAR_ONLY_KEYS) {
+    if (given.has(name)) {
+      throw new HyperparameterError(`hyperparameter ${name} applies to the tabular models (linear-regression, logistic-regression, mlp) only, but algorithm=${hp.algorithm}`);
+    }
+  }
+  if (hp.nEmbd % hp.nHead !== 0) {
+    throw new HyperparameterError(`n_embd=${hp.nEmbd} must be a multiple of n_head=${hp.nHead} (each head gets n_embd / n_head dimensions); e.g. n_embd=${Math.max(1, Math.round(hp.nEmbd / hp.nHead)) * hp.nHead}`);
+  }
+  if (given.has('vocab_size') && hp.tokenizer === 'char') {
+    throw new HyperparameterError('hyperparameter vocab_size applies to tokenizer=bpe only; tokenizer=char takes one token per character of the training text');
+  }
+  if (hp.algorithm === 'language-model') {
+    for (const name of ['task', 'label_column', 'early_stopping_patience']) {
+      if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=language-model (it predicts the next token of the text)`);
+    }
+    return;
+  }
+  if (hp.task === 'regression') {
+    throw new HyperparameterError('algorithm=text-classifier fits task=binary or multiclass, but task=regression');
+  }
+  for (const name of ['eval_interval', 'eval_steps']) {
+    if (given.has(name)) {
+      throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=language-model only; the text classifier evaluates on the whole validation set at the end of each epoch (and at max_steps)`);
     }
   }
 }

@@ -7,20 +7,36 @@ import path from 'node:path';
 import { CONTENT_TYPE_ALIASES, type ContentType } from '../contract/hyperparameters.ts';
 import { DataError } from './data-error.ts';
 
-export interface DataFile {
+export interface DataFile<T extends string = ContentType> {
   readonly path: string;
   /** Path relative to the channel folder, for messages. */
   readonly name: string;
-  readonly contentType: ContentType;
+  readonly contentType: T;
   readonly gzip: boolean;
   readonly size: number;
 }
 
-const EXTENSIONS: Readonly<Record<string, ContentType>> = {
-  '.csv': 'text/csv',
-  '.jsonl': 'application/jsonlines',
-  '.jsonlines': 'application/jsonlines',
-  '.ndjson': 'application/jsonlines',
+/** Which formats a reader takes: by file extension, and by the content type names users write. */
+export interface ChannelFormats<T extends string> {
+  readonly extensions: Readonly<Record<string, T>>;
+  readonly aliases: Readonly<Record<string, T>>;
+  /** For messages: `text/csv or application/jsonlines (or application/x-jsonlines)`. */
+  readonly typesText: string;
+  /** For messages: `.csv or .jsonl`. */
+  readonly extensionsText: string;
+}
+
+/** The table formats: CSV and JSON Lines. */
+export const TABLE_FORMATS: ChannelFormats<ContentType> = {
+  extensions: {
+    '.csv': 'text/csv',
+    '.jsonl': 'application/jsonlines',
+    '.jsonlines': 'application/jsonlines',
+    '.ndjson': 'application/jsonlines',
+  },
+  aliases: CONTENT_TYPE_ALIASES,
+  typesText: 'text/csv or application/jsonlines (or application/x-jsonlines)',
+  extensionsText: '.csv or .jsonl',
 };
 
 /**
@@ -28,7 +44,14 @@ const EXTENSIONS: Readonly<Record<string, ContentType>> = {
  *   inputdataconfig.json (raw text, aliases allowed), else null to go by file extension.
  * @returns null when the channel folder does not exist.
  */
-export async function listChannelFiles(dir: string, channel: string, configured: string | null): Promise<DataFile[] | null> {
+export async function listChannelFiles(dir: string, channel: string, configured: string | null): Promise<DataFile[] | null>;
+export async function listChannelFiles<T extends string>(dir: string, channel: string, configured: string | null, formats: ChannelFormats<T>): Promise<DataFile<T>[] | null>;
+export async function listChannelFiles(
+  dir: string,
+  channel: string,
+  configured: string | null,
+  formats: ChannelFormats<string> = TABLE_FORMATS,
+): Promise<DataFile<string>[] | null> {
   let entries: string[];
   try {
     entries = await readdir(dir, { recursive: true });
@@ -36,16 +59,14 @@ export async function listChannelFiles(dir: string, channel: string, configured:
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  let forced: ContentType | null = null;
+  let forced: string | null = null;
   if (configured !== null) {
-    forced = CONTENT_TYPE_ALIASES[configured.toLowerCase().split(';')[0]!.trim()] ?? null;
+    forced = formats.aliases[configured.toLowerCase().split(';')[0]!.trim()] ?? null;
     if (forced === null) {
-      throw new DataError(
-        `channel ${channel} has content type "${configured}"; expected text/csv or application/jsonlines (or application/x-jsonlines)`,
-      );
+      throw new DataError(`channel ${channel} has content type "${configured}"; expected ${formats.typesText}`);
     }
   }
-  const files: DataFile[] = [];
+  const files: DataFile<string>[] = [];
   for (const entry of entries.sort()) {
     const name = entry.split(path.sep).join('/');
     // Hidden files (.DS_Store, .gitkeep, SageMaker's .manifest sidecars) are not data.
@@ -55,10 +76,10 @@ export async function listChannelFiles(dir: string, channel: string, configured:
     if (!info.isFile()) continue;
     const gzip = name.endsWith('.gz');
     const extension = path.extname(gzip ? name.slice(0, -3) : name).toLowerCase();
-    const contentType = forced ?? EXTENSIONS[extension];
+    const contentType = forced ?? formats.extensions[extension];
     if (contentType === undefined) {
       throw new DataError(
-        `cannot tell the format of ${channel}/${name}: name it .csv or .jsonl, or set the channel's ContentType (or the content_type hyperparameter) to text/csv or application/jsonlines`,
+        `cannot tell the format of ${channel}/${name}: name it ${formats.extensionsText}, or set the channel's ContentType (or the content_type hyperparameter) to ${formats.typesText.replace(' (or application/x-jsonlines)', '')}`,
       );
     }
     files.push({ path: full, name: `${channel}/${name}`, contentType, gzip, size: info.size });

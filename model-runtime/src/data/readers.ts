@@ -20,12 +20,12 @@ export interface JsonRecord {
   readonly value: unknown;
 }
 
-function open(file: DataFile): Readable {
+function open(file: DataFile<string>): Readable {
   const stream = createReadStream(file.path);
   return file.gzip ? stream.pipe(createGunzip()) : stream;
 }
 
-export async function* readCsvRecords(file: DataFile): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(file: DataFile<string>): AsyncGenerator<CsvRecord> {
   const parser = open(file).pipe(
     parse({ info: true, relax_column_count: true, skip_empty_lines: true, trim: true, bom: true }),
   );
@@ -42,7 +42,7 @@ export async function* readCsvRecords(file: DataFile): AsyncGenerator<CsvRecord>
   }
 }
 
-export async function* readJsonRecords(file: DataFile): AsyncGenerator<JsonRecord> {
+export async function* readJsonRecords(file: DataFile<string>): AsyncGenerator<JsonRecord> {
   const lines = createInterface({ input: open(file), crlfDelay: Infinity });
   let line = 0;
   try {

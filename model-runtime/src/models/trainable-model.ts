@@ -3,13 +3,13 @@
  * the numeric core (ONNX graphs, autodiff, ONNX Runtime sessions). The loop only ever sees
  * this interface; onnx-trainable-model.ts implements it.
  */
-import type { Algorithm, InferencePreprocessing, Task } from '../artifact/model-description.ts';
+import type { InferencePreprocessing, TabularAlgorithm, Task } from '../artifact/model-description.ts';
 import type { Batch } from '../data/batch.ts';
 import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 
 /** What to build. Sizes are known once the data's schema is read. */
 export interface ModelConfig {
-  readonly algorithm: Algorithm;
+  readonly algorithm: TabularAlgorithm;
   readonly task: Task;
   /** F: number of input features. */
   readonly inputSize: number;

@@ -2,7 +2,7 @@
  * Checks a model and optimizer configuration before any graph is built, so a bad value fails
  * with its name and the allowed range instead of deep inside ONNX Runtime.
  */
-import { ALGORITHMS, TASKS } from '../artifact/model-description.ts';
+import { TABULAR_ALGORITHMS, TASKS } from '../artifact/model-description.ts';
 import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 import type { ModelConfig } from './trainable-model.ts';
 
@@ -17,7 +17,7 @@ const isPositiveInt = (v: number): boolean => Number.isInteger(v) && v > 0;
 const inRange = (v: number, lo: number, hi: number, hiOpen = true): boolean => Number.isFinite(v) && v >= lo && (hiOpen ? v < hi : v <= hi);
 
 export function validateModelConfig(m: ModelConfig): void {
-  check(ALGORITHMS.includes(m.algorithm), `algorithm '${m.algorithm}' is unknown; use one of ${ALGORITHMS.join(', ')}`);
+  check(TABULAR_ALGORITHMS.includes(m.algorithm), `algorithm '${m.algorithm}' is not a tabular model; use one of ${TABULAR_ALGORITHMS.join(', ')}`);
   check(TASKS.includes(m.task), `task '${m.task}' is unknown; use one of ${TASKS.join(', ')}`);
   check(!(m.algorithm === 'linear-regression' && m.task !== 'regression'), `algorithm linear-regression needs task regression, got ${m.task}; use logistic-regression or mlp for classification`);
   check(!(m.algorithm === 'logistic-regression' && m.task === 'regression'), 'algorithm logistic-regression needs task binary or multiclass; use linear-regression or mlp for regression');

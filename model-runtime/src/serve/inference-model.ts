@@ -5,9 +5,9 @@
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { loadArtifact } from '../artifact/load.ts';
+import { loadArtifact, type LoadedArtifact } from '../artifact/load.ts';
 import { createSession } from '../engine/session.ts';
-import { INFERENCE_INPUT, INFERENCE_OUTPUT, type ModelDescription } from '../artifact/model-description.ts';
+import { INFERENCE_INPUT, INFERENCE_OUTPUT, isTabularDescription, type TabularModelDescription } from '../artifact/model-description.ts';
 import type { Manifest } from '../artifact/digest.ts';
 import { FeatureDecoder } from './feature-decoder.ts';
 import { outputInterpreter, type OutputInterpreter } from './predictions.ts';
@@ -34,7 +34,7 @@ export class InferenceModel {
   readonly outputInterpreter: OutputInterpreter;
 
   private constructor(
-    readonly description: ModelDescription,
+    readonly description: TabularModelDescription,
     readonly manifest: Manifest,
     private readonly session: ort.InferenceSession,
   ) {
@@ -55,6 +55,14 @@ export class InferenceModel {
    */
   static async load(modelDir: string, options: InferenceModelOptions = {}): Promise<InferenceModel> {
     const artifact = await loadArtifact(modelDir, { expectedDigest: options.expectedDigest ?? null });
+    if (!isTabularDescription(artifact.description)) {
+      throw new Error(`model.json says algorithm ${artifact.description.algorithm}, which is not a tabular model; load it with serve/served-model.ts's loadServedModel`);
+    }
+    return InferenceModel.fromArtifact({ ...artifact, description: artifact.description }, options);
+  }
+
+  /** Opens the session over an artifact already verified. */
+  static async fromArtifact(artifact: LoadedArtifact & { readonly description: TabularModelDescription }, options: Pick<InferenceModelOptions, 'threads'> = {}): Promise<InferenceModel> {
     const session = await createSession(artifact.onnx, {
       intraOpNumThreads: options.threads ?? Math.max(1, os.availableParallelism()),
     });
@@ -85,7 +93,7 @@ export class InferenceModel {
  * model.onnx must read `features` (N, F) with F = model.json's feature count and write `output`:
  * a mismatch found here fails /ping with the reason, where it would otherwise be a 500 on every request.
  */
-function checkContract(session: ort.InferenceSession, description: ModelDescription): void {
+function checkContract(session: ort.InferenceSession, description: TabularModelDescription): void {
   for (const [names, name, what] of [
     [session.inputNames, INFERENCE_INPUT, 'input'],
     [session.outputNames, INFERENCE_OUTPUT, 'output'],

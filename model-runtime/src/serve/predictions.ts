@@ -2,7 +2,7 @@
  * The model's output tensor -> what a caller reads: a number per row for regression (an array
  * when there are several targets), a label with every class's probability for classification.
  */
-import type { ModelDescription } from '../artifact/model-description.ts';
+import type { TabularModelDescription } from '../artifact/model-description.ts';
 
 export interface ClassPrediction {
   readonly label: string;
@@ -17,7 +17,7 @@ export interface OutputInterpreter {
   interpret(output: Float32Array, count: number): Prediction[]; // output (count, width)
 }
 
-export function outputInterpreter(description: ModelDescription): OutputInterpreter {
+export function outputInterpreter(description: TabularModelDescription): OutputInterpreter {
   const labels = description.labels;
   if (description.task === 'regression' || labels === null) {
     const width = Math.max(1, description.targets.length);

@@ -17,14 +17,15 @@ export function payloadTooLarge(bytes: number | undefined, limit: number): HttpE
   );
 }
 
-export function readBody(request: IncomingMessage, limit: number): Promise<string> {
+/** The body's bytes, as sent: each model decodes them (and says so when they are not UTF-8). */
+export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     request.resume(); // discard the upload so the client can read the 413
     return Promise.reject(payloadTooLarge(declared, limit));
   }
   return new Promise((resolve, reject) => {
-    // A small body arrives in one chunk: decode that one rather than copy it into a new buffer first.
+    // A small body arrives in one chunk: hand that one on rather than copy it into a new buffer first.
     let first: Buffer | undefined;
     let rest: Buffer[] | undefined;
     let received = 0;
@@ -43,8 +44,8 @@ export function readBody(request: IncomingMessage, limit: number): Promise<strin
     });
     request.on('end', () => {
       if (refused) return;
-      if (rest !== undefined) resolve(Buffer.concat(rest, received).toString('utf8'));
-      else resolve(first === undefined ? '' : first.toString('utf8'));
+      if (rest !== undefined) resolve(Buffer.concat(rest, received));
+      else resolve(first ?? Buffer.alloc(0));
     });
     request.on('error', reject);
   });

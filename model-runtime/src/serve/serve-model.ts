@@ -15,7 +15,7 @@
 import cluster from 'node:cluster';
 import { ArtifactIntegrityError } from '../artifact/digest.ts';
 import { EXPECTED_DIGEST_ENV } from '../artifact/expected-digest.ts';
-import { InferenceModel } from './inference-model.ts';
+import { loadServedModel, loadedModelLogFields } from './load-served-model.ts';
 import { logEvent } from './log.ts';
 import { InferenceServer } from './server.ts';
 import type { ServeConfig } from './serve-config.ts';
@@ -48,14 +48,12 @@ export interface InProcessOptions {
 
 export async function serveInThisProcess(modelDir: string, config: ServeConfig, hooks: ServeHooks = {}, options: InProcessOptions = {}): Promise<StopReason> {
   const stopSignal = stopRequested();
-  const loading = InferenceModel.load(modelDir, { threads: config.threadsPerWorker, expectedDigest: config.expectedDigest }).then((model) => {
-    logEvent('info', 'model loaded', {
-      algorithm: model.description.algorithm,
-      task: model.description.task,
-      features: model.description.features,
-      digest: model.manifest.digest,
-      threads: config.threadsPerWorker,
-    });
+  const loading = loadServedModel(modelDir, {
+    threads: config.threadsPerWorker,
+    expectedDigest: config.expectedDigest,
+    batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
+  }).then((model) => {
+    logEvent('info', 'model loaded', { ...loadedModelLogFields(model), threads: config.threadsPerWorker });
     return model;
   });
   // A failed load is logged below, the same way in either order.
@@ -64,7 +62,6 @@ export async function serveInThisProcess(modelDir: string, config: ServeConfig, 
     model: loading,
     timeoutMs: config.timeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
-    batching: { maxBatchRows: config.maxBatchRows, windowMs: config.batchWindowMs },
   });
   const address = await server.listen(config.port, config.host);
   logEvent('info', 'listening', { host: address.address, port: address.port, modelDir });

@@ -2,7 +2,8 @@
  * The inference HTTP server: SageMaker's container contract on node:http, no framework.
  *
  *   GET  /ping                          200 once the model is loaded and verified, 503 before
- *   POST /invocations                   predictions (JSON, CSV, JSON lines in and out)
+ *   POST /invocations                   the served model's answer (served-model.ts: tabular rows in
+ *                                       JSON, CSV or JSON Lines; texts to classify; prompts)
  *   POST /endpoints/<name>/invocations  the same, answered in the SageMaker runtime API's shape
  *   GET  /execution-parameters          batch transform's tuning hints
  *
@@ -15,9 +16,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { answerClientErrors } from './client-error.ts';
-import { DynamicBatcher, type DynamicBatcherOptions } from './dynamic-batcher.ts';
 import { renderError } from './error-response.ts';
-import type { InferenceModel } from './inference-model.ts';
 import { invoke, type ModelState } from './invocation.ts';
 import { JSON_TYPE } from './media-types.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './read-body.ts';
@@ -25,10 +24,11 @@ import { stdoutRequestLogger, type RequestLogger } from './log.ts';
 import type { RouteResponse } from './route-response.ts';
 import { RouteTable } from './route-table.ts';
 import { DEFAULT_VARIANT_NAME, RUNTIME_API_INVOCATIONS_PATH, runtimeApiHeaders } from './runtime-api.ts';
+import type { ServedModel } from './served-model.ts';
 
 export interface InferenceServerOptions {
-  /** The model being loaded; /ping answers 503 until it resolves. */
-  readonly model: Promise<InferenceModel>;
+  /** The model being loaded (served-model.ts's loadServedModel); /ping answers 503 until it resolves. */
+  readonly model: Promise<ServedModel>;
   /**
    * Largest request body accepted, in bytes; larger ones get a 413.
    * @default 6 MB (SageMaker's real-time payload limit)
@@ -39,7 +39,6 @@ export interface InferenceServerOptions {
    * @default 60_000 (SageMaker's invocation timeout)
    */
   readonly timeoutMs?: number;
-  readonly batching?: DynamicBatcherOptions;
   /**
    * Production variant name reported on the runtime API path.
    * @default 'AllTraffic'
@@ -54,7 +53,7 @@ export interface InferenceServerOptions {
 
 export class InferenceServer {
   readonly http: http.Server;
-  private loaded: { model: InferenceModel; batcher: DynamicBatcher } | undefined;
+  private loaded: { model: ServedModel } | undefined;
   private loadError: Error | undefined;
   private draining = false;
   private readonly maxPayloadBytes: number;
@@ -93,7 +92,7 @@ export class InferenceServer {
   ready: Promise<void> = Promise.resolve();
 
   /** The loaded model, or undefined while it is loading. */
-  get model(): InferenceModel | undefined {
+  get model(): ServedModel | undefined {
     return this.loaded?.model;
   }
 
@@ -104,7 +103,7 @@ export class InferenceServer {
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     this.ready = this.options.model.then(
       (model) => {
-        this.loaded = { model, batcher: new DynamicBatcher(model, this.options.batching) };
+        this.loaded = { model };
       },
       (error: unknown) => {
         this.loadError = error instanceof Error ? error : new Error(String(error));

@@ -1,12 +1,15 @@
 /**
  * Hyperparameters and the data's shape -> the core's ModelConfig and OptimizerConfig.
  */
-import type { Task } from '../artifact/model-description.ts';
+import type { TabularAlgorithm, Task } from '../artifact/model-description.ts';
 import type { Hyperparameters } from '../contract/hyperparameters.ts';
 import type { ModelConfig } from '../models/trainable-model.ts';
 import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 
-export function modelConfig(hp: Hyperparameters, task: Task, inputSize: number, classes: number): ModelConfig {
+/** A tabular job's hyperparameters, its algorithm known to be a tabular one. */
+export type TabularHyperparameters = Hyperparameters & { readonly algorithm: TabularAlgorithm };
+
+export function modelConfig(hp: TabularHyperparameters, task: Task, inputSize: number, classes: number): ModelConfig {
   return {
     algorithm: hp.algorithm,
     task,

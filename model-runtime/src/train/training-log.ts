@@ -3,6 +3,7 @@
  * SageMaker's MetricDefinitions read (contract/metrics.ts), notes for people, and the saved
  * model's folder and digest.
  */
+import { modelSummaryList } from '../artifact/model-description.ts';
 import { formatMetricLine } from '../contract/metrics.ts';
 import type { TrainingEvent } from './training-events.ts';
 
@@ -20,7 +21,7 @@ export function trainingLogLine(event: TrainingEvent): string | null {
       return formatMetricLine(event.metrics);
     case 'done': {
       const { modelDir, description, manifest } = event.result;
-      return `model: ${modelDir} (${description.algorithm}, ${description.task}); digest ${manifest.digest}`;
+      return `model: ${modelDir} (${modelSummaryList(description)}); digest ${manifest.digest}`;
     }
   }
 }

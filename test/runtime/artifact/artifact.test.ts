@@ -45,7 +45,7 @@ describe('saveArtifact / loadArtifact', () => {
   const description = tinyDescription(['a', 'b']);
 
   it('round-trips: the loaded model predicts exactly what the saved one did', async () => {
-    const manifest = await saveArtifact(dir, onnxBytes, description);
+    const manifest = await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     const loaded = await loadArtifact(dir);
     expect(loaded.description).toEqual(description);
     expect(loaded.manifest).toEqual(manifest);
@@ -57,15 +57,15 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('writes a digest that sha256sum reproduces', async () => {
-    const manifest = await saveArtifact(dir, onnxBytes, description);
+    const manifest = await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     const listing = execFileSync('sha256sum', ['model.json', 'model.onnx'], { cwd: dir });
     expect(manifest.digest).toBe(sha256Hex(listing));
     expect(Object.keys(manifest.files)).toEqual(['model.json', 'model.onnx']);
   });
 
   it('records the write time in MANIFEST.json, outside the digest: the same model saved twice has one digest', async () => {
-    const first = await saveArtifact(dir, onnxBytes, description, { createdAt: new Date('2026-01-01T00:00:00Z') });
-    const second = await saveArtifact(dir, onnxBytes, description, { createdAt: new Date('2026-06-30T12:34:56Z') });
+    const first = await saveArtifact(dir, { 'model.onnx': onnxBytes }, description, { createdAt: new Date('2026-01-01T00:00:00Z') });
+    const second = await saveArtifact(dir, { 'model.onnx': onnxBytes }, description, { createdAt: new Date('2026-06-30T12:34:56Z') });
     expect(second.digest).toBe(first.digest);
     expect([first.createdAt, second.createdAt]).toEqual(['2026-01-01T00:00:00.000Z', '2026-06-30T12:34:56.000Z']);
     expect((await loadArtifact(dir)).manifest.createdAt).toBe('2026-06-30T12:34:56.000Z');
@@ -73,7 +73,7 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('refuses a manifest whose digest is not the expected one, naming both, before reading any file', async () => {
-    const manifest = await saveArtifact(dir, onnxBytes, description);
+    const manifest = await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     const expected = 'e'.repeat(64);
     const error = await expectIntegrityError(loadArtifact(dir, { expectedDigest: expected }));
     expect(error.message).toContain(manifest.digest);
@@ -82,7 +82,7 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('refuses a tampered file and names it', async () => {
-    await saveArtifact(dir, onnxBytes, description);
+    await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     const onnxPath = path.join(dir, 'model.onnx');
     const bytes = await readFile(onnxPath);
     bytes[bytes.length - 1] ^= 1;
@@ -93,7 +93,7 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('refuses a missing file and names it', async () => {
-    await saveArtifact(dir, onnxBytes, description);
+    await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     await rm(path.join(dir, 'model.json'));
     const error = await expectIntegrityError(loadArtifact(dir));
     expect(error.missing).toEqual(['model.json']);
@@ -101,7 +101,7 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('refuses an extra file and names it', async () => {
-    await saveArtifact(dir, onnxBytes, description);
+    await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     await writeFile(path.join(dir, 'backdoor.onnx'), 'x');
     const error = await expectIntegrityError(loadArtifact(dir));
     expect(error.extra).toEqual(['backdoor.onnx']);
@@ -109,7 +109,7 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('refuses a manifest edited to match a tampered file', async () => {
-    await saveArtifact(dir, onnxBytes, description);
+    await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     const manifestPath = path.join(dir, 'MANIFEST.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     const tampered = new TextEncoder().encode('{}');
@@ -121,7 +121,7 @@ describe('saveArtifact / loadArtifact', () => {
   });
 
   it('refuses a folder without a manifest', async () => {
-    await saveArtifact(dir, onnxBytes, description);
+    await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     await rm(path.join(dir, 'MANIFEST.json'));
     const error = await expectIntegrityError(loadArtifact(dir));
     expect(error.message).toMatch(/has no MANIFEST\.json/);
@@ -129,12 +129,12 @@ describe('saveArtifact / loadArtifact', () => {
 
   it('refuses to save into a folder holding other files', async () => {
     await writeFile(path.join(dir, 'notes.txt'), 'x');
-    await expect(saveArtifact(dir, onnxBytes, description)).rejects.toThrow(/also holds: notes\.txt/);
+    await expect(saveArtifact(dir, { 'model.onnx': onnxBytes }, description)).rejects.toThrow(/also holds: notes\.txt/);
   });
 
   it('overwrites a previous artifact in place', async () => {
-    await saveArtifact(dir, tinyLinearOnnx([1, 1], 0), description);
-    await saveArtifact(dir, onnxBytes, description);
+    await saveArtifact(dir, { 'model.onnx': tinyLinearOnnx([1, 1], 0) }, description);
+    await saveArtifact(dir, { 'model.onnx': onnxBytes }, description);
     const loaded = await loadArtifact(dir);
     expect(Array.from(await predict(loaded.onnx, [[1, 1]]))).toEqual([-0.5]);
   });

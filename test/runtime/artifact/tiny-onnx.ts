@@ -2,7 +2,7 @@
  * A minimal hand-built inference graph for artifact tests that must not depend on the numeric
  * core: output = features @ W + b, as float32, with the model.onnx I/O contract's names.
  */
-import { MODEL_FORMAT, type ModelDescription } from '../../../model-runtime/src/artifact/model-description.ts';
+import { MODEL_FORMAT, type TabularModelDescription } from '../../../model-runtime/src/artifact/model-description.ts';
 import { denseNetworkOnnx } from '../../serve/fixtures/onnx-models.ts';
 
 /** One Gemm layer, (F) weights and a bias: the serving fixtures' dense network with a single layer. */
@@ -10,7 +10,7 @@ export function tinyLinearOnnx(weights: readonly number[], bias: number): Uint8A
   return denseNetworkOnnx([{ weights: weights.map((w) => [w]), bias: [bias] }], false);
 }
 
-export function tinyDescription(features: readonly string[]): ModelDescription {
+export function tinyDescription(features: readonly string[]): TabularModelDescription {
   return {
     format: MODEL_FORMAT,
     algorithm: 'linear-regression',

@@ -2,6 +2,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { isTabularDescription, type ModelDescription, type TabularModelDescription } from '../../../model-runtime/src/artifact/model-description.ts';
 import { loadArtifact } from '../../../model-runtime/src/artifact/load.ts';
 import { TrainingStopped } from '../../../model-runtime/src/train/fit.ts';
 import { runTraining } from '../../../model-runtime/src/train/run.ts';
@@ -25,7 +26,7 @@ describe('runTraining', () => {
     const result = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)) });
     const loaded = await loadArtifact(paths.model);
     expect(loaded.manifest.digest).toBe(result.manifest.digest);
-    expect(loaded.description.features).toEqual(['a', 'b']);
+    expect(tabular(loaded.description).features).toEqual(['a', 'b']);
     // y = 3a - 2b + 1 in raw units: the standardisation is inside the graph.
     const [origin, unitA, unitB] = await predict(loaded.onnx, [[0, 0], [1, 0], [0, 1]]);
     expect(origin).toBeCloseTo(1, 1);
@@ -47,7 +48,7 @@ describe('runTraining', () => {
     expect(value('cv_validation_loss_std')).toBeGreaterThan(0);
     expect(value('cv_validation_loss_std')).toBeLessThan(value('cv_validation_loss_mean'));
     expect(lines).toContain(`final: training on all 240 rows for ${result.history.length} epochs (the folds' mean best epoch)`);
-    expect(result.description.labels).toEqual(['blue', 'green', 'red']);
+    expect(tabular(result.description).labels).toEqual(['blue', 'green', 'red']);
     expect(result.description.metrics.cv_validation_accuracy_mean).toBe(value('cv_validation_accuracy_mean'));
     expect(result.description.metrics.train_accuracy).toBeGreaterThan(0.9);
     await rm(paths.root, { recursive: true, force: true });
@@ -70,7 +71,7 @@ describe('runTraining', () => {
     const lines: string[] = [];
     const result = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)), maxInMemoryBytes: 4096 });
     expect(lines.join('\n')).toMatch(/streamed from the files each epoch/);
-    expect(result.description.features).toEqual(['x', 'y']);
+    expect(tabular(result.description).features).toEqual(['x', 'y']);
     expect(result.description.metrics.validation_accuracy).toBeGreaterThan(0.9);
     await rm(paths.root, { recursive: true, force: true });
   });
@@ -175,3 +176,9 @@ describe('runTraining', () => {
     }
   });
 });
+
+/** The description of a tabular run, refused (failing the test) if it is anything else. */
+function tabular(description: ModelDescription): TabularModelDescription {
+  if (!isTabularDescription(description)) throw new Error(`expected a tabular model, got ${description.algorithm}`);
+  return description;
+}

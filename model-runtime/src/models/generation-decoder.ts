@@ -1,0 +1,91 @@
+/**
+ * One ONNX Runtime session over a decoder in Hugging Face's "text-generation-with-past" layout
+ * (this runtime's model.onnx, or a GPT-2 class export): feed new tokens and the cache, get the
+ * next-token logits and the cache grown by those tokens. Batch 1: each request generates alone.
+ */
+import * as ort from 'onnxruntime-node';
+import { createSession, type EngineOptions } from '../engine/session.ts';
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, pastKeyName, pastValueName, presentKeyName, presentValueName } from './gpt.ts';
+
+/** The sizes a decoder's inputs need, from config.json. */
+export interface DecoderShape {
+  readonly nLayer: number;
+  readonly nHead: number;
+  /** D = n_embd / n_head */
+  readonly headDim: number;
+  readonly vocabSize: number;
+  /** Positions the model has embeddings for: P + T never exceeds it. */
+  readonly contextLength: number;
+}
+
+/** Keys and values of every layer for the positions fed so far, (1, H, P, D) each. */
+export interface KvCache {
+  readonly length: number;
+  readonly keys: readonly ort.Tensor[];
+  readonly values: readonly ort.Tensor[];
+}
+
+export interface DecoderStep {
+  /** Logits (V) for the token after the last one fed. */
+  readonly logits: Float32Array;
+  readonly cache: KvCache;
+}
+
+export class CausalDecoder {
+  private constructor(
+    readonly shape: DecoderShape,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async create(model: Uint8Array, shape: DecoderShape, engine: EngineOptions = {}): Promise<CausalDecoder> {
+    const session = await createSession(model, engine);
+    const expected = [INPUT_IDS, ATTENTION_MASK, ...Array.from({ length: shape.nLayer }, (_, i) => [pastKeyName(i), pastValueName(i)]).flat()];
+    const missing = expected.filter((n) => !session.inputNames.includes(n));
+    const outputs = [LOGITS, ...Array.from({ length: shape.nLayer }, (_, i) => [presentKeyName(i), presentValueName(i)]).flat()];
+    const missingOutputs = outputs.filter((n) => !session.outputNames.includes(n));
+    if (missing.length > 0 || missingOutputs.length > 0) {
+      await session.release();
+      throw new Error(`model.onnx is not a decoder with past key values for ${shape.nLayer} layers: missing inputs [${missing.join(', ')}], outputs [${missingOutputs.join(', ')}]`);
+    }
+    return new CausalDecoder(shape, session);
+  }
+
+  /** A cache of no positions, for the first call. */
+  emptyCache(): KvCache {
+    const { nLayer, nHead, headDim } = this.shape;
+    const empty = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [1, nHead, 0, headDim]);
+    return { length: 0, keys: Array.from({ length: nLayer }, empty), values: Array.from({ length: nLayer }, empty) };
+  }
+
+  /** Feeds `ids` (at least one) after the cache's positions. */
+  async step(ids: readonly number[], cache: KvCache): Promise<DecoderStep> {
+    const { nLayer, contextLength } = this.shape;
+    if (ids.length === 0) throw new Error('decoder step: needs at least one token');
+    const total = cache.length + ids.length;
+    if (total > contextLength) throw new Error(`decoder step: ${total} positions exceed the context length ${contextLength}`);
+    const feeds: Record<string, ort.Tensor> = {
+      [INPUT_IDS]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+      [ATTENTION_MASK]: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+    };
+    for (let i = 0; i < nLayer; i++) {
+      feeds[pastKeyName(i)] = cache.keys[i]!;
+      feeds[pastValueName(i)] = cache.values[i]!;
+    }
+    const out = await this.session.run(feeds);
+    const logits = out[LOGITS]!.data as Float32Array;
+    const vocabSize = out[LOGITS]!.dims[2]!;
+    const last = logits.subarray((ids.length - 1) * vocabSize, ids.length * vocabSize);
+    return {
+      logits: Float32Array.from(last),
+      cache: {
+        length: total,
+        keys: Array.from({ length: nLayer }, (_, i) => out[presentKeyName(i)]!),
+        values: Array.from({ length: nLayer }, (_, i) => out[presentValueName(i)]!),
+      },
+    };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

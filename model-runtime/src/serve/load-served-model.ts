@@ -1,0 +1,31 @@
+/**
+ * Loads a model folder as the ServedModel its model.json describes (served-model.ts), after
+ * verifying the artifact once: MANIFEST.json, and the sealed digest when given. Each kind of
+ * model is imported only when asked for, so a tabular endpoint never loads the text models.
+ */
+import { loadArtifact } from '../artifact/load.ts';
+import type { ServedModel, ServedModelOptions } from './served-model.ts';
+
+/** Verifies the artifact in `modelDir`, then loads it as the model its model.json describes. */
+export async function loadServedModel(modelDir: string, options: ServedModelOptions = {}): Promise<ServedModel> {
+  const artifact = await loadArtifact(modelDir, { expectedDigest: options.expectedDigest ?? null });
+  const { description } = artifact;
+  switch (description.algorithm) {
+    case 'linear-regression':
+    case 'logistic-regression':
+    case 'mlp':
+      return (await import('./tabular-model.ts')).TabularModel.fromArtifact({ ...artifact, description }, options);
+    case 'text-classifier':
+      throw new Error('model.json says algorithm text-classifier, which this build cannot serve yet');
+    case 'language-model':
+      // Helper C's serve/text-generation-model.ts takes this case.
+      throw new Error('model.json says algorithm language-model, which this build cannot serve yet');
+  }
+}
+
+/** The fields of the "model loaded" log line. */
+export function loadedModelLogFields(model: ServedModel): Record<string, unknown> {
+  const d = model.description;
+  const shape = 'features' in d ? { task: d.task, features: d.features } : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength } : { contextLength: d.contextLength };
+  return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };
+}

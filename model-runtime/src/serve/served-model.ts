@@ -1,0 +1,57 @@
+/**
+ * The seam between the HTTP server and what it serves: a loaded, verified model that answers
+ * one invocation's body. The server owns the contract around it (routes, formats negotiated,
+ * payload limit, timeout, errors, logs); each kind of model owns how a body becomes its answer.
+ *
+ *   linear-regression, logistic-regression, mlp   tabular-model.ts (rows of features, dynamic batching)
+ *   text-classifier                               text-classification-model.ts
+ *   language-model                                text-generation-model.ts
+ *
+ * load-served-model.ts verifies the artifact once (MANIFEST.json, and the sealed digest when
+ * given) and hands it to the loader model.json's algorithm names.
+ */
+import type { Manifest } from '../artifact/digest.ts';
+import type { ModelDescription } from '../artifact/model-description.ts';
+import type { DynamicBatcherOptions } from './dynamic-batcher.ts';
+import type { RequestLogFields } from './log.ts';
+import type { MediaType } from './media-types.ts';
+
+/** One invocation as the server has read it: the negotiated formats, and what SageMaker passes through. */
+export interface InvocationRequest {
+  /** The body's format, from Content-Type (JSON when absent). */
+  readonly contentType: MediaType;
+  /** The answer's format, from Accept (the request's own format when absent or `*\/*`). */
+  readonly accept: MediaType;
+}
+
+export interface InvocationAnswer {
+  readonly contentType: string;
+  readonly body: string;
+  /** This request's fields of the log line (rows at least). */
+  readonly log: RequestLogFields;
+}
+
+export interface ServedModel {
+  readonly description: ModelDescription;
+  readonly manifest: Manifest;
+  /** ONNX Runtime runs made so far (batching makes it smaller than the request count); absent where not counted. */
+  readonly runs?: number;
+  /** Answers one body; throws an HttpError (400, 406, 415, ...) naming what was wrong with it. */
+  invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer>;
+  close(): Promise<void>;
+}
+
+export interface ServedModelOptions {
+  /**
+   * ONNX Runtime intra-op threads per session.
+   * @default available cores
+   */
+  readonly threads?: number;
+  /**
+   * The sealed manifest digest (MODEL_RUNTIME_EXPECTED_DIGEST): any other is refused.
+   * @default not checked
+   */
+  readonly expectedDigest?: string | null;
+  /** How concurrent requests share forward passes (models that batch them). */
+  readonly batching?: DynamicBatcherOptions;
+}
