@@ -47,6 +47,7 @@ const convCases: Record<string, { x: number[]; w: number[]; options: Conv2dOptio
   'stride 2 over an odd size (the input gradient needs output padding)': { x: [1, 2, 7, 7], w: [3, 2, 3, 3], options: { stride: 2, padding: 1 } },
   'dilation 2': { x: [1, 2, 8, 8], w: [2, 2, 3, 3], options: { dilation: 2, padding: 2 } },
   'groups 2, stride 2, even kernel': { x: [2, 4, 6, 6], w: [6, 2, 2, 2], options: { groups: 2, stride: 2 } },
+  'stride 1, no padding, rectangular kernel': { x: [2, 2, 5, 7], w: [3, 2, 2, 3], options: {} },
 };
 
 describe('conv2d', () => {
@@ -77,6 +78,12 @@ describe('conv2d', () => {
     expect(result.maxError).toBeLessThan(2e-3);
   });
 
+  test("padding 'same' with an even kernel (more padding at the end): gradients", async () => {
+    const inputs: GradCheckInput[] = [{ shape: [2, 2, 6, 6] }, { shape: [3, 2, 4, 4] }, { shape: [3] }];
+    const result = await gradCheck(inputs, (g, [x, w, b]) => conv2d(g, x!, w!, b!, { padding: 'same' }), { dtype: 'float32', eps: 1e-2 });
+    expect(result.maxError).toBeLessThan(2e-3);
+  });
+
   test("padding 'same' keeps the size, as torch's does for an even kernel", () => {
     const g = new GraphBuilder('same');
     expect(conv2d(g, g.input('x', 'float32', ['N', 3, 9, 9]), g.input('w', 'float32', [8, 3, 4, 4]), null, { padding: 'same' }).shape).toEqual(['N', 8, 9, 9]);
@@ -100,6 +107,9 @@ describe('pooling', () => {
     const values = uniform(2 * 3 * 6 * 6, 4);
     const result = await gradCheck([{ shape: [2, 3, 6, 6], values }], (g, [x]) => maxPool2d(g, x!, 2));
     expect(result.maxError).toBeLessThan(1e-6);
+    // An odd size: the last row and column belong to no window and get no gradient.
+    const odd = await gradCheck([{ shape: [2, 2, 7, 5], values: uniform(140, 6) }], (g, [x]) => maxPool2d(g, x!, 2));
+    expect(odd.maxError).toBeLessThan(1e-6);
     const overlapping = await gradCheck([{ shape: [1, 2, 7, 7], values: uniform(98, 5) }], (g, [x]) => maxPool2d(g, x!, 3, { stride: 2, padding: 1 }));
     expect(overlapping.maxError).toBeLessThan(1e-6);
   });
