@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ArtifactIntegrityError, MANIFEST_FILE, parseManifest, verifyFileHashes, type Manifest } from './digest.ts';
 import { EXPECTED_DIGEST_ENV } from './expected-digest.ts';
 import { MODEL_JSON_FILE, MODEL_ONNX_FILE, readArtifactFiles } from './files.ts';
-import { isTabularDescription, type ModelDescription } from './model-description.ts';
+import { tokenizerFile, type ModelDescription } from './model-description.ts';
 import { parseModelDescription } from './parse-description.ts';
 
 export interface LoadedArtifact {
@@ -69,11 +69,12 @@ export async function loadArtifact(dir: string, options: LoadArtifactOptions = {
     );
   }
   const description = parseModelDescription(new TextDecoder().decode(json));
-  if (!isTabularDescription(description) && !files.bytes.has(description.tokenizer.file)) {
+  const tokenizer = tokenizerFile(description);
+  if (tokenizer !== null && !files.bytes.has(tokenizer)) {
     throw new ArtifactIntegrityError(
-      `model artifact in ${resolved} is consistent with its manifest but lacks ${description.tokenizer.file}, the tokenizer model.json names`,
+      `model artifact in ${resolved} is consistent with its manifest but lacks ${tokenizer}, the tokenizer model.json names`,
       [],
-      [description.tokenizer.file],
+      [tokenizer],
     );
   }
   return { dir: resolved, description, onnx, files: files.bytes, manifest };

@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { MANIFEST_FILE, createManifest, parseManifest, sha256Hex, type Manifest } from './digest.ts';
 import { MODEL_JSON_FILE, MODEL_ONNX_FILE } from './files.ts';
-import { isTabularDescription, type ModelDescription } from './model-description.ts';
+import { tokenizerFile, type ModelDescription } from './model-description.ts';
 
 const MANIFEST_TEMP = `${MANIFEST_FILE}.tmp`;
 
@@ -74,7 +74,8 @@ function checkContent(content: ArtifactContent, description: ModelDescription): 
       throw new Error(`artifact file name ${JSON.stringify(name)} must be a relative path inside the model folder, e.g. tokenizer.json`);
     }
   }
-  const needed = [MODEL_ONNX_FILE, ...(isTabularDescription(description) ? [] : [description.tokenizer.file])];
+  const tokenizer = tokenizerFile(description);
+  const needed = [MODEL_ONNX_FILE, ...(tokenizer === null ? [] : [tokenizer])];
   const absent = needed.filter((name) => content[name] === undefined);
   if (absent.length > 0) throw new Error(`a ${description.algorithm} artifact needs ${absent.join(' and ')}, which the files given lack`);
 }

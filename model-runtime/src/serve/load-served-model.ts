@@ -17,6 +17,9 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
       return (await import('./tabular-model.ts')).TabularModel.fromArtifact({ ...artifact, description }, options);
     case 'text-classifier':
       throw new Error('model.json says algorithm text-classifier, which this build cannot serve yet');
+    case 'image-classifier':
+    case 'audio-classifier':
+      return (await import('./cnn-classifier-model.ts')).CnnClassifierModel.fromArtifact({ ...artifact, description }, options);
     case 'language-model':
       // Helper C's serve/text-generation-model.ts takes this case.
       throw new Error('model.json says algorithm language-model, which this build cannot serve yet');
@@ -26,6 +29,13 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
 /** The fields of the "model loaded" log line. */
 export function loadedModelLogFields(model: ServedModel): Record<string, unknown> {
   const d = model.description;
-  const shape = 'features' in d ? { task: d.task, features: d.features } : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength } : { contextLength: d.contextLength };
+  const shape =
+    'features' in d
+      ? { task: d.task, features: d.features }
+      : 'image' in d || 'audio' in d
+        ? { task: d.task, labels: d.labels }
+        : 'labels' in d
+          ? { task: d.task, labels: d.labels, contextLength: d.contextLength }
+          : { contextLength: d.contextLength };
   return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };
 }

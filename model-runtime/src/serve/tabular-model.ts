@@ -10,7 +10,9 @@ import type { TabularModelDescription } from '../artifact/model-description.ts';
 import { decodeRequest } from './decode.ts';
 import { DynamicBatcher } from './dynamic-batcher.ts';
 import { encodeResponse } from './encode.ts';
+import { HttpError } from './http-error.ts';
 import { InferenceModel } from './inference-model.ts';
+import { SUPPORTED_MEDIA_TYPES, isTextMediaType } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 
 export class TabularModel implements ServedModel {
@@ -45,6 +47,9 @@ export class TabularModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
+    if (!isTextMediaType(request.contentType)) {
+      throw new HttpError(415, 'UnsupportedMediaType', `this ${this.description.algorithm} model reads rows of features as ${SUPPORTED_MEDIA_TYPES.join(', ')}, not ${request.contentType}`);
+    }
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const features = decodeRequest(text, request.contentType, this.model.featureDecoder);
     const result = await this.batcher.predict(features);

@@ -53,7 +53,8 @@ export interface CheckpointDocument {
   readonly fold: number | null;
   readonly folds: readonly FoldResult[];
   readonly position: FitPosition;
-  readonly preprocessing: Preprocessing;
+  /** The tabular preprocessing learned; null for families whose fingerprint already covers theirs. */
+  readonly preprocessing: Preprocessing | null;
   readonly stateFile: string;
   readonly bestFile: string | null;
 }

@@ -14,8 +14,11 @@ import type { TrainableModel, TrainingState } from '../models/trainable-model.ts
 import type { EpochMetrics, FitPosition } from './checkpoint.ts';
 import type { BatchEvent, EpochEvent, FitContext } from './training-events.ts';
 
+/** What fitting needs of a model: any family's, not only the tabular TrainableModel. */
+export type FittableModel = Pick<TrainableModel, 'step' | 'trainStep' | 'evaluate' | 'getState' | 'setState'>;
+
 export interface FitSpec {
-  readonly model: TrainableModel;
+  readonly model: FittableModel;
   readonly task: Task;
   readonly train: BatchSource;
   readonly validation: BatchSource | null;

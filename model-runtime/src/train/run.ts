@@ -8,8 +8,9 @@
  *   linear-regression, logistic-regression, mlp   run-tabular.ts
  *   text-classifier                               run-text-classifier.ts
  *   language-model                                run-language-model.ts
+ *   image-classifier, audio-classifier            run-image-classifier.ts, run-audio-classifier.ts (over run-cnn-classifier.ts)
  *
- * The text runs are imported only when asked for, so a tabular job never loads them.
+ * The text and CNN runs are imported only when asked for, so a tabular job never loads them.
  */
 import { HyperparameterError } from '../contract/hyperparameters.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
@@ -27,6 +28,10 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
     case 'language-model':
       // Helper C's train/run-language-model.ts takes this case.
       throw new HyperparameterError('algorithm=language-model is not available in this build yet');
+    case 'image-classifier':
+      return (await import('./run-image-classifier.ts')).runImageClassifierTraining(job);
+    case 'audio-classifier':
+      return (await import('./run-audio-classifier.ts')).runAudioClassifierTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':
