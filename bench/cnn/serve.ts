@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       const r = await load(url, png, options.seconds);
       await server.drain(1000);
       console.log(`${c.name}: ${r.rps.toFixed(0)} images/s, p50 ${r.p50} ms, p99 ${r.p99} ms, failures ${r.failures}`);
-      rows.push(`| ${c.name} | ${png.length} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.failures} |`);
+      rows.push(`| ${c.name} | ${png.length} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.failures} |`);
     }
   } finally {
     await rm(root, { recursive: true, force: true });
