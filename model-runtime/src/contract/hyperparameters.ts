@@ -162,7 +162,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     field: 'algorithm',
     defaultText: 'mlp',
     allowed: ALGORITHMS.join(' | '),
-    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text).',
+    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text); a CNN classifier of images or sounds (one folder per class).',
     fallback: () => 'mlp',
     parse: oneOf(ALGORITHMS),
   }),
