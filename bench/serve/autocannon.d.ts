@@ -6,7 +6,8 @@ declare module 'autocannon' {
     duration: number;
     method?: string;
     headers?: Record<string, string>;
-    body?: string;
+    /** autocannon sends a Buffer as it is (binary bodies: PNG images). */
+    body?: string | Buffer;
     pipelining?: number;
     /** Seconds before a request counts as timed out. */
     timeout?: number;

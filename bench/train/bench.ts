@@ -9,16 +9,14 @@
  *
  * Usage: npx tsx bench/train/bench.ts [--rounds N] [--steps-per-round N] [--write-results]
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { buildTrainingGraph } from '../../model-runtime/src/models/graphs.ts';
 import { createNetwork, createTrainableModel } from '../../model-runtime/src/models/index.ts';
 import { createRandom } from '../../model-runtime/src/data/random.ts';
-import { peerEnvironment } from '../peer-env.ts';
+import { TorchPeer, maxRelative, median, writeSection, writeTensors } from '../peer-process.ts';
 import type { Batch } from '../../model-runtime/src/data/batch.ts';
 import type { ModelConfig, TrainableModel } from '../../model-runtime/src/models/trainable-model.ts';
 import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
@@ -47,22 +45,6 @@ const optimizer: OptimizerConfig = {
 
 // ---------------------------------------------------------------- shared inputs
 
-interface TensorEntry { dims: number[]; offset: number }
-
-/** Concatenates named float32 arrays into one .bin with a .json index (offsets in floats). */
-function writeTensors(prefix: string, entries: [string, number[], Float32Array][], extra: (index: Record<string, TensorEntry>) => object): void {
-  const index: Record<string, TensorEntry> = {};
-  let offset = 0;
-  for (const [name, dims, data] of entries) {
-    index[name] = { dims, offset };
-    offset += data.length;
-  }
-  const all = new Float32Array(offset);
-  for (const [name, , data] of entries) all.set(data, index[name]!.offset);
-  writeFileSync(`${prefix}.bin`, new Uint8Array(all.buffer));
-  writeFileSync(`${prefix}.json`, JSON.stringify({ ...extra(index), tensors: index }));
-}
-
 /** Gaussian inputs labelled by a random linear teacher, so the loss really falls. */
 function makeBatches(): Batch[] {
   const random = createRandom(7);
@@ -86,48 +68,6 @@ function makeBatches(): Batch[] {
   });
 }
 
-// ---------------------------------------------------------------- the PyTorch peer
-
-class TorchPeer {
-  private readonly lines: AsyncIterator<string>;
-  private readonly child;
-
-  constructor(readonly threads: number) {
-    // Passive waiting, as for the runtime (allowSpinning: false): on a shared machine spinning
-    // OpenMP threads starve each other (PyTorch at 2 threads measured 8x slower with spinning).
-    const env = peerEnvironment({ OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' });
-    this.child = spawn('/usr/bin/python3', [join(import.meta.dirname, 'torch_peer.py'), DATA_DIR], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async ready(): Promise<string> {
-    return ((await this.next()) as { torch: string }).torch;
-  }
-
-  async losses(steps: number): Promise<number[]> {
-    return ((await this.send({ cmd: 'losses', steps })) as { losses: number[] }).losses;
-  }
-
-  async time(steps: number): Promise<number[]> {
-    return ((await this.send({ cmd: 'time', steps })) as { times: number[] }).times.map((s) => s * 1000);
-  }
-
-  close(): void {
-    this.child.stdin.end();
-  }
-
-  private async send(command: object): Promise<unknown> {
-    this.child.stdin.write(`${JSON.stringify({ ...command, threads: this.threads })}\n`);
-    return this.next();
-  }
-
-  private async next(): Promise<unknown> {
-    const line = await this.lines.next();
-    if (line.done === true) throw new Error('the PyTorch peer exited early (see its stderr above)');
-    return JSON.parse(line.value);
-  }
-}
-
 // ---------------------------------------------------------------- measuring
 
 async function runtimeLosses(threads: number, batches: Batch[]): Promise<number[]> {
@@ -147,14 +87,6 @@ async function timeRuntime(m: TrainableModel, batches: Batch[], steps: number, o
   }
   return times;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const maxRelative = (a: readonly number[], b: readonly number[]): number =>
-  Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / Math.max(Math.abs(b[i]!), 1e-12)));
 
 async function main(): Promise<void> {
   const options = new Command()
@@ -178,7 +110,7 @@ async function main(): Promise<void> {
   const network = createNetwork(model);
   writeFileSync(GRAPH_FILE, buildTrainingGraph({ network, task: model.task, inputSize: model.inputSize, outputSize: model.outputSize }, optimizer));
 
-  const peers = THREADS.map((t) => new TorchPeer(t));
+  const peers = THREADS.map((t) => new TorchPeer(join(import.meta.dirname, 'torch_peer.py'), DATA_DIR, t));
   const torchVersion = (await Promise.all(peers.map((p) => p.ready())))[0]!;
 
   // 1. Loss parity.
@@ -216,7 +148,7 @@ async function main(): Promise<void> {
   const ok = parity.every((p) => p.maxRelative <= TOLERANCE);
   const section = renderSection(torchVersion, parity, timing, options.rounds * options.stepsPerRound);
   console.log(`\n${section}`);
-  if (options.writeResults === true) writeSection(section);
+  if (options.writeResults === true) writeSection(RESULTS_FILE, '## Training step', section);
   if (!ok) {
     console.error(`FAIL: losses differ by more than ${TOLERANCE} relative`);
     process.exitCode = 1;
@@ -266,24 +198,6 @@ function bestOfEach(timing: { threads: number; runtimeMs: number; torchMs: numbe
   const torch = timing.reduce((a, b) => (b.torchMs < a.torchMs ? b : a));
   return `Best of each: runtime ${runtime.runtimeMs.toFixed(1)} ms (${runtime.threads} thread(s)) vs PyTorch ${torch.torchMs.toFixed(1)} ms ` +
     `(${torch.threads} thread(s)): ratio ${(runtime.runtimeMs / torch.torchMs).toFixed(2)}.`;
-}
-
-/** Replaces this section (from its heading to the next `## `) in bench/RESULTS.md, keeping the others. */
-function writeSection(section: string): void {
-  let text = '';
-  try {
-    text = readFileSync(RESULTS_FILE, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const start = text.indexOf('## Training step');
-  if (start < 0) {
-    text = `${text.trimEnd()}\n\n${section}\n`;
-  } else {
-    const next = text.indexOf('\n## ', start + 3);
-    text = `${text.slice(0, start)}${section}\n${next < 0 ? '' : text.slice(next)}`;
-  }
-  writeFileSync(RESULTS_FILE, text);
 }
 
 await main();

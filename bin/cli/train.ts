@@ -14,6 +14,7 @@ import { runtimePaths, type RuntimePaths } from '../../model-runtime/src/contrac
 import { trainingProgressBar } from '../../model-runtime/src/train/progress-bar.ts';
 import type { TrainingEvent, TrainingResult } from '../../model-runtime/src/train/training-events.ts';
 import { trainingLogLine } from '../../model-runtime/src/train/training-log.ts';
+import { confusionMatrixSvg } from './confusion-matrix.ts';
 import { lossCurveSvg } from './loss-curve.ts';
 import { archivePath, displayPath, writeModelArchive } from './model-archive.ts';
 
@@ -27,8 +28,8 @@ interface TrainOptions {
 
 export function trainCommand(): Command {
   return new Command('train')
-    .description('Train a model on a CSV or JSON Lines file (or a folder of them), as a SageMaker training job would, and write model.tar.gz.')
-    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them; by default the label is the first CSV column (or the JSON key "label"); text models read the text from the "text" key or CSV column (text_column)')
+    .description('Train a model on a CSV or JSON Lines file (or a folder of them), or on a folder of class folders of images or WAV files, as a SageMaker training job would, and write model.tar.gz.')
+    .argument('<data>', 'training data: a .csv / .jsonl file or a folder of them (by default the label is the first CSV column, or the JSON key "label"; text models read the "text" key or CSV column, text_column); for image-classifier and audio-classifier a folder with one folder of PNG/JPEG or WAV files per class')
     .addOption(new Option('-a, --algorithm <name>', 'model to fit (default: mlp, which fits regression and classification alike)').choices(ALGORITHMS))
     .option('--hp <key=value>', 'a hyperparameter, repeatable (e.g. --hp epochs=50 --hp learning_rate=0.01)', collectHyperparameter, {})
     .option('--validation <file>', 'validation data (same format); default: hold out validation_fraction of the training rows')
@@ -38,9 +39,11 @@ Examples:
   $ modelstack train data.csv --algorithm linear-regression --hp epochs=30
   $ modelstack train iris.csv --algorithm mlp --hp hidden_sizes=16,16 --hp label_column=species --output iris.tar.gz
   $ modelstack train reviews.jsonl --algorithm text-classifier --hp n_layer=2 --hp n_embd=64 --hp vocab_size=2000
+  $ modelstack train photos/ --algorithm image-classifier --hp image_size=64 --hp augment_flip=true
 
 Writes the archive, prints its SHA-256 and the model digest, and writes <output>.loss.svg
-(train and validation loss per epoch). Hyperparameter names: see the README's table.`)
+(train and validation loss per epoch); the CNN classifiers also <output>.confusion.svg (the validation
+confusion matrix, per-class precision and recall). Hyperparameter names: see the README's table.`)
     .action(async (data: string, options: TrainOptions) => {
       // Piped into `head`, the reader may leave mid-run: stop then, and still remove the temporary job.
       const trained = await trainModel(data, { ...options, hyperparameters: withAlgorithm(options.hp, options.algorithm), signal: stdoutClosed() });
@@ -48,7 +51,8 @@ Writes the archive, prints its SHA-256 and the model digest, and writes <output>
         `model: ${displayPath(trained.archive)}\n` +
         `sha256: ${trained.sha256}\n` +
         `model digest: ${trained.result.manifest.digest}\n` +
-        `loss curve: ${displayPath(trained.lossCurve)}\n`,
+        `loss curve: ${displayPath(trained.lossCurve)}\n` +
+        (trained.confusionMatrix === null ? '' : `confusion matrix: ${displayPath(trained.confusionMatrix)}\n`),
       );
     });
 }
@@ -73,6 +77,8 @@ export interface TrainedModel {
   readonly archive: string;
   readonly sha256: string;
   readonly lossCurve: string;
+  /** The validation confusion matrix SVG (classifiers with validation data), else null. */
+  readonly confusionMatrix: string | null;
   readonly result: TrainingResult;
 }
 
@@ -88,7 +94,12 @@ export async function trainModel(data: string, options: TrainModelOptions): Prom
     const sha256 = await writeModelArchive(paths.model, archive);
     const lossCurve = lossCurvePath(archive);
     await writeFile(lossCurve, lossCurveSvg(result.history, `${modelSummary(result.description)}: loss per epoch`));
-    return { archive, sha256, lossCurve, result };
+    let confusionMatrix: string | null = null;
+    if (result.validationReport !== undefined) {
+      confusionMatrix = `${archive.replace(/(\.tar\.gz|\.tgz|\.tar)$/, '')}.confusion.svg`;
+      await writeFile(confusionMatrix, confusionMatrixSvg(result.validationReport, `${modelSummary(result.description)}: validation confusion matrix`));
+    }
+    return { archive, sha256, lossCurve, confusionMatrix, result };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

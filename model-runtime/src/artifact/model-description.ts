@@ -16,6 +16,9 @@
  *   text-classifier  model.onnx reads `input_ids` and `attention_mask`, int64 (N, T) with
  *                    T <= contextLength, and writes `probabilities` float32 (N, K), K = labels.length.
  *   language-model   see models/gpt*.ts (the decoder with past_key_values, as Optimum exports it).
+ *
+ * A CNN classifier's folder (image-classifier, audio-classifier) holds model.onnx, model.json and
+ * MANIFEST.json; see CnnDescriptionBase below.
  */
 
 export const MODEL_FORMAT = 'modelstack/1';
@@ -24,10 +27,14 @@ export const MODEL_FORMAT = 'modelstack/1';
 export const TABULAR_ALGORITHMS = ['linear-regression', 'logistic-regression', 'mlp'] as const;
 /** Transformers over text, with a tokenizer learned from the training text. */
 export const TEXT_ALGORITHMS = ['text-classifier', 'language-model'] as const;
+/** Convolutional classifiers of images and sounds, read from one folder per class. */
+export const CNN_ALGORITHMS = ['image-classifier', 'audio-classifier'] as const;
+/** Explicit ratings (rating,user,item) factored into user and item embeddings. */
 export const RECOMMENDER_ALGORITHMS = ['matrix-factorization'] as const;
-export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS, ...RECOMMENDER_ALGORITHMS] as const;
+export const ALGORITHMS = [...TABULAR_ALGORITHMS, ...TEXT_ALGORITHMS, ...CNN_ALGORITHMS, ...RECOMMENDER_ALGORITHMS] as const;
 export type TabularAlgorithm = (typeof TABULAR_ALGORITHMS)[number];
 export type TextAlgorithm = (typeof TEXT_ALGORITHMS)[number];
+export type CnnAlgorithm = (typeof CNN_ALGORITHMS)[number];
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 /**
@@ -41,6 +48,10 @@ export const SERVED_ALGORITHMS: readonly ServedAlgorithm[] = [...ALGORITHMS, PAC
 
 export function isTextAlgorithm(algorithm: ServedAlgorithm): algorithm is TextAlgorithm {
   return (TEXT_ALGORITHMS as readonly string[]).includes(algorithm);
+}
+
+export function isCnnAlgorithm(algorithm: ServedAlgorithm): algorithm is CnnAlgorithm {
+  return (CNN_ALGORITHMS as readonly string[]).includes(algorithm);
 }
 
 export const TASKS = ['regression', 'binary', 'multiclass'] as const;
@@ -125,6 +136,50 @@ export interface LanguageModelDescription extends TextDescriptionBase {
 
 export type TextModelDescription = TextClassifierDescription | LanguageModelDescription;
 
+/**
+ * What both CNN classifiers say. Their model.onnx reads one raw batch (`pixels` or `audio`, below)
+ * and writes `probabilities` float32 (N, K), K = labels.length; the normalisation or the log-mel
+ * spectrogram is inside the graph.
+ */
+interface CnnDescriptionBase extends DescriptionBase {
+  readonly algorithm: CnnAlgorithm;
+  readonly task: 'binary' | 'multiclass';
+  /** Class names (the training data's folder names, or its manifest's classes), index = class id. */
+  readonly labels: readonly string[];
+  /** How many classes an answer lists, most probable first. */
+  readonly topK: number;
+}
+
+/** image-classifier: model.onnx reads `pixels` float32 (N, height, width, channels), values 0..255. */
+export interface ImageClassifierDescription extends CnnDescriptionBase {
+  readonly algorithm: 'image-classifier';
+  readonly image: {
+    readonly height: number;
+    readonly width: number;
+    /** 1 (grayscale) or 3 (RGB). */
+    readonly channels: number;
+    /** Per channel, of pixel / 255 over the training images; applied inside model.onnx. */
+    readonly channelMean: readonly number[];
+    readonly channelStd: readonly number[];
+  };
+}
+
+/** audio-classifier: model.onnx reads `audio` float32 (N, clipSamples), mono, -1..1, at sampleRate. */
+export interface AudioClassifierDescription extends CnnDescriptionBase {
+  readonly algorithm: 'audio-classifier';
+  readonly audio: {
+    readonly sampleRate: number;
+    /** Samples per clip: longer recordings are cut, shorter ones padded with silence. */
+    readonly clipSamples: number;
+    /** The log-mel spectrogram model.onnx computes. */
+    readonly nFft: number;
+    readonly hopLength: number;
+    readonly nMels: number;
+  };
+}
+
+export type CnnModelDescription = ImageClassifierDescription | AudioClassifierDescription;
+
 /** model.json, whichever model it describes; `algorithm` tells which. */
 /** One input or output of a packaged model, as the ONNX file declares it. */
 export interface TensorSpec {
@@ -158,7 +213,7 @@ export interface RecommenderDescription extends DescriptionBase {
   readonly globalMean: number;
 }
 
-export type ModelDescription = TabularModelDescription | TextModelDescription | PackagedModelDescription | RecommenderDescription;
+export type ModelDescription = TabularModelDescription | TextModelDescription | CnnModelDescription | PackagedModelDescription | RecommenderDescription;
 
 export function isTabularDescription(description: ModelDescription): description is TabularModelDescription {
   return (TABULAR_ALGORITHMS as readonly string[]).includes(description.algorithm);
@@ -173,6 +228,11 @@ export function companionFiles(description: ModelDescription): { readonly file: 
   if (isTextDescription(description)) return [{ file: description.tokenizer.file, role: 'the tokenizer' }];
   if (description.algorithm === 'matrix-factorization') return [{ file: description.interactionsFile, role: 'the user and item ids' }];
   return [];
+}
+
+/** The tokenizer file a model needs beside model.onnx (text models), or null. */
+export function tokenizerFile(description: ModelDescription): string | null {
+  return 'tokenizer' in description ? description.tokenizer.file : null;
 }
 
 /** `mlp (binary)`, `text-classifier (multiclass)`, `language-model`: for log lines. */

@@ -3,7 +3,7 @@
  * hand-edited or foreign model.json fails at load with the field named rather than at the
  * first request.
  */
-import { MODEL_FORMAT, PACKAGED_ALGORITHM, SERVED_ALGORITHMS, TASKS, isTextAlgorithm, type ModelDescription, type ServedAlgorithm } from './model-description.ts';
+import { MODEL_FORMAT, PACKAGED_ALGORITHM, SERVED_ALGORITHMS, TASKS, isCnnAlgorithm, isTextAlgorithm, type ModelDescription, type ServedAlgorithm } from './model-description.ts';
 
 export class ModelDescriptionError extends Error {
   constructor(message: string) {
@@ -30,6 +30,7 @@ export function parseModelDescription(json: string): ModelDescription {
   if (d.algorithm === PACKAGED_ALGORITHM) checkPackagedModel(d);
   else if (d.algorithm === 'matrix-factorization') checkRecommender(d);
   else if (isTextAlgorithm(d.algorithm as ServedAlgorithm)) checkTextModel(d);
+  else if (isCnnAlgorithm(d.algorithm as ServedAlgorithm)) checkCnnModel(d);
   else checkTabularModel(d);
   // A createdAt from before it moved to MANIFEST.json is ignored, so those artifacts still load.
   return value as ModelDescription;
@@ -101,6 +102,24 @@ function checkPackagedModel(d: Record<string, unknown>): void {
       }
     });
   }
+}
+
+/** A CNN classifier: its labels, top_k and the input its model.onnx reads. */
+function checkCnnModel(d: Record<string, unknown>): void {
+  expectOneOf(d.task, ['binary', 'multiclass'], 'task');
+  const labels = expectStrings(d.labels, 'labels');
+  if (labels.length < 2) throw new ModelDescriptionError(`a ${String(d.algorithm)} needs at least 2 labels, got ${labels.length}`);
+  expectPositiveInteger(d.topK, 'topK');
+  if (d.algorithm === 'image-classifier') {
+    const image = expectRecord(d.image, 'image');
+    for (const key of ['height', 'width', 'channels'] as const) expectPositiveInteger(image[key], `image.${key}`);
+    for (const key of ['channelMean', 'channelStd'] as const) {
+      if (expectNumbers(image[key], `image.${key}`).length !== image.channels) throw new ModelDescriptionError(`image.${key} must have one value per channel (${String(image.channels)})`);
+    }
+    return;
+  }
+  const audio = expectRecord(d.audio, 'audio');
+  for (const key of ['sampleRate', 'clipSamples', 'nFft', 'hopLength', 'nMels'] as const) expectPositiveInteger(audio[key], `audio.${key}`);
 }
 
 function expectPositiveInteger(value: unknown, what: string): void {

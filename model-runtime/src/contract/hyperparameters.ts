@@ -9,7 +9,7 @@
  * `HYPERPARAMETER_SPECS` is the single table of names, defaults and ranges: parsing, the
  * resolved values stored in model.json and the README's table all come from it.
  */
-import { ALGORITHMS, TASKS, isTextAlgorithm, type Algorithm, type Task } from '../artifact/model-description.ts';
+import { ALGORITHMS, TASKS, isCnnAlgorithm, isTextAlgorithm, type Algorithm, type Task } from '../artifact/model-description.ts';
 import { parseDecimal } from '../numbers.ts';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
@@ -104,6 +104,31 @@ export interface Hyperparameters {
   readonly embeddingDim: number;
   /** matrix-factorization: weight of the L2 penalty on the biases and factors a rating touches. */
   readonly regularization: number;
+
+  // CNN classifiers (image-classifier, audio-classifier).
+  /** Output channels of each conv block (its length is the depth). */
+  readonly convWidths: readonly number[];
+  readonly convsPerBlock: number;
+  /** Units of the head's hidden layer; 0 = none. */
+  readonly denseUnits: number;
+  /** Classes an answer lists. */
+  readonly topK: number;
+  /** image-classifier: (height, width) every image is resized to. */
+  readonly imageSize: readonly [number, number];
+  readonly imageChannels: 1 | 3;
+  readonly augmentFlip: boolean;
+  /** image-classifier: largest random shift, in pixels, of the crop augmentation; 0 = off. */
+  readonly augmentCrop: number;
+  /** audio-classifier: samples per second the clips are resampled to. */
+  readonly sampleRate: number;
+  readonly clipSeconds: number;
+  readonly nFft: number;
+  readonly hopLength: number;
+  readonly nMels: number;
+  /** audio-classifier: standard deviation of the Gaussian noise added to training clips (full scale = 1); 0 = off. */
+  readonly augmentNoise: number;
+  /** audio-classifier: largest random time shift of training clips, in seconds; 0 = off. */
+  readonly augmentShift: number;
 }
 
 export class HyperparameterError extends Error {
@@ -141,7 +166,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     field: 'algorithm',
     defaultText: 'mlp',
     allowed: ALGORITHMS.join(' | '),
-    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text); matrix factorization of explicit ratings (rating,user,item).',
+    description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text); a CNN classifier of images or sounds (one folder per class); matrix factorization of explicit ratings (rating,user,item).',
     fallback: () => 'mlp',
     parse: oneOf(ALGORITHMS),
   }),
@@ -156,10 +181,10 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   epochs: spec({
     field: 'epochs',
-    defaultText: '100 (tabular), 10 (text-classifier), 1 (language-model), 20 (matrix-factorization)',
+    defaultText: '100 (tabular), 10 (text-classifier, image-classifier, audio-classifier), 1 (language-model), 20 (matrix-factorization)',
     allowed: 'integer 1 to 100000',
     description: 'Passes over the training data (fewer when early stopping or max_steps ends the run).',
-    fallback: (p) => (p.algorithm === 'text-classifier' ? 10 : p.algorithm === 'language-model' ? 1 : p.algorithm === 'matrix-factorization' ? 20 : 100),
+    fallback: (p) => (p.algorithm === 'text-classifier' || (p.algorithm !== undefined && isCnnAlgorithm(p.algorithm)) ? 10 : p.algorithm === 'language-model' ? 1 : p.algorithm === 'matrix-factorization' ? 20 : 100),
     parse: integer(1, 100_000),
   }),
   batch_size: spec({
@@ -172,7 +197,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   learning_rate: spec({
     field: 'learningRate',
-    defaultText: '0.01 (linear-regression, logistic-regression, matrix-factorization), 0.001 (mlp, text-classifier, language-model)',
+    defaultText: '0.01 (linear-regression, logistic-regression, matrix-factorization), 0.001 (the others)',
     allowed: 'number > 0 and <= 10',
     description: 'Peak step size of the optimizer.',
     fallback: (p) => (p.algorithm === 'linear-regression' || p.algorithm === 'logistic-regression' || p.algorithm === 'matrix-factorization' ? 1e-2 : 1e-3),
@@ -391,7 +416,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     allowed: BOOLEANS.join(' | '),
     description: 'text models: biases in the Linear layers and LayerNorms (nanoGPT\'s bias; false is a little better and faster).',
     fallback: () => true,
-    parse: (text) => (text.toLowerCase() === 'true' ? true : text.toLowerCase() === 'false' ? false : undefined),
+    parse: boolean,
   }),
   max_steps: spec({
     field: 'maxSteps',
@@ -441,7 +466,137 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     fallback: () => 0.02,
     parse: number({ min: 0, max: 10 }),
   }),
+  conv_widths: spec({
+    field: 'convWidths',
+    defaultText: '32,64',
+    allowed: '1 to 8 comma-separated integers 1 to 1024',
+    description: 'image-classifier, audio-classifier: output channels of each conv block (3 x 3 convolutions with ReLU, then 2 x 2 max pooling); one entry per block.',
+    fallback: () => [32, 64],
+    parse: integerList(1, 8, 1, 1024),
+    format: (value) => value.join(','),
+  }),
+  convs_per_block: spec({
+    field: 'convsPerBlock',
+    defaultText: '1',
+    allowed: 'integer 1 to 8',
+    description: 'image-classifier, audio-classifier: convolutions in each block before its pooling.',
+    fallback: () => 1,
+    parse: integer(1, 8),
+  }),
+  dense_units: spec({
+    field: 'denseUnits',
+    defaultText: '128',
+    allowed: 'integer 0 to 65536 (0 = no hidden layer)',
+    description: 'image-classifier, audio-classifier: units of the hidden layer (ReLU) between the conv blocks and the classes.',
+    fallback: () => 128,
+    parse: integer(0, 65_536),
+  }),
+  top_k: spec({
+    field: 'topK',
+    defaultText: '5 (at most the number of classes)',
+    allowed: 'integer 1 to 1000',
+    description: 'image-classifier, audio-classifier: classes each answer lists, most probable first, as {"label", "score"}.',
+    fallback: () => 5,
+    parse: integer(1, 1000),
+  }),
+  image_size: spec({
+    field: 'imageSize',
+    defaultText: '32',
+    allowed: 'integer 4 to 1024 (square), or height,width',
+    description: 'image-classifier: every image is resized to this many pixels (training and serving alike).',
+    fallback: () => [32, 32],
+    parse: (text) => {
+      const values = integerList(1, 2, 4, 1024)(text);
+      return values === undefined ? undefined : ([values[0]!, values[1] ?? values[0]!] as const);
+    },
+    format: (value) => (value[0] === value[1] ? String(value[0]) : value.join(',')),
+  }),
+  image_channels: spec({
+    field: 'imageChannels',
+    defaultText: '3',
+    allowed: '1 (grayscale) | 3 (RGB)',
+    description: 'image-classifier: colour channels the model reads. Training images are converted; a served image must have this many (alpha is dropped).',
+    fallback: () => 3,
+    parse: (text) => (text === '1' ? 1 : text === '3' ? 3 : undefined),
+  }),
+  augment_flip: spec({
+    field: 'augmentFlip',
+    defaultText: 'false',
+    allowed: BOOLEANS.join(' | '),
+    description: 'image-classifier: mirror each training image left-right with probability 1/2 (seeded per epoch and image).',
+    fallback: () => false,
+    parse: boolean,
+  }),
+  augment_crop: spec({
+    field: 'augmentCrop',
+    defaultText: '0 (off)',
+    allowed: 'integer 0 to 256',
+    description: 'image-classifier: random crops: shift each training image by up to this many pixels each way, edges repeated (seeded per epoch and image).',
+    fallback: () => 0,
+    parse: integer(0, 256),
+  }),
+  sample_rate: spec({
+    field: 'sampleRate',
+    defaultText: '16000',
+    allowed: 'integer 1000 to 192000',
+    description: 'audio-classifier: WAV files and request bodies are mixed down to mono and resampled to this rate.',
+    fallback: () => 16_000,
+    parse: integer(1000, 192_000),
+  }),
+  clip_seconds: spec({
+    field: 'clipSeconds',
+    defaultText: '1',
+    allowed: 'number > 0 and <= 60',
+    description: 'audio-classifier: clip length: longer recordings are cut, shorter ones padded with silence.',
+    fallback: () => 1,
+    parse: number({ min: 0, minExclusive: true, max: 60 }),
+  }),
+  n_fft: spec({
+    field: 'nFft',
+    defaultText: '400 (25 ms at 16 kHz)',
+    allowed: 'integer 16 to 8192',
+    description: 'audio-classifier: samples per spectrogram frame (Hann window).',
+    fallback: () => 400,
+    parse: integer(16, 8192),
+  }),
+  hop_length: spec({
+    field: 'hopLength',
+    defaultText: '160 (10 ms at 16 kHz)',
+    allowed: 'integer 1 to 8192',
+    description: 'audio-classifier: samples between spectrogram frames.',
+    fallback: () => 160,
+    parse: integer(1, 8192),
+  }),
+  n_mels: spec({
+    field: 'nMels',
+    defaultText: '40',
+    allowed: 'integer 4 to 256',
+    description: 'audio-classifier: mel bands of the log-mel spectrogram.',
+    fallback: () => 40,
+    parse: integer(4, 256),
+  }),
+  augment_noise: spec({
+    field: 'augmentNoise',
+    defaultText: '0 (off)',
+    allowed: 'number >= 0 and <= 1',
+    description: 'audio-classifier: standard deviation of Gaussian noise added to each training clip (full scale = 1), seeded per epoch and clip.',
+    fallback: () => 0,
+    parse: number({ min: 0, max: 1 }),
+  }),
+  augment_shift: spec({
+    field: 'augmentShift',
+    defaultText: '0 (off)',
+    allowed: 'number >= 0 and <= 60',
+    description: 'audio-classifier: shift each training clip in time by up to this many seconds either way (silence fills in), seeded per epoch and clip.',
+    fallback: () => 0,
+    parse: number({ min: 0, max: 60 }),
+  }),
 };
+
+/** Keys of the CNN classifiers, and those of one of them only. */
+const CNN_ONLY_KEYS = ['conv_widths', 'convs_per_block', 'dense_units', 'top_k'];
+const IMAGE_ONLY_KEYS = ['image_size', 'image_channels', 'augment_flip', 'augment_crop'];
+const AUDIO_ONLY_KEYS = ['sample_rate', 'clip_seconds', 'n_fft', 'hop_length', 'n_mels', 'augment_noise', 'augment_shift'];
 
 /** Keys that configure matrix factorization only. */
 const RECOMMENDER_ONLY_KEYS = ['embedding_dim', 'regularization'];
@@ -517,10 +672,13 @@ function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, strin
       'algorithm=logistic-regression fits task=binary or multiclass, but task=regression; use linear-regression or mlp',
     );
   }
+  if (isCnnAlgorithm(hp.algorithm)) {
+    checkCnnCombinations(hp, given);
+    return;
+  }
+  refuseKeys(given, [...CNN_ONLY_KEYS, ...IMAGE_ONLY_KEYS, ...AUDIO_ONLY_KEYS], 'the CNN classifiers (algorithm=image-classifier or audio-classifier)', hp.algorithm);
   if (hp.algorithm !== 'matrix-factorization') {
-    for (const name of RECOMMENDER_ONLY_KEYS) {
-      if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=matrix-factorization only, but algorithm=${hp.algorithm}`);
-    }
+    refuseKeys(given, RECOMMENDER_ONLY_KEYS, 'algorithm=matrix-factorization', hp.algorithm);
   } else {
     for (const name of [...TEXT_ONLY_KEYS, ...TABULAR_ONLY_KEYS, 'task', 'label_column', 'dropout']) {
       if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=matrix-factorization (its rows are rating,user,item)`);
@@ -547,6 +705,35 @@ function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, strin
       }
     }
   }
+}
+
+function refuseKeys(given: ReadonlyMap<string, string>, keys: readonly string[], owners: string, algorithm: string): void {
+  for (const name of keys) {
+    if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} applies to ${owners} only, but algorithm=${algorithm}`);
+  }
+}
+
+/** The CNN classifiers read one folder per class: no table keys, no text keys, the other family's keys refused. */
+function checkCnnCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
+  for (const name of [...TABULAR_ONLY_KEYS, ...TEXT_ONLY_KEYS, ...RECOMMENDER_ONLY_KEYS, 'dropout', 'label_column', 'content_type']) {
+    if (given.has(name)) {
+      throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=${hp.algorithm}, which reads one folder per class (or a manifest of "source-ref" and "class")`);
+    }
+  }
+  if (hp.task === 'regression') throw new HyperparameterError(`algorithm=${hp.algorithm} fits task=binary or multiclass, but task=regression`);
+  if (hp.algorithm === 'image-classifier') {
+    refuseKeys(given, AUDIO_ONLY_KEYS, 'algorithm=audio-classifier', hp.algorithm);
+    if (hp.augmentCrop >= Math.min(...hp.imageSize)) {
+      throw new HyperparameterError(`augment_crop=${hp.augmentCrop} must be smaller than image_size (${hp.imageSize.join('x')}); a few pixels (e.g. ${Math.max(1, Math.floor(Math.min(...hp.imageSize) / 8))}) is usual`);
+    }
+    return;
+  }
+  refuseKeys(given, IMAGE_ONLY_KEYS, 'algorithm=image-classifier', hp.algorithm);
+  const samples = Math.round(hp.sampleRate * hp.clipSeconds);
+  if (samples < hp.nFft) {
+    throw new HyperparameterError(`clip_seconds=${hp.clipSeconds} at sample_rate=${hp.sampleRate} gives ${samples} samples, fewer than one spectrogram frame (n_fft=${hp.nFft}); lengthen the clip or lower n_fft`);
+  }
+  if (hp.augmentShift >= hp.clipSeconds) throw new HyperparameterError(`augment_shift=${hp.augmentShift} must be shorter than clip_seconds=${hp.clipSeconds}`);
 }
 
 function checkTextCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
@@ -616,6 +803,10 @@ function editDistance(a: string, b: string): number {
 
 function unquote(text: string): string {
   return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+}
+
+function boolean(text: string): boolean | undefined {
+  return text.toLowerCase() === 'true' ? true : text.toLowerCase() === 'false' ? false : undefined;
 }
 
 function oneOf<T extends string>(allowed: readonly T[]): (text: string) => T | undefined {

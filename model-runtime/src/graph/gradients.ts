@@ -5,6 +5,7 @@
  */
 import type { GraphBuilder } from './builder.ts';
 import { clampSlice } from './builder.ts';
+import { CONVOLUTION_GRADIENT_RULES } from './convolution.ts';
 import { broadcastReduction, formatShape, sameShape } from './shape.ts';
 import type { NodeRecord, Value } from './types.ts';
 
@@ -48,6 +49,7 @@ function maybe(wants: readonly boolean[], ...compute: (() => Value)[]): (Value |
 }
 
 export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
+  ...CONVOLUTION_GRADIENT_RULES,
   Identity: (_g, _n, dy) => [dy],
   Add: (g, n, dy, w) => maybe(w, () => unbroadcast(g, dy, input(n, 0)), () => unbroadcast(g, dy, input(n, 1))),
   Sub: (g, n, dy, w) => maybe(w, () => unbroadcast(g, dy, input(n, 0)), () => unbroadcast(g, g.neg(dy), input(n, 1))),

@@ -1,6 +1,7 @@
 /**
  * Explicit weight initialisation. Weights are stored PyTorch-style as (out, in) and used with
- * Gemm(x, W, b, transB=1), so y = x W^T + b.
+ * Gemm(x, W, b, transB=1), so y = x W^T + b; convolution kernels as (out, in, kH, kW), whose
+ * fans count the kernel's taps too (torch's _calculate_fan_in_and_fan_out).
  *
  * - He (Kaiming) uniform, U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)): layers followed by ReLU,
  *   keeps the activations' variance constant through ReLU layers.
@@ -34,14 +35,15 @@ function normalArray(n: number, std: number, random: () => number): Float32Array
 
 export type Init = 'he-uniform' | 'glorot-uniform' | 'zeros' | 'ones' | { readonly normal: number };
 
-/** Initial values of an (out, in) weight or an (out) bias. */
+/** Initial values of an (out, in) weight, an (out, in, kH, kW) kernel or an (out) bias. */
 export function initialValues(init: Init, shape: readonly number[], random: () => number): Float32Array {
   const size = shape.reduce((a, b) => a * b, 1);
   if (typeof init === 'object') {
     if (!(init.normal > 0)) throw new Error(`normal initialisation needs std > 0, got ${init.normal}`);
     return normalArray(size, init.normal, random);
   }
-  const [fanOut, fanIn] = shape.length === 2 ? [shape[0]!, shape[1]!] : [shape[0]!, 1];
+  const taps = shape.slice(2).reduce((a, b) => a * b, 1);
+  const [fanOut, fanIn] = shape.length >= 2 ? [shape[0]! * taps, shape[1]! * taps] : [shape[0]!, 1];
   switch (init) {
     case 'zeros':
       return new Float32Array(size);

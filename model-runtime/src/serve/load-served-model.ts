@@ -17,6 +17,9 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
       return (await import('./tabular-model.ts')).TabularModel.fromArtifact({ ...artifact, description }, options);
     case 'text-classifier':
       return (await import('./text-classification-model.ts')).TextClassificationModel.fromArtifact({ ...artifact, description }, options);
+    case 'image-classifier':
+    case 'audio-classifier':
+      return (await import('./cnn-classifier-model.ts')).CnnClassifierModel.fromArtifact({ ...artifact, description }, options);
     case 'language-model':
       return (await import('./text-generation-model.ts')).TextGenerationModel.fromArtifact({ ...artifact, description }, options);
     case 'matrix-factorization':
@@ -33,6 +36,7 @@ export function loadedModelLogFields(model: ServedModel): Record<string, unknown
     'features' in d ? { task: d.task, features: d.features }
     : 'inputs' in d ? { task: d.task, inputs: d.inputs.map((t) => t.name), outputs: d.outputs.map((t) => t.name) }
     : 'interactionsFile' in d ? { task: d.task, users: d.users, items: d.items }
+    : 'image' in d || 'audio' in d ? { task: d.task, labels: d.labels }
     : 'labels' in d ? { task: d.task, labels: d.labels, contextLength: d.contextLength }
     : { contextLength: d.contextLength };
   return { algorithm: d.algorithm, ...shape, digest: model.manifest.digest };

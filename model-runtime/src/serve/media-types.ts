@@ -13,11 +13,25 @@ export type MediaType = typeof JSON_TYPE | typeof CSV_TYPE | typeof JSON_LINES_T
 
 export const SUPPORTED_MEDIA_TYPES: readonly MediaType[] = [JSON_TYPE, CSV_TYPE, JSON_LINES_TYPE];
 
+/** Binary bodies the image and audio models read; answers are always text (JSON by default). */
+export const PNG_TYPE = 'image/png';
+export const JPEG_TYPE = 'image/jpeg';
+export const WAV_TYPE = 'audio/wav';
+export type BinaryMediaType = typeof PNG_TYPE | typeof JPEG_TYPE | typeof WAV_TYPE;
+export const BINARY_MEDIA_TYPES: readonly BinaryMediaType[] = [PNG_TYPE, JPEG_TYPE, WAV_TYPE];
+
+/** What a request body may be. */
+export type RequestMediaType = MediaType | BinaryMediaType;
+
+export function isTextMediaType(type: RequestMediaType): type is MediaType {
+  return (SUPPORTED_MEDIA_TYPES as readonly string[]).includes(type);
+}
+
 /**
  * Spellings seen in the wild for the same three formats. A Map, not an object literal: a
  * Content-Type of `constructor` or `__proto__` must not find Object's own properties.
  */
-const ALIASES: ReadonlyMap<string, MediaType> = new Map([
+const ALIASES: ReadonlyMap<string, MediaType> = new Map<string, MediaType>([
   ['application/json', JSON_TYPE],
   ['text/json', JSON_TYPE],
   ['text/csv', CSV_TYPE],
@@ -29,6 +43,16 @@ const ALIASES: ReadonlyMap<string, MediaType> = new Map([
   ['application/x-ndjson', JSON_LINES_TYPE],
 ]);
 
+const BINARY_ALIASES: ReadonlyMap<string, BinaryMediaType> = new Map<string, BinaryMediaType>([
+  ['image/png', PNG_TYPE],
+  ['image/jpeg', JPEG_TYPE],
+  ['image/jpg', JPEG_TYPE],
+  ['audio/wav', WAV_TYPE],
+  ['audio/x-wav', WAV_TYPE],
+  ['audio/wave', WAV_TYPE],
+  ['audio/vnd.wave', WAV_TYPE],
+]);
+
 /** `text/csv; charset=utf-8` -> `text/csv`. */
 function essence(header: string): string {
   return header.split(';')[0]!.trim().toLowerCase();
@@ -36,17 +60,18 @@ function essence(header: string): string {
 
 /**
  * The request body's format. A missing Content-Type is read as JSON (curl and many clients omit
- * it); anything else unsupported is a 415 that lists what is supported.
+ * it); anything else unsupported is a 415 that lists what is supported. Whether the model being
+ * served reads that format is its own check (an image sent to a tabular model is a 415 there).
  */
-export function requestMediaType(contentType: string | undefined): MediaType {
+export function requestMediaType(contentType: string | undefined): RequestMediaType {
   if (contentType === undefined || contentType.trim() === '') return JSON_TYPE;
   // Most clients send the bare type (`application/json`): look that up before taking the header apart.
-  const type = ALIASES.get(contentType) ?? ALIASES.get(essence(contentType));
+  const type = ALIASES.get(contentType) ?? ALIASES.get(essence(contentType)) ?? BINARY_ALIASES.get(essence(contentType));
   if (type === undefined) {
     throw new HttpError(
       415,
       'UnsupportedMediaType',
-      `Content-Type '${contentType}' is not supported; send one of ${SUPPORTED_MEDIA_TYPES.join(', ')}.`,
+      `Content-Type '${contentType}' is not supported; send one of ${SUPPORTED_MEDIA_TYPES.join(', ')} (image models also ${PNG_TYPE}, ${JPEG_TYPE}; audio models ${WAV_TYPE}).`,
     );
   }
   return type;
@@ -57,7 +82,9 @@ export function requestMediaType(contentType: string | undefined): MediaType {
  * header, or with `*\/*`, the answer comes back in the request's own format (CSV in, CSV out).
  * Nothing acceptable is a 406 that lists what the server can produce.
  */
-export function responseMediaType(accept: string | undefined, requestType: MediaType): MediaType {
+export function responseMediaType(accept: string | undefined, request: RequestMediaType): MediaType {
+  // An image or a sound in, JSON out (unless asked for another text format).
+  const requestType = isTextMediaType(request) ? request : JSON_TYPE;
   if (accept === undefined || accept.trim() === '') return requestType;
   const ranges = accept
     .split(',')

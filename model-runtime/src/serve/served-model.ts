@@ -6,6 +6,7 @@
  *   linear-regression, logistic-regression, mlp   tabular-model.ts (rows of features, dynamic batching)
  *   text-classifier                               text-classification-model.ts
  *   language-model                                text-generation-model.ts
+ *   image-classifier, audio-classifier            cnn-classifier-model.ts
  *
  * load-served-model.ts verifies the artifact once (MANIFEST.json, and the sealed digest when
  * given) and hands it to the loader model.json's algorithm names.
@@ -15,12 +16,12 @@ import type { ModelDescription } from '../artifact/model-description.ts';
 import type { DynamicBatcherOptions } from './dynamic-batcher.ts';
 import type { HttpError } from './http-error.ts';
 import type { RequestLogFields } from './log.ts';
-import type { MediaType } from './media-types.ts';
+import type { MediaType, RequestMediaType } from './media-types.ts';
 
 /** One invocation as the server has read it: the negotiated formats, and what SageMaker passes through. */
 export interface InvocationRequest {
-  /** The body's format, from Content-Type (JSON when absent). */
-  readonly contentType: MediaType;
+  /** The body's format, from Content-Type (JSON when absent): text, or an image or sound. */
+  readonly contentType: RequestMediaType;
   /** The answer's format, from Accept (the request's own format when absent or `*\/*`). */
   readonly accept: MediaType;
   /** Accept names text/event-stream: a streamed answer is wanted as Server-Sent Events (`accept` is then JSON). */

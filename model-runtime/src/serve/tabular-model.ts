@@ -12,6 +12,7 @@ import { DynamicBatcher } from './dynamic-batcher.ts';
 import { encodeResponse } from './encode.ts';
 import { HttpError } from './http-error.ts';
 import { InferenceModel } from './inference-model.ts';
+import { SUPPORTED_MEDIA_TYPES, isTextMediaType } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 
 export class TabularModel implements ServedModel {
@@ -47,6 +48,9 @@ export class TabularModel implements ServedModel {
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
     if (request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is for streamed text generation; predictions come as application/json, text/csv or application/jsonlines');
+    if (!isTextMediaType(request.contentType)) {
+      throw new HttpError(415, 'UnsupportedMediaType', `this ${this.description.algorithm} model reads rows of features as ${SUPPORTED_MEDIA_TYPES.join(', ')}, not ${request.contentType}`);
+    }
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const features = decodeRequest(text, request.contentType, this.model.featureDecoder);
     const result = await this.batcher.predict(features);

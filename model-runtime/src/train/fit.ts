@@ -37,6 +37,9 @@ interface Sized {
   readonly size: number;
 }
 
+/** The loop's model over the tabular batch type (what the CNN runs hand it). */
+export type FittableModel = FitModel<Batch>;
+
 export interface FitSpec<B extends Sized = Batch> {
   readonly model: FitModel<B>;
   readonly task: Task;

@@ -9,8 +9,9 @@
  *   text-classifier                               run-text-classifier.ts
  *   language-model                                run-language-model.ts
  *   matrix-factorization                          run-matrix-factorization.ts
+ *   image-classifier, audio-classifier            run-image-classifier.ts, run-audio-classifier.ts (over run-cnn-classifier.ts)
  *
- * The text runs are imported only when asked for, so a tabular job never loads them.
+ * The text and CNN runs are imported only when asked for, so a tabular job never loads them.
  */
 import type { RuntimePaths } from '../contract/paths.ts';
 import { runTabularTraining } from './run-tabular.ts';
@@ -28,6 +29,10 @@ export async function runTraining(sagemakerPaths: RuntimePaths, options: Trainin
       return (await import('./run-language-model.ts')).runLanguageModelTraining(job);
     case 'matrix-factorization':
       return (await import('./run-matrix-factorization.ts')).runMatrixFactorizationTraining(job);
+    case 'image-classifier':
+      return (await import('./run-image-classifier.ts')).runImageClassifierTraining(job);
+    case 'audio-classifier':
+      return (await import('./run-audio-classifier.ts')).runAudioClassifierTraining(job);
     case 'linear-regression':
     case 'logistic-regression':
     case 'mlp':

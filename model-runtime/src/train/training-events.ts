@@ -15,6 +15,7 @@
 import type { ModelDescription } from '../artifact/model-description.ts';
 import type { Manifest } from '../artifact/digest.ts';
 import type { EpochMetrics } from './checkpoint.ts';
+import type { ClassReport } from './confusion.ts';
 
 /** Which fit an event belongs to: a cross-validation fold, or the final fit whose model is saved. */
 export interface FitContext {
@@ -88,4 +89,6 @@ export interface TrainingResult {
   readonly manifest: Manifest;
   /** The final fit's epochs. */
   readonly history: readonly EpochMetrics[];
+  /** Classifiers with validation data: the saved model's confusion matrix and per-class precision and recall on it. */
+  readonly validationReport?: ClassReport;
 }

@@ -1,0 +1,164 @@
+/**
+ * A CNN classifier over examples of a fixed shape (an image's pixels, a clip's samples), as the
+ * three graphs every family builds from one forward pass:
+ *
+ *   training     raw batch -> front end -> CNN -> softmax cross-entropy -> backward -> update
+ *   evaluation   raw batch -> ... -> loss and class probabilities (no update)
+ *   inference    model.onnx: raw batch -> ... -> probabilities, parameters baked in
+ *
+ * The front end (normalisation of pixels, the log-mel spectrogram of audio) sits inside every
+ * graph, so the served model takes what a client sends, decoded, and nothing else.
+ *
+ * ConvClassifier runs them through GraphTrainer, one ONNX Runtime run per optimizer step.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Batch } from '../data/batch.ts';
+import type { EngineOptions } from '../engine/session.ts';
+import { GraphBuilder } from '../graph/builder.ts';
+import { toModelBytes } from '../graph/proto.ts';
+import type { Value } from '../graph/types.ts';
+import type { OptimizerConfig } from '../optim/optimizer-config.ts';
+import { cnnForward, cnnParameters, type CnnConfig } from './cnn.ts';
+import { GraphTrainer, type TensorValues } from './graph-trainer.ts';
+import { softmaxCrossEntropy } from './losses.ts';
+import type { ParameterSpec } from './network.ts';
+import type { Evaluation, TrainingState } from './trainable-model.ts';
+import { LOSS, appendTrainingStep, declareTrainingInputs } from './training-step.ts';
+
+/** The graph input of the labels, (B) class ids as floats. */
+export const CLASS_IDS = 'y';
+/** The evaluation and inference graphs' output: (N, K) class probabilities. */
+export const CLASS_PROBABILITIES = 'probabilities';
+
+export interface ConvClassifierSpec {
+  /** The graph input of the raw batch ('pixels', 'audio'). */
+  readonly inputName: string;
+  /** One example's shape as fed, e.g. (H, W, C) pixels or (S) samples. */
+  readonly exampleShape: readonly number[];
+  /** raw (B, ...exampleShape) -> (B, C, H, W), the CNN's input. */
+  readonly frontEnd: (g: GraphBuilder, raw: Value) => Value;
+  readonly cnn: CnnConfig;
+}
+
+function forward(g: GraphBuilder, spec: ConvClassifierSpec, params: Readonly<Record<string, Value>>): { raw: Value; logits: Value } {
+  const raw = g.input(spec.inputName, 'float32', ['B', ...spec.exampleShape]); // (B, ...)
+  const logits = cnnForward(g, spec.frontEnd(g, raw), params, spec.cnn); // (B, K)
+  return { raw, logits };
+}
+
+export function buildTrainingGraph(spec: ConvClassifierSpec, optimizer: OptimizerConfig): Uint8Array {
+  const g = new GraphBuilder('training_step');
+  const parameters = cnnParameters(spec.cnn);
+  const inputs = declareTrainingInputs(g, parameters, optimizer);
+  const { logits } = forward(g, spec, inputs.params); // (B, K)
+  const y = g.input(CLASS_IDS, 'float32', ['B']); // (B)
+  appendTrainingStep(g, softmaxCrossEntropy(g, logits, y), parameters, inputs, optimizer);
+  return toModelBytes(g);
+}
+
+export function buildEvaluationGraph(spec: ConvClassifierSpec): Uint8Array {
+  const g = new GraphBuilder('evaluation');
+  const params = Object.fromEntries(cnnParameters(spec.cnn).map((p) => [p.name, g.input(p.name, 'float32', p.shape)]));
+  const { logits } = forward(g, spec, params); // (B, K)
+  const y = g.input(CLASS_IDS, 'float32', ['B']); // (B)
+  g.output(softmaxCrossEntropy(g, logits, y), LOSS); // ()
+  g.output(g.softmax(logits, 1), CLASS_PROBABILITIES); // (B, K)
+  return toModelBytes(g);
+}
+
+/** model.onnx: `inputName` (N, ...exampleShape) -> `probabilities` (N, K). */
+export function buildInferenceGraph(spec: ConvClassifierSpec, values: TensorValues): Uint8Array {
+  const g = new GraphBuilder('inference');
+  const params = Object.fromEntries(
+    cnnParameters(spec.cnn).map((p) => [p.name, g.initializer(p.name, { dtype: 'float32', dims: p.shape, values: values[p.name]!.data })]),
+  );
+  const { logits } = forward(g, spec, params); // (N, K)
+  g.output(g.softmax(logits, 1), CLASS_PROBABILITIES); // (N, K)
+  return toModelBytes(g);
+}
+
+/** One evaluated batch: its mean loss and each example's most probable class. */
+export interface ClassifiedBatch {
+  readonly loss: number;
+  readonly predicted: Int32Array;
+}
+
+export class ConvClassifier {
+  private constructor(
+    readonly spec: ConvClassifierSpec,
+    readonly parameters: readonly ParameterSpec[],
+    private readonly trainer: GraphTrainer,
+  ) {}
+
+  static async create(spec: ConvClassifierSpec, optimizer: OptimizerConfig, seed: number, engine: EngineOptions = {}): Promise<ConvClassifier> {
+    const parameters = cnnParameters(spec.cnn);
+    const trainer = await GraphTrainer.create({
+      parameters,
+      optimizer,
+      trainingGraph: buildTrainingGraph(spec, optimizer),
+      evaluationGraph: buildEvaluationGraph(spec),
+      seed,
+      engine,
+    });
+    return new ConvClassifier(spec, parameters, trainer);
+  }
+
+  get step(): number {
+    return this.trainer.step;
+  }
+
+  /** One optimizer step; `batch.x` is (B, ...exampleShape) row-major, `batch.y` (B) class ids. */
+  trainStep(batch: Batch): Promise<number> {
+    return this.trainer.trainStep(this.feeds(batch));
+  }
+
+  async classify(batch: Batch): Promise<ClassifiedBatch> {
+    const results = await this.trainer.evaluate(this.feeds(batch));
+    const probabilities = results[CLASS_PROBABILITIES]!.data as Float32Array;
+    const k = this.spec.cnn.classes;
+    const predicted = new Int32Array(batch.size);
+    for (let i = 0; i < batch.size; i++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (probabilities[i * k + j]! > probabilities[i * k + best]!) best = j;
+      predicted[i] = best;
+    }
+    return { loss: (results[LOSS]!.data as Float32Array)[0]!, predicted };
+  }
+
+  /** The training loop's view (train/fit.ts): loss and correct count. */
+  async evaluate(batch: Batch): Promise<Evaluation> {
+    const { loss, predicted } = await this.classify(batch);
+    let correct = 0;
+    predicted.forEach((p, i) => (correct += p === batch.y[i] ? 1 : 0));
+    return { loss, correct, sumSquaredError: null };
+  }
+
+  getState(): TrainingState {
+    return this.trainer.getState();
+  }
+
+  setState(state: TrainingState): void {
+    this.trainer.setState(state);
+  }
+
+  /** model.onnx with the current parameters. */
+  exportInference(): Uint8Array {
+    return buildInferenceGraph(this.spec, this.trainer.parameterValues());
+  }
+
+  /** The current parameters (views: copy before the next step), e.g. to hand to a peer. */
+  parameterValues(): TensorValues {
+    return this.trainer.parameterValues();
+  }
+
+  release(): Promise<void> {
+    return this.trainer.release();
+  }
+
+  private feeds(batch: Batch): Record<string, ort.Tensor> {
+    return {
+      [this.spec.inputName]: new ort.Tensor('float32', batch.x, [batch.size, ...this.spec.exampleShape]),
+      [CLASS_IDS]: new ort.Tensor('float32', batch.y, [batch.size]),
+    };
+  }
+}
