@@ -6,6 +6,7 @@
  * answered from the biases with a flag, bad requests and bad data named.
  */
 import { rm } from 'node:fs/promises';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecommenderDescription } from '../../model-runtime/src/artifact/model-description.ts';
 import { createRandom } from '../../model-runtime/src/data/random.ts';
@@ -141,6 +142,18 @@ describe('matrix factorization serving', () => {
     const stranger = await post({ user: 'stranger', top_k: 3 });
     expect(stranger.body.unknown_user).toBe(true);
     expect(stranger.body.recommendations).toHaveLength(3);
+  });
+
+  it('answers the AWS SDK\'s InvokeEndpoint the same way', async () => {
+    const client = new SageMakerRuntimeClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    try {
+      const body = JSON.stringify({ user: 'user3', top_k: 2 });
+      const response = await client.send(new InvokeEndpointCommand({ EndpointName: 'mf', ContentType: 'application/json', Body: body }));
+      const viaSdk = JSON.parse(new TextDecoder().decode(response.Body)) as unknown;
+      expect(viaSdk).toEqual((await post({ user: 'user3', top_k: 2 })).body);
+    } finally {
+      client.destroy();
+    }
   });
 
   it.each([
