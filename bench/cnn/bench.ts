@@ -25,6 +25,7 @@ import { ConvClassifier } from '../../model-runtime/src/models/conv-classifier.t
 import { imageClassifierSpec } from '../../model-runtime/src/models/image-classifier.ts';
 import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
 import { TorchPeer, maxRelative, median, writeSection, writeTensors } from '../peer-process.ts';
+import { stepLosses, timeSteps } from '../runtime-steps.ts';
 
 interface BenchCase {
   readonly name: string;
@@ -91,20 +92,9 @@ function makeBatches(c: BenchCase): Batch[] {
 
 async function runtimeLosses(c: BenchCase, threads: number, batches: Batch[]): Promise<number[]> {
   const m = await create(c, threads);
-  const losses: number[] = [];
-  for (let s = 0; s < LOSS_STEPS; s++) losses.push(await m.trainStep(batches[s % batches.length]!));
+  const losses = await stepLosses(m, batches, LOSS_STEPS);
   await m.release();
   return losses;
-}
-
-async function timeRuntime(m: ConvClassifier, batches: Batch[], steps: number, offset: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const start = performance.now();
-    await m.trainStep(batches[(offset + s) % batches.length]!);
-    times.push(performance.now() - start);
-  }
-  return times;
 }
 
 const quartiles = (xs: readonly number[]): [number, number] => {
@@ -165,12 +155,12 @@ async function main(): Promise<void> {
       const runtime = await runtimeLosses(c, threads, batches);
       const torch = await peer.losses(LOSS_STEPS, { case: c.name });
       const m = await create(c, threads);
-      await timeRuntime(m, batches, 2, 0); // warm-up: the first runs allocate the arena
+      await timeSteps(m, batches, 2, 0); // warm-up: the first runs allocate the arena
       await peer.time(2, { case: c.name });
       const runtimeTimes: number[] = [];
       const torchTimes: number[] = [];
       for (let round = 0; round < options.rounds; round++) {
-        const runRuntime = async (): Promise<void> => { runtimeTimes.push(...(await timeRuntime(m, batches, options.stepsPerRound, round))); };
+        const runRuntime = async (): Promise<void> => { runtimeTimes.push(...(await timeSteps(m, batches, options.stepsPerRound, round))); };
         const runTorch = async (): Promise<void> => { torchTimes.push(...(await peer.time(options.stepsPerRound, { case: c.name }))); };
         if (round % 2 === 0) { await runRuntime(); await runTorch(); } else { await runTorch(); await runRuntime(); }
       }

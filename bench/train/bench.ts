@@ -18,8 +18,9 @@ import { createNetwork, createTrainableModel } from '../../model-runtime/src/mod
 import { createRandom } from '../../model-runtime/src/data/random.ts';
 import { TorchPeer, maxRelative, median, writeSection, writeTensors } from '../peer-process.ts';
 import type { Batch } from '../../model-runtime/src/data/batch.ts';
-import type { ModelConfig, TrainableModel } from '../../model-runtime/src/models/trainable-model.ts';
+import type { ModelConfig } from '../../model-runtime/src/models/trainable-model.ts';
 import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
+import { stepLosses, timeSteps } from '../runtime-steps.ts';
 
 const LAYERS = [784, 512, 512, 10];
 const BATCH = 256;
@@ -72,20 +73,9 @@ function makeBatches(): Batch[] {
 
 async function runtimeLosses(threads: number, batches: Batch[]): Promise<number[]> {
   const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads, allowSpinning: false });
-  const losses: number[] = [];
-  for (let s = 0; s < LOSS_STEPS; s++) losses.push(await m.trainStep(batches[s % batches.length]!));
+  const losses = await stepLosses(m, batches, LOSS_STEPS);
   await m.release();
   return losses;
-}
-
-async function timeRuntime(m: TrainableModel, batches: Batch[], steps: number, offset: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const start = performance.now();
-    await m.trainStep(batches[(offset + s) % batches.length]!);
-    times.push(performance.now() - start);
-  }
-  return times;
 }
 
 async function main(): Promise<void> {
@@ -129,12 +119,12 @@ async function main(): Promise<void> {
   for (const [i, threads] of THREADS.entries()) {
     const m = await createTrainableModel(model, optimizer, { device: 'cpu', intraOpNumThreads: threads, allowSpinning: false });
     const peer = peers[i]!;
-    await timeRuntime(m, batches, 3, 0); // warm-up: first runs allocate the arena
+    await timeSteps(m, batches, 3, 0); // warm-up: first runs allocate the arena
     await peer.time(3);
     const runtimeTimes: number[] = [];
     const torchTimes: number[] = [];
     for (let round = 0; round < options.rounds; round++) {
-      const runRuntime = async (): Promise<void> => { runtimeTimes.push(...(await timeRuntime(m, batches, options.stepsPerRound, round))); };
+      const runRuntime = async (): Promise<void> => { runtimeTimes.push(...(await timeSteps(m, batches, options.stepsPerRound, round))); };
       const runTorch = async (): Promise<void> => { torchTimes.push(...(await peer.time(options.stepsPerRound))); };
       if (round % 2 === 0) { await runRuntime(); await runTorch(); } else { await runTorch(); await runRuntime(); }
     }
