@@ -619,6 +619,15 @@ function isPlatformKey(name: string): boolean {
 }
 
 /**
+ * The hyperparameter names a hyperparameters.json object sets (SageMaker's own keys left out):
+ * what the tabular defaults (train/tabular-defaults.ts) must not override.
+ */
+export function givenHyperparameterNames(raw: unknown): Set<string> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return new Set();
+  return new Set(Object.keys(raw).filter((name) => !isPlatformKey(name)));
+}
+
+/**
  * Parses hyperparameters.json's content (an object of strings). Numbers and booleans are accepted
  * too, for hand-written local files; a value wrapped in extra JSON quotes (`"\"adam\""`, as some
  * SDKs write) is unwrapped.
