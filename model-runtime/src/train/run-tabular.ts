@@ -64,7 +64,8 @@ export async function runTabularTraining(job: TrainingJob, algorithm: TabularAlg
   }
   if (checkpoint) {
     const { phase, fold, position } = checkpoint.document;
-    note(`checkpoint: resuming ${phase === 'cv' ? `cross-validation fold ${fold! + 1}` : 'the final fit'} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
+    const what = phase === 'final' ? 'the final fit' : data.partitioning.kind === 'holdout' ? 'the hold-out fit' : `cross-validation fold ${fold! + 1}`;
+    note(`checkpoint: resuming ${what} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
   }
 
   const run = new TrainingRun(paths, hp, plan, data, fingerprint, job.signal, emit);
@@ -184,7 +185,12 @@ class TrainingRun {
         // No rows left to stop early on: train as long as the folds found best, on average.
         epochs = Math.max(1, Math.round(folds.reduce((sum, f) => sum + f.bestEpoch, 0) / folds.length));
         stopping = { ...stopping, patience: 0 };
-        this.emit({ kind: 'note', text: `final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)` });
+        this.emit({
+          kind: 'note',
+          text: this.plan.solver === 'lbfgs'
+            ? `final: solving on all ${this.data.rows} rows`
+            : `final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)`,
+        });
       }
     }
     const pre = this.data.preprocessing(trainParts);

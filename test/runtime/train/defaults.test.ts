@@ -4,12 +4,14 @@
  * a small-data run, which refits on every row, still prints validation metrics; a key the user
  * gives wins over the rule.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadArtifact } from '../../../model-runtime/src/artifact/load.ts';
 import { isTabularDescription } from '../../../model-runtime/src/artifact/model-description.ts';
 import { createRandom } from '../../../model-runtime/src/data/random.ts';
+import { TrainingStopped } from '../../../model-runtime/src/train/fit.ts';
 import { runTraining } from '../../../model-runtime/src/train/run.ts';
 import type { TrainingEvent } from '../../../model-runtime/src/train/training-events.ts';
 import { logTrainingLines } from '../../../model-runtime/src/train/training-log.ts';
@@ -135,5 +137,45 @@ describe('tabular defaults (only algorithm set)', () => {
     expect(lines.some((l) => l.startsWith('final: hold-out'))).toBe(false);
     expect(result.description.metrics.validation_rmse).toBeGreaterThan(0);
     await rm(paths.root, { recursive: true, force: true });
+  });
+
+  it('cross-validates logistic regression with L-BFGS in every fold, then solves on all rows', async () => {
+    const { paths, result, lines } = await train({ algorithm: 'logistic-regression', cv_folds: '3' }, overlappingClasses(300, 8));
+    expect(lines.filter((l) => /^cv: fold \d\/3 best epoch 1, validation loss \S+, accuracy \S+$/.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => /^L-BFGS: (converged|stopped \(no further progress in float32\)) after \d+ iterations/.test(l))).toHaveLength(4);
+    expect(lines).toContain('final: solving on all 300 rows');
+    expect(result.description.metrics.cv_validation_accuracy_mean).toBeGreaterThan(0.65);
+    await rm(paths.root, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['the hold-out fit', 'cv', 3],
+    ['the final fit', 'final', 4],
+  ] as const)('mlp small-data rule: stopped in %s, resumes to exactly the uninterrupted result', async (what, phase, epoch) => {
+    const hyperparameters = { algorithm: 'mlp', epochs: '8', seed: '3' };
+    const data = { train: { 'train.csv': csv(rings(300, 6)) } };
+    const reference = await makeTree(hyperparameters, data);
+    const expected = await runTraining(reference, { onEvent: () => {} });
+
+    const paths = await makeTree(hyperparameters, data);
+    const controller = new AbortController();
+    const stopped = runTraining(paths, {
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (event.kind === 'batch' && event.phase === phase && event.epoch === epoch && event.batch === 1) controller.abort();
+      },
+    });
+    await expect(stopped).rejects.toBeInstanceOf(TrainingStopped);
+    const checkpoint = JSON.parse(await readFile(path.join(paths.checkpoints, 'checkpoint.json'), 'utf8'));
+    expect(checkpoint).toMatchObject({ phase, position: { epoch: epoch - 1, batch: 1 } });
+
+    const lines: string[] = [];
+    const resumed = await runTraining(paths, { onEvent: logTrainingLines((l) => lines.push(l)) });
+    expect(lines).toContain(`checkpoint: resuming ${what} at epoch ${epoch}, batch 2`);
+    expect(resumed.history).toEqual(expected.history);
+    expect(resumed.description.metrics).toEqual(expected.description.metrics);
+    expect((await loadArtifact(paths.model)).onnx).toEqual((await loadArtifact(reference.model)).onnx);
+    await rm(paths.root, { recursive: true, force: true });
+    await rm(reference.root, { recursive: true, force: true });
   });
 });
