@@ -342,7 +342,7 @@ class TrainingRun {
     const targetStd = args.pre.targetStd?.[0] ?? 1;
     const model = await FullBatchModel.create(modelConfig(this.hp, task, this.data.schema.features.length, this.data.task.labels?.length ?? 0));
     try {
-      const result = await model.fit(args.train, { l2: plan.l2, maxIterations: plan.maxIterations, gradientTolerance: plan.gradientTolerance });
+      const result = await model.fit(args.train, { l2: plan.l2TimesRows / args.train.rows, maxIterations: plan.maxIterations, gradientTolerance: plan.gradientTolerance });
       this.emit({
         kind: 'note',
         text: `L-BFGS: ${result.reason === 'gradient' ? 'converged' : result.reason === 'no-progress' ? 'stopped (no further progress in float32)' : 'stopped at the iteration limit'} after ${result.iterations} iterations, objective ${fmt(result.loss)}`,

@@ -43,8 +43,11 @@ const SMALL_MLP = { batchSize: 200, epochs: 200, tolerance: 1e-4, epochsWithoutI
 export type TabularPlan =
   | {
       readonly solver: 'lbfgs';
-      /** L2 weight on the weights in the mean-loss objective. */
-      readonly l2: number;
+      /**
+       * L2 weight on the weights in the mean-loss objective, times the rows of the fit: each fit
+       * (fold, hold-out, all rows) uses this / its own rows, as scikit-learn's C does.
+       */
+      readonly l2TimesRows: number;
       readonly maxIterations: number;
       readonly gradientTolerance: number;
       readonly refitOnAllRows: boolean;
@@ -87,11 +90,11 @@ export function chooseTabularPlan({ hp, given, rows, task, defaultHoldout }: Pla
   if (hp.algorithm !== 'mlp') {
     const explicit = MINI_BATCH_KEYS.filter((key) => given.has(key));
     if (explicit.length === 0 && rows <= FULL_BATCH_ROWS) {
-      const l2 = hp.algorithm === 'logistic-regression' ? 1 / rows : 0;
-      const penalty = l2 > 0 ? `L2 1/n = ${l2.toPrecision(3)} on the weights (scikit-learn's C=1)` : 'no penalty (least squares)';
+      const l2TimesRows = hp.algorithm === 'logistic-regression' ? 1 : 0;
+      const penalty = l2TimesRows > 0 ? "L2 1/n on the weights, n the rows of each fit (scikit-learn's C=1)" : 'no penalty (least squares)';
       return {
         solver: 'lbfgs',
-        l2,
+        l2TimesRows,
         maxIterations: 500,
         gradientTolerance: 1e-5,
         refitOnAllRows,
