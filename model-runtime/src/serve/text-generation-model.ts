@@ -86,7 +86,7 @@ export class TextGenerationModel implements ServedModel {
     const tokens = refusalsAsBadRequests(generateTokens(this.model.decoder, this.model.tokenizer, promptIds(this.model, prompt), this.settings(p, seed)));
     return {
       contentType: STREAM_CONTENT_TYPES[framing],
-      chunks: tgiStream(tokens, { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null }),
+      chunks: tgiStream(tokens, { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null, specialText: (id) => this.model.tokenizer.decode([id]) }),
       failure: (error) => tgiStreamError(framing, error),
       log: { rows: 1 },
     };
