@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import { trainTinyLanguageModel } from './fixtures/language-model.ts';
 import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
+import { tokenLines, type TokenLine } from './fixtures/tgi-line.ts';
 
 let paths: RuntimePaths;
 let server: LocalServer;
@@ -24,14 +25,8 @@ afterAll(async () => {
   if (paths !== undefined) await rm(paths.root, { recursive: true, force: true });
 });
 
-interface TokenLine {
-  readonly index: number;
-  readonly token: { readonly id: number; readonly text: string; readonly logprob: number; readonly special: boolean };
-  readonly generated_text: string | null;
-  readonly details: { readonly finish_reason: string; readonly generated_tokens: number } | null;
-}
 
-const streamed = async (body: object): Promise<TokenLine[]> => (await invoke(server.url, JSON.stringify({ ...body, stream: true }))).text.trimEnd().split('\n').map((line) => JSON.parse(line) as TokenLine);
+const streamed = async (body: object): Promise<TokenLine[]> => tokenLines((await invoke(server.url, JSON.stringify({ ...body, stream: true }))).text);
 const generated = async (body: object): Promise<string> => ((await invoke(server.url, JSON.stringify(body))).json() as [{ generated_text: string }])[0].generated_text;
 
 describe('the eos token in a stream', () => {
