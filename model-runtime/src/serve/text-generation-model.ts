@@ -83,10 +83,10 @@ export class TextGenerationModel implements ServedModel {
   /** One prompt's tokens as they are generated: this request's own iterator over the decoder. */
   private stream(prompt: string, p: TextGenerationParameters, framing: StreamFraming): StreamedInvocationAnswer {
     const seed = p.seed ?? randomInt(0, 2 ** 32);
-    const tokens = refusalsAsBadRequests(generateTokens(this.model.decoder, this.model.tokenizer, promptIds(this.model, prompt), this.settings(p, seed)));
+    const tokens = refusalsAsBadRequests(generateTokens(this.model.decoder, this.model.tokenizer, asBadRequest(() => promptIds(this.model, prompt)), this.settings(p, seed)));
     return {
       contentType: STREAM_CONTENT_TYPES[framing],
-      chunks: tgiStream(tokens, { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null }),
+      chunks: tgiStream(tokens, { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null, specialText: (id) => this.model.tokenizer.decode([id]) }),
       failure: (error) => tgiStreamError(framing, error),
       log: { rows: 1 },
     };
@@ -115,6 +115,16 @@ export class TextGenerationModel implements ServedModel {
 async function* refusalsAsBadRequests(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
   try {
     return yield* tokens;
+  } catch (error) {
+    if (error instanceof GenerationRequestError) throw badRequest(error.message);
+    throw error;
+  }
+}
+
+/** `work`'s result, its GenerationRequestError (a prompt the tokenizer refuses) as a 400. */
+function asBadRequest<T>(work: () => T): T {
+  try {
+    return work();
   } catch (error) {
     if (error instanceof GenerationRequestError) throw badRequest(error.message);
     throw error;
