@@ -43,8 +43,16 @@ export type Algorithm = (typeof ALGORITHMS)[number];
  */
 export const PACKAGED_ALGORITHM = 'onnx';
 /** What model.json's `algorithm` may say: a training algorithm, or a packaged model. */
-export type ServedAlgorithm = Algorithm | typeof PACKAGED_ALGORITHM;
-export const SERVED_ALGORITHMS: readonly ServedAlgorithm[] = [...ALGORITHMS, PACKAGED_ALGORITHM];
+/**
+ * A pretrained Hugging Face model, sealed from its Optimum ONNX export folder by `modelstack
+ * package <folder> --task ...` and served through its own tokenizer.json with
+ * @huggingface/tokenizers. Not a training algorithm either.
+ */
+export const PRETRAINED_ALGORITHM = 'huggingface';
+export const PRETRAINED_TASKS = ['text-generation', 'text-classification', 'feature-extraction'] as const;
+export type PretrainedTask = (typeof PRETRAINED_TASKS)[number];
+export type ServedAlgorithm = Algorithm | typeof PACKAGED_ALGORITHM | typeof PRETRAINED_ALGORITHM;
+export const SERVED_ALGORITHMS: readonly ServedAlgorithm[] = [...ALGORITHMS, PACKAGED_ALGORITHM, PRETRAINED_ALGORITHM];
 
 export function isTextAlgorithm(algorithm: ServedAlgorithm): algorithm is TextAlgorithm {
   return (TEXT_ALGORITHMS as readonly string[]).includes(algorithm);
@@ -101,7 +109,8 @@ export const TOKENIZER_FILE = 'tokenizer.json';
 export interface TokenizerDescription {
   /** File in the artifact folder (`tokenizer.json`). */
   readonly file: string;
-  readonly kind: 'bpe' | 'char';
+  /** `huggingface`: a pretrained model's own tokenizer.json, whatever its model (BPE, WordPiece, ...), read by @huggingface/tokenizers. */
+  readonly kind: 'bpe' | 'char' | 'huggingface';
   /** Ids run from 0 to vocabSize - 1. */
   readonly vocabSize: number;
 }
@@ -199,6 +208,34 @@ export interface PackagedModelDescription extends DescriptionBase {
   readonly outputs: readonly TensorSpec[];
 }
 
+/**
+ * A pretrained Hugging Face model (PRETRAINED_ALGORITHM). Its folder holds model.onnx (the
+ * export's model.onnx, or decoder_model_merged.onnx for text-generation, renamed), config.json,
+ * tokenizer.json and whichever of tokenizer_config.json, generation_config.json and
+ * special_tokens_map.json the export had, all under MANIFEST.json like a trained model's:
+ *   text-generation      input_ids, attention_mask [, position_ids] [, use_cache_branch],
+ *                        past_key_values.{i}.key/.value -> logits, present.{i}.key/.value
+ *   text-classification  input_ids, attention_mask [, token_type_ids] -> logits (N, K), K = labels.length
+ *   feature-extraction   input_ids, attention_mask [, token_type_ids] -> last_hidden_state (N, T, hiddenSize)
+ */
+export interface PretrainedModelDescription extends DescriptionBase {
+  readonly algorithm: typeof PRETRAINED_ALGORITHM;
+  readonly task: PretrainedTask;
+  /** config.json's model_type (gpt2, bert, ...), for messages and logs. */
+  readonly modelType: string;
+  /** Most tokens the model reads at once: its position embeddings (or tokenizer_config's model_max_length, if fewer). */
+  readonly contextLength: number;
+  readonly tokenizer: TokenizerDescription;
+  /** The export's other files kept beside model.onnx (config.json always), in the manifest like every file. */
+  readonly exportFiles: readonly string[];
+  /** text-classification: config.json's id2label in id order; null otherwise. */
+  readonly labels: readonly string[] | null;
+  /** text-classification: sigmoid per label (multi_label_classification) or softmax over them; null otherwise. */
+  readonly scores: 'softmax' | 'sigmoid' | null;
+  /** feature-extraction: the width of last_hidden_state; null otherwise. */
+  readonly hiddenSize: number | null;
+}
+
 /** The user and item ids beside a recommender's model.onnx, and what each user rated in training. */
 export const INTERACTIONS_FILE = 'interactions.json';
 
@@ -213,7 +250,7 @@ export interface RecommenderDescription extends DescriptionBase {
   readonly globalMean: number;
 }
 
-export type ModelDescription = TabularModelDescription | TextModelDescription | CnnModelDescription | PackagedModelDescription | RecommenderDescription;
+export type ModelDescription = TabularModelDescription | TextModelDescription | CnnModelDescription | PackagedModelDescription | PretrainedModelDescription | RecommenderDescription;
 
 export function isTabularDescription(description: ModelDescription): description is TabularModelDescription {
   return (TABULAR_ALGORITHMS as readonly string[]).includes(description.algorithm);
@@ -227,6 +264,9 @@ export function isTextDescription(description: ModelDescription): description is
 export function companionFiles(description: ModelDescription): { readonly file: string; readonly role: string }[] {
   if (isTextDescription(description)) return [{ file: description.tokenizer.file, role: 'the tokenizer' }];
   if (description.algorithm === 'matrix-factorization') return [{ file: description.interactionsFile, role: 'the user and item ids' }];
+  if (description.algorithm === PRETRAINED_ALGORITHM) {
+    return [{ file: description.tokenizer.file, role: 'the tokenizer' }, ...description.exportFiles.map((file) => ({ file, role: 'a file of the Hugging Face export' }))];
+  }
   return [];
 }
 

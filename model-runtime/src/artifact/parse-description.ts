@@ -3,7 +3,7 @@
  * hand-edited or foreign model.json fails at load with the field named rather than at the
  * first request.
  */
-import { MODEL_FORMAT, PACKAGED_ALGORITHM, SERVED_ALGORITHMS, TASKS, isCnnAlgorithm, isTextAlgorithm, type ModelDescription, type ServedAlgorithm } from './model-description.ts';
+import { MODEL_FORMAT, PACKAGED_ALGORITHM, PRETRAINED_ALGORITHM, PRETRAINED_TASKS, SERVED_ALGORITHMS, TASKS, isCnnAlgorithm, isTextAlgorithm, type ModelDescription, type ServedAlgorithm } from './model-description.ts';
 
 export class ModelDescriptionError extends Error {
   constructor(message: string) {
@@ -28,6 +28,7 @@ export function parseModelDescription(json: string): ModelDescription {
   expectRecord(d.metrics, 'metrics');
   expectRecord(d.versions, 'versions');
   if (d.algorithm === PACKAGED_ALGORITHM) checkPackagedModel(d);
+  else if (d.algorithm === PRETRAINED_ALGORITHM) checkPretrainedModel(d);
   else if (d.algorithm === 'matrix-factorization') checkRecommender(d);
   else if (isTextAlgorithm(d.algorithm as ServedAlgorithm)) checkTextModel(d);
   else if (isCnnAlgorithm(d.algorithm as ServedAlgorithm)) checkCnnModel(d);
@@ -102,6 +103,27 @@ function checkPackagedModel(d: Record<string, unknown>): void {
       }
     });
   }
+}
+
+/** A pretrained Hugging Face model: its task, context, tokenizer, export files and what its task needs. */
+function checkPretrainedModel(d: Record<string, unknown>): void {
+  expectOneOf(d.task, PRETRAINED_TASKS, 'task');
+  if (typeof d.modelType !== 'string') throw new ModelDescriptionError('modelType must be config.json\'s model_type, e.g. "gpt2"');
+  expectPositiveInteger(d.contextLength, 'contextLength');
+  const tokenizer = expectRecord(d.tokenizer, 'tokenizer');
+  if (typeof tokenizer.file !== 'string' || tokenizer.file === '') throw new ModelDescriptionError('tokenizer.file must name the tokenizer file, e.g. "tokenizer.json"');
+  expectOneOf(tokenizer.kind, ['huggingface'], 'tokenizer.kind');
+  expectPositiveInteger(tokenizer.vocabSize, 'tokenizer.vocabSize');
+  const files = expectStrings(d.exportFiles, 'exportFiles');
+  if (!files.includes('config.json')) throw new ModelDescriptionError('exportFiles must include config.json');
+  if (d.task === 'text-classification') {
+    if (expectStrings(d.labels, 'labels').length < 1) throw new ModelDescriptionError('a text-classification model needs its labels (config.json\'s id2label)');
+    expectOneOf(d.scores, ['softmax', 'sigmoid'], 'scores');
+  } else if (d.labels !== null || d.scores !== null) {
+    throw new ModelDescriptionError(`labels and scores must be null for ${String(d.task)}`);
+  }
+  if (d.task === 'feature-extraction') expectPositiveInteger(d.hiddenSize, 'hiddenSize');
+  else if (d.hiddenSize !== null) throw new ModelDescriptionError(`hiddenSize must be null for ${String(d.task)}`);
 }
 
 /** A CNN classifier: its labels, top_k and the input its model.onnx reads. */

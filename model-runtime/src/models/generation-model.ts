@@ -25,6 +25,8 @@ export interface GenerationModelFiles {
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** The tokenizer's file name (model.json's tokenizer.file). */
   readonly tokenizerFile: string;
+  /** A tokenizer already loaded from it (a pretrained export's, text/pretrained-tokenizer.ts); absent: this runtime's own reader loads it. */
+  readonly tokenizer?: Tokenizer;
 }
 
 export async function loadGenerationModel(artifact: GenerationModelFiles, engine: EngineOptions = {}): Promise<GenerationModel> {
@@ -34,7 +36,7 @@ export async function loadGenerationModel(artifact: GenerationModelFiles, engine
     return new TextDecoder().decode(bytes);
   };
   const config = parseDecoderConfig(text(CONFIG_FILE), `${artifact.dir}/${CONFIG_FILE}`);
-  const tokenizer = parseTokenizerJson(text(artifact.tokenizerFile), `${artifact.dir}/${artifact.tokenizerFile}`);
+  const tokenizer = artifact.tokenizer ?? parseTokenizerJson(text(artifact.tokenizerFile), `${artifact.dir}/${artifact.tokenizerFile}`);
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(`${artifact.dir}: ${artifact.tokenizerFile} has ${tokenizer.vocabSize} tokens, more than config.json's vocab_size ${config.vocabSize}`);
   }

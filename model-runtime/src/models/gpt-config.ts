@@ -87,16 +87,18 @@ export function parseDecoderConfig(text: string, source = CONFIG_FILE): DecoderC
   }
   if (typeof raw !== 'object' || raw === null) throw new Error(`${source} must be a JSON object with GPT-2's keys (n_layer, n_head, ...)`);
   const record = raw as Record<string, unknown>;
-  const size = (key: string): number => {
-    const v = record[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${source}: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  // GPT-2's own keys, or the names other GPT-2 class configs use for them (GPTNeo, OPT, ...: PretrainedConfig's attribute_map).
+  const size = (key: string, ...aliases: string[]): number => {
+    const found = [key, ...aliases].find((k) => record[k] !== undefined) ?? key;
+    const v = record[found];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${source}: ${[key, ...aliases].join(' or ')} must be a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
   const eos = record.eos_token_id;
   if (eos !== null && eos !== undefined && (typeof eos !== 'number' || !Number.isInteger(eos) || eos < 0)) {
     throw new Error(`${source}: eos_token_id must be a token id or null, got ${JSON.stringify(eos)}`);
   }
-  const config = { nLayer: size('n_layer'), nHead: size('n_head'), nEmbd: size('n_embd'), contextLength: size('n_positions'), vocabSize: size('vocab_size'), eosTokenId: (eos as number | null | undefined) ?? null };
+  const config = { nLayer: size('n_layer', 'num_hidden_layers', 'num_layers'), nHead: size('n_head', 'num_attention_heads', 'num_heads'), nEmbd: size('n_embd', 'hidden_size'), contextLength: size('n_positions', 'max_position_embeddings'), vocabSize: size('vocab_size'), eosTokenId: (eos as number | null | undefined) ?? null };
   if (config.nEmbd % config.nHead !== 0) throw new Error(`${source}: n_embd (${config.nEmbd}) must divide by n_head (${config.nHead})`);
   return config;
 }

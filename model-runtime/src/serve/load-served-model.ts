@@ -26,6 +26,15 @@ export async function loadServedModel(modelDir: string, options: ServedModelOpti
       return (await import('./recommender-model.ts')).RecommenderModel.fromArtifact({ ...artifact, description }, options);
     case 'onnx':
       return (await import('./tensor-model.ts')).TensorModel.fromArtifact({ ...artifact, description }, options);
+    case 'huggingface':
+      switch (description.task) {
+        case 'text-generation':
+          return (await import('./text-generation-model.ts')).TextGenerationModel.fromArtifact({ ...artifact, description }, options);
+        case 'text-classification':
+          return (await import('./pretrained-classification-model.ts')).PretrainedClassificationModel.fromArtifact({ ...artifact, description }, options);
+        case 'feature-extraction':
+          return (await import('./pretrained-embedding-model.ts')).PretrainedEmbeddingModel.fromArtifact({ ...artifact, description }, options);
+      }
   }
 }
 

@@ -34,13 +34,13 @@ import { checkRequestType, parseClassificationRequest, type ClassificationReques
 /** Texts per ONNX Runtime run: a run pads to its longest text, so large chunks of mixed lengths waste work. */
 const TEXTS_PER_RUN = 32;
 
-interface Scored {
+export interface Scored {
   readonly label: string;
   readonly score: number;
 }
 
 /** One input's answer: its classes best first (top_k of them), and whether its text was cut. */
-interface Classification {
+export interface Classification {
   readonly classes: readonly Scored[];
   readonly truncated: boolean;
 }
@@ -125,7 +125,7 @@ export class TextClassificationModel implements ServedModel {
 }
 
 /** The answer in the request's schema (see the file comment), in the accepted format. */
-function encodeAnswers(answers: readonly Classification[], request: ClassificationRequest, accept: string): string {
+export function encodeAnswers(answers: readonly Classification[], request: ClassificationRequest, accept: string): string {
   const list = (a: Classification): string => `[${a.classes.map((c) => scoredJson(c, a.truncated)).join(',')}]`;
   if (accept === JSON_LINES_TYPE) return answers.map((a) => `${list(a)}\n`).join('');
   switch (request.schema) {
