@@ -286,3 +286,55 @@ describe('a folder that is not a usable export is refused by name', () => {
     await expect(packagePretrainedModel(gpt, { task: 'text-generation', output: path.join(root, 'x.tar.gz') })).rejects.toThrow(/no input past_key_values\.2\.key, past_key_values\.2\.value; no output present\.2\.key/);
   });
 });
+
+describe('the other export layouts and score functions', () => {
+  it('a multi_label_classification export scores each label by its sigmoid; function_to_apply overrides it', async () => {
+    const dir = path.join(root, 'exports', 'multi-label');
+    await writeBertExportFolder(dir, { task: 'text-classification', labels: ['toxic', 'obscene', 'threat'], problemType: 'multi_label_classification', seed: 9 });
+    const packaged = await packagePretrainedModel(dir, { task: 'text-classification', output: path.join(root, 'multi-label.tar.gz') });
+    expect(packaged.description.scores).toBe('sigmoid');
+    const folder = await openModel(packaged.archive);
+    const server = await startLocalServer(folder.dir);
+    try {
+      await server.server.ready;
+      const session = await createSession(new Uint8Array(await readFile(path.join(dir, 'model.onnx'))), { device: 'cpu', intraOpNumThreads: 1 });
+      const e = bert.encode('you are awful', { return_token_type_ids: true });
+      const dims = [1, e.ids.length];
+      const logits = (await session.run({ input_ids: ids(e.ids, dims), attention_mask: ids(e.attention_mask, dims), token_type_ids: ids(e.token_type_ids, dims) })).logits!.data as Float32Array;
+      await session.release();
+      const labels = ['toxic', 'obscene', 'threat'];
+      const scores = async (parameters: object): Promise<Record<string, number>> => {
+        const answer = await invoke(server.url, JSON.stringify({ inputs: 'you are awful', parameters: { top_k: null, ...parameters } }));
+        expect(answer.status, answer.text).toBe(200);
+        return Object.fromEntries((answer.json() as { label: string; score: number }[]).map((c) => [c.label, c.score]));
+      };
+      const sigmoid = await scores({});
+      labels.forEach((l, i) => expect(sigmoid[l]).toBeCloseTo(1 / (1 + Math.exp(-logits[i]!)), 5));
+      const raw = await scores({ function_to_apply: 'none' });
+      labels.forEach((l, i) => expect(raw[l]).toBeCloseTo(logits[i]!, 5));
+      const refused = await invoke(server.url, JSON.stringify({ inputs: 'x', parameters: { function_to_apply: 'argmax' } }));
+      expect(refused.status).toBe(400);
+    } finally {
+      await server.close();
+      await folder.cleanup();
+    }
+  });
+
+  it('a GPT-2 class model.onnx (text-generation-with-past without the merged branch) generates the same greedy tokens', async () => {
+    const dir = path.join(root, 'exports', 'gpt2-unmerged');
+    await writeGpt2ExportFolder(dir, { merged: false });
+    const packaged = await packagePretrainedModel(dir, { task: 'text-generation', output: path.join(root, 'gpt2-unmerged.tar.gz') });
+    expect(packaged.onnxFile).toBe('model.onnx');
+    const folder = await openModel(packaged.archive);
+    const server = await startLocalServer(folder.dir);
+    try {
+      await server.server.ready;
+      const expected = await directGreedy(gpt2.encode('Hello world').ids, 12);
+      const answer = await invoke(server.url, JSON.stringify({ inputs: 'Hello world', parameters: { max_new_tokens: 12, do_sample: false } }));
+      expect((answer.json() as [{ generated_text: string }])[0].generated_text).toBe(gpt2.decode(expected, { clean_up_tokenization_spaces: false }));
+    } finally {
+      await server.close();
+      await folder.cleanup();
+    }
+  });
+});

@@ -4,7 +4,8 @@
  * (text-classification-request.ts; `[{"label", "score"}]`, top_k, truncation, instances, JSON
  * Lines), the labels from config.json's id2label, the scores from the export's logits: softmax
  * over the labels, or a sigmoid per label when config.json's problem_type is
- * multi_label_classification, as transformers' pipeline does.
+ * multi_label_classification, as transformers' pipeline does; parameters.function_to_apply
+ * ("softmax", "sigmoid", "none") overrides it as it does there.
  */
 import type { Manifest } from '../artifact/digest.ts';
 import type { LoadedArtifact } from '../artifact/load.ts';
@@ -15,7 +16,7 @@ import { JSON_LINES_TYPE, JSON_TYPE } from './media-types.ts';
 import { PretrainedEncoder, TEXTS_PER_RUN } from './pretrained-encoder.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 import { encodeAnswers, type Classification } from './text-classification-model.ts';
-import { checkRequestType, parseClassificationRequest } from './text-classification-request.ts';
+import { checkRequestType, parseClassificationRequest, type ScoreFunction } from './text-classification-request.ts';
 
 /** The key of an instance object's text ({"instances": [{"text": ...}]}). */
 const TEXT_KEY = 'text';
@@ -51,7 +52,7 @@ export class PretrainedClassificationModel implements ServedModel {
       const chunk = encoded.slice(start, start + TEXTS_PER_RUN);
       const { output } = await this.encoder.run(chunk, LOGITS); // (n, K)
       chunk.forEach((e, row) => {
-        const scores = this.scores(output.subarray(row * this.labels.length, (row + 1) * this.labels.length));
+        const scores = applyScores(parsed.functionToApply ?? this.description.scores ?? 'softmax', output.subarray(row * this.labels.length, (row + 1) * this.labels.length));
         const scored = this.labels.map((label, c) => ({ label, score: scores[c]! }));
         // Best first; ties keep id order, so equal scores answer the same way every time.
         scored.sort((a, b) => b.score - a.score);
@@ -61,16 +62,17 @@ export class PretrainedClassificationModel implements ServedModel {
     return { contentType: request.accept, body: encodeAnswers(answers, parsed, request.accept), log: { rows: answers.length } };
   }
 
-  /** One text's logits as scores: softmax over the labels, or each label's own sigmoid. */
-  private scores(logits: Float32Array): number[] {
-    if (this.description.scores === 'sigmoid') return Array.from(logits, (z) => 1 / (1 + Math.exp(-z)));
-    const max = Math.max(...logits);
-    const exps = Array.from(logits, (z) => Math.exp(z - max));
-    const sum = exps.reduce((a, b) => a + b, 0);
-    return exps.map((e) => e / sum);
-  }
-
   close(): Promise<void> {
     return this.encoder.close();
   }
+}
+
+/** One text's logits as scores, as transformers' pipeline applies function_to_apply. */
+function applyScores(f: ScoreFunction, logits: Float32Array): number[] {
+  if (f === 'none') return Array.from(logits);
+  if (f === 'sigmoid') return Array.from(logits, (z) => 1 / (1 + Math.exp(-z)));
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (z) => Math.exp(z - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
 }

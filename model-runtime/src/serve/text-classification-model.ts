@@ -78,6 +78,9 @@ export class TextClassificationModel implements ServedModel {
       throw new HttpError(406, 'NotAcceptable', `a text classifier answers in ${JSON_TYPE} or ${JSON_LINES_TYPE}, not ${request.accept}`);
     }
     const parsed = parseClassificationRequest(body, request.contentType, this.description.textColumn);
+    if (parsed.functionToApply !== null && parsed.functionToApply !== 'softmax') {
+      throw badRequest(`parameters.function_to_apply must be "softmax" (the scores are class probabilities); got ${JSON.stringify(parsed.functionToApply)}`);
+    }
     const answers = await this.classify(parsed);
     return { contentType: request.accept, body: encodeAnswers(answers, parsed, request.accept), log: { rows: answers.length } };
   }

@@ -4,7 +4,8 @@
  *   application/json
  *     {"inputs": "text"}                     Hugging Face's inference schema (SageMaker's Hugging
  *     {"inputs": ["text", ...]}              Face containers), with optional "parameters":
- *     {"inputs": ..., "parameters": {"top_k": null | n, "truncation": true, "function_to_apply": "softmax"}}
+ *     {"inputs": ..., "parameters": {"top_k": null | n, "truncation": true, "function_to_apply": "softmax" | "sigmoid" | "none"}}
+ *                                            (a model trained here answers probabilities: softmax only)
  *     {"instances": ["text", ...]}           this runtime's schema; an instance may also be an
  *     {"instances": [{"text": ...}, ...]}    object holding the text under the model's text column
  *                                            (with "parameters" as above)
@@ -29,7 +30,13 @@ export interface ClassificationRequest {
   readonly topK: number | null;
   /** false: an input longer than the context is refused rather than truncated. */
   readonly truncation: boolean;
+  /** How logits become scores, as transformers' pipeline takes it; null = the model's own way. */
+  readonly functionToApply: ScoreFunction | null;
 }
+
+/** transformers' ClassificationFunction: softmax over the classes, a sigmoid per class, or the logits as they are. */
+export const SCORE_FUNCTIONS = ['softmax', 'sigmoid', 'none'] as const;
+export type ScoreFunction = (typeof SCORE_FUNCTIONS)[number];
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -63,16 +70,16 @@ function fromJson(document: unknown, textColumn: string): ClassificationRequest 
   if (hasInputs === hasInstances) {
     throw badRequest(hasInputs ? 'send "inputs" or "instances", not both' : 'the body has no "inputs"; send {"inputs": "text"}, {"inputs": ["text", ...]} or {"instances": ["text", ...]}');
   }
-  const { topK, truncation } = parameters(request.parameters);
+  const { topK, truncation, functionToApply } = parameters(request.parameters);
   if (hasInputs) {
     const inputs = request.inputs;
-    if (typeof inputs === 'string') return { schema: 'inputs-single', texts: [inputs], topK, truncation };
+    if (typeof inputs === 'string') return { schema: 'inputs-single', texts: [inputs], topK, truncation, functionToApply };
     if (!Array.isArray(inputs)) throw badRequest(`"inputs" must be a string or an array of strings; got ${describe(inputs)}`);
-    return { schema: 'inputs-list', texts: checkedList(inputs, 'inputs', (item, where) => stringAt(item, where)), topK, truncation };
+    return { schema: 'inputs-list', texts: checkedList(inputs, 'inputs', (item, where) => stringAt(item, where)), topK, truncation, functionToApply };
   }
   const instances = request.instances;
   if (!Array.isArray(instances)) throw badRequest(`"instances" must be an array of texts (or of objects with a "${textColumn}" key); got ${describe(instances)}`);
-  return { schema: 'instances', texts: checkedList(instances, 'instances', (item, where) => instanceText(item, where, textColumn)), topK, truncation };
+  return { schema: 'instances', texts: checkedList(instances, 'instances', (item, where) => instanceText(item, where, textColumn)), topK, truncation, functionToApply };
 }
 
 function fromJsonLines(text: string, textColumn: string): ClassificationRequest {
@@ -84,7 +91,7 @@ function fromJsonLines(text: string, textColumn: string): ClassificationRequest 
     lines.push(index + 1);
   });
   const texts = checkedList(items, 'body', (item, _where, i) => instanceText(item, `line ${lines[i]}`, textColumn));
-  return { schema: 'json-lines', texts, topK: 1, truncation: true };
+  return { schema: 'json-lines', texts, topK: 1, truncation: true, functionToApply: null };
 }
 
 function checkedList(items: readonly unknown[], what: string, read: (item: unknown, where: string, index: number) => string): string[] {
@@ -108,8 +115,8 @@ function stringAt(item: unknown, where: string): string {
   return item;
 }
 
-function parameters(value: unknown): { topK: number | null; truncation: boolean } {
-  if (value === undefined) return { topK: 1, truncation: true };
+function parameters(value: unknown): Pick<ClassificationRequest, 'topK' | 'truncation' | 'functionToApply'> {
+  if (value === undefined) return { topK: 1, truncation: true, functionToApply: null };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`"parameters" must be an object, e.g. {"top_k": null}; got ${describe(value)}`);
   const p = value as Record<string, unknown>;
   const known = ['top_k', 'truncation', 'function_to_apply'];
@@ -127,10 +134,13 @@ function parameters(value: unknown): { topK: number | null; truncation: boolean 
     if (typeof p.truncation !== 'boolean') throw badRequest(`parameters.truncation must be true or false; got ${describe(p.truncation)}`);
     truncation = p.truncation;
   }
-  if (Object.hasOwn(p, 'function_to_apply') && p.function_to_apply !== 'softmax') {
-    throw badRequest(`parameters.function_to_apply must be "softmax" (the scores are class probabilities); got ${describe(p.function_to_apply)}`);
+  let functionToApply: ScoreFunction | null = null;
+  if (Object.hasOwn(p, 'function_to_apply')) {
+    const f = p.function_to_apply;
+    if (typeof f !== 'string' || !(SCORE_FUNCTIONS as readonly string[]).includes(f)) throw badRequest(`parameters.function_to_apply must be one of ${SCORE_FUNCTIONS.map((x) => `"${x}"`).join(', ')}; got ${describe(f)}`);
+    functionToApply = f as ScoreFunction;
   }
-  return { topK, truncation };
+  return { topK, truncation, functionToApply };
 }
 
 function parseJson(text: string, where: string): unknown {
