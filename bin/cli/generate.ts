@@ -5,8 +5,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadArtifact } from '../../model-runtime/src/artifact/load.ts';
+import { PRETRAINED_ALGORITHM } from '../../model-runtime/src/artifact/model-description.ts';
 import { generateTokens, type GenerationSettings } from '../../model-runtime/src/models/generation.ts';
-import { loadGenerationModel, promptIds } from '../../model-runtime/src/models/generation-model.ts';
+import { loadGenerationModel, pretrainedTokenizer, promptIds } from '../../model-runtime/src/models/generation-model.ts';
 import { openModel } from './model-source.ts';
 import { parseWholeNumber } from './serve.ts';
 
@@ -42,10 +43,14 @@ The window slides when prompt plus new tokens exceed the model's context length.
       const folder = await openModel(source);
       try {
         const artifact = await loadArtifact(folder.dir);
-        if (artifact.description.algorithm !== 'language-model') {
-          throw new Error(`${source} is a ${artifact.description.algorithm} model; generate needs one trained with --algorithm language-model`);
+        const { description } = artifact;
+        if (description.algorithm !== 'language-model' && !(description.algorithm === PRETRAINED_ALGORITHM && description.task === 'text-generation')) {
+          throw new Error(`${source} is a ${description.algorithm} model; generate needs one trained with --algorithm language-model, or a Hugging Face export packaged with --task text-generation`);
         }
-        const model = await loadGenerationModel({ dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: artifact.description.tokenizer.file }, { log: () => {} });
+        const model = await loadGenerationModel(
+          { dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: description.tokenizer.file, tokenizer: pretrainedTokenizer(artifact) },
+          { log: () => {} },
+        );
         try {
           const sampling = options.sample === true || [options.temperature, options.topK, options.topP, options.seed].some((v) => v !== undefined);
           const settings: GenerationSettings = {

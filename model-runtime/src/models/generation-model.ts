@@ -3,13 +3,17 @@
  * session over model.onnx, the sizes and eos id from config.json, the tokenizer from
  * tokenizer.json. Serving (serve/text-generation-model.ts) and `modelstack generate` share it.
  */
+import type { LoadedArtifact } from '../artifact/load.ts';
+import { PRETRAINED_ALGORITHM } from '../artifact/model-description.ts';
 import type { EngineOptions } from '../engine/session.ts';
 import { TokenizerError } from '../text/text-error.ts';
+import { loadLibraryTokenizer, PretrainedTokenizer } from '../text/pretrained-tokenizer.ts';
 import { parseTokenizerJson } from '../text/tokenizer-json.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import { CausalDecoder } from './generation-decoder.ts';
 import { GenerationRequestError } from './generation.ts';
 import { CONFIG_FILE, parseDecoderConfig, type DecoderConfig } from './gpt-config.ts';
+import { TOKENIZER_CONFIG_FILE } from './pretrained-export.ts';
 
 export interface GenerationModel {
   readonly decoder: CausalDecoder;
@@ -61,4 +65,14 @@ export function promptIds(model: GenerationModel, prompt: string): number[] {
     if (error instanceof TokenizerError) throw new GenerationRequestError(`the prompt cannot be encoded: ${error.message}`);
     throw error;
   }
+}
+
+/** A pretrained export's tokenizer, through @huggingface/tokenizers; undefined for this runtime's own language model (its reader loads that). */
+export function pretrainedTokenizer(artifact: Pick<LoadedArtifact, 'dir' | 'description' | 'files'>): PretrainedTokenizer | undefined {
+  if (artifact.description.algorithm !== PRETRAINED_ALGORITHM) return undefined;
+  const text = (name: string): string | null => {
+    const bytes = artifact.files.get(name);
+    return bytes === undefined ? null : new TextDecoder().decode(bytes);
+  };
+  return new PretrainedTokenizer(loadLibraryTokenizer({ tokenizerJson: text(artifact.description.tokenizer.file)!, tokenizerConfigJson: text(TOKENIZER_CONFIG_FILE), source: artifact.dir }));
 }

@@ -14,11 +14,9 @@
 import { randomInt } from 'node:crypto';
 import type { Manifest } from '../artifact/digest.ts';
 import type { LoadedArtifact } from '../artifact/load.ts';
-import { PRETRAINED_ALGORITHM, type LanguageModelDescription, type PretrainedModelDescription } from '../artifact/model-description.ts';
+import type { LanguageModelDescription, PretrainedModelDescription } from '../artifact/model-description.ts';
 import { generate, generateTokens, GenerationRequestError, type GeneratedToken, type GenerationResult, type GenerationSettings } from '../models/generation.ts';
-import { loadGenerationModel, promptIds, type GenerationModel } from '../models/generation-model.ts';
-import { loadLibraryTokenizer, PretrainedTokenizer } from '../text/pretrained-tokenizer.ts';
-import { TOKENIZER_CONFIG_FILE } from '../models/pretrained-export.ts';
+import { loadGenerationModel, pretrainedTokenizer, promptIds, type GenerationModel } from '../models/generation-model.ts';
 import { badRequest, HttpError } from './http-error.ts';
 import { CSV_TYPE, JSON_TYPE } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
@@ -131,16 +129,6 @@ function asBadRequest<T>(work: () => T): T {
     if (error instanceof GenerationRequestError) throw badRequest(error.message);
     throw error;
   }
-}
-
-/** A pretrained export's tokenizer through @huggingface/tokenizers; undefined for this runtime's own language model. */
-function pretrainedTokenizer(artifact: LoadedArtifact): PretrainedTokenizer | undefined {
-  if (artifact.description.algorithm !== PRETRAINED_ALGORITHM) return undefined;
-  const text = (name: string): string | null => {
-    const bytes = artifact.files.get(name);
-    return bytes === undefined ? null : new TextDecoder().decode(bytes);
-  };
-  return new PretrainedTokenizer(loadLibraryTokenizer({ tokenizerJson: text(artifact.description.tokenizer.file)!, tokenizerConfigJson: text(TOKENIZER_CONFIG_FILE), source: artifact.dir }));
 }
 
 function maxNewTokensLimit(env: NodeJS.ProcessEnv): number {
