@@ -7,6 +7,9 @@
  *   text-classifier                               text-classification-model.ts
  *   language-model                                text-generation-model.ts
  *   image-classifier, audio-classifier            cnn-classifier-model.ts
+ *   onnx (packaged, --task tensors)               tensor-model.ts
+ *   huggingface (a pretrained export)             text-generation-model.ts, pretrained-classification-model.ts,
+ *                                                 pretrained-embedding-model.ts, by its task
  *
  * load-served-model.ts verifies the artifact once (MANIFEST.json, and the sealed digest when
  * given) and hands it to the loader model.json's algorithm names.
