@@ -320,6 +320,24 @@ describe('the other export layouts and score functions', () => {
     }
   });
 
+  it('a sentence-transformers export (token_embeddings, not last_hidden_state) is pooled the same way', async () => {
+    const dir = path.join(root, 'exports', 'sentence-transformers');
+    await writeBertExportFolder(dir, { task: 'feature-extraction', output: 'token_embeddings' }); // the encoder's seed: the same weights
+    const packaged = await packagePretrainedModel(dir, { task: 'feature-extraction', output: path.join(root, 'st.tar.gz') });
+    const folder = await openModel(packaged.archive);
+    const server = await startLocalServer(folder.dir);
+    try {
+      await server.server.ready;
+      const body = JSON.stringify({ inputs: ['one text', 'and another one'], parameters: { normalize: true } });
+      const answer = await invoke(server.url, body);
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json()).toEqual((await invoke(servers.encoder.url, body)).json());
+    } finally {
+      await server.close();
+      await folder.cleanup();
+    }
+  });
+
   it('a GPT-2 class model.onnx (text-generation-with-past without the merged branch) generates the same greedy tokens', async () => {
     const dir = path.join(root, 'exports', 'gpt2-unmerged');
     await writeGpt2ExportFolder(dir, { merged: false });

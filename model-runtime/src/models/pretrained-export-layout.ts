@@ -16,7 +16,8 @@
  *     without) makes every logit NaN, as taking the wrong branch would break a real export.
  *   BERT, text-classification and feature-extraction (model.onnx)
  *     input_ids, attention_mask, token_type_ids (batch_size, sequence_length) int64 ->
- *     logits (batch_size, num_labels) or last_hidden_state (batch_size, sequence_length, hidden_size).
+ *     logits (batch_size, num_labels) or last_hidden_state (batch_size, sequence_length, hidden_size)
+ *     (token_embeddings in a sentence-transformers export).
  *     The blocks are this runtime's pre-norm ones (models/transformer-block.ts) with erf GELU and
  *     a final LayerNorm, where BERT's are post-norm: the same sizes and cost, the same interface.
  *
@@ -30,7 +31,7 @@ import { ATTENTION_MASK, gptForward, gptParameters, INPUT_IDS, LOGITS, POSITION_
 import { USE_CACHE_BRANCH } from './generation-decoder.ts';
 import { initialValues } from './init.ts';
 import type { ParameterSpec } from './network.ts';
-import { LAST_HIDDEN_STATE, TOKEN_TYPE_IDS } from './pretrained-export.ts';
+import { LAST_HIDDEN_STATE, TOKEN_EMBEDDINGS, TOKEN_TYPE_IDS } from './pretrained-export.ts';
 import { blockParameters, transformerBlock, type TransformerBlockConfig } from './transformer-block.ts';
 
 const BATCH = 'batch_size';
@@ -105,7 +106,10 @@ export interface BertExportConfig {
 
 export interface BertExportOptions {
   /** text-classification: a pooler (tanh of [CLS]'s dense) and a classifier to this many logits; feature-extraction: last_hidden_state. */
-  readonly head: { readonly task: 'text-classification'; readonly numLabels: number } | { readonly task: 'feature-extraction' };
+  readonly head:
+    | { readonly task: 'text-classification'; readonly numLabels: number }
+    /** `output`: token_embeddings is the name in a sentence-transformers export. @default last_hidden_state */
+    | { readonly task: 'feature-extraction'; readonly output?: typeof LAST_HIDDEN_STATE | typeof TOKEN_EMBEDDINGS };
   readonly seed: number;
   /** @default 0.3 */
   readonly weightScale?: number;
@@ -148,7 +152,7 @@ export function buildBertExport(config: BertExportConfig, options: BertExportOpt
   }
   x = g.layerNorm(x, p['final_norm.weight']!, p['final_norm.bias']!, { epsilon: 1e-12 }); // (B, T, C)
   if (options.head.task === 'feature-extraction') {
-    g.output(x, LAST_HIDDEN_STATE);
+    g.output(x, options.head.output ?? LAST_HIDDEN_STATE);
     return toModelBytes(g);
   }
   const cls = g.gather(x, g.scalar(0, 'int64'), 1); // (B, C): the [CLS] position

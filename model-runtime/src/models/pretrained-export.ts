@@ -26,6 +26,15 @@ import { ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS, pastKeyName, pastValue
 
 export const TOKEN_TYPE_IDS = 'token_type_ids';
 export const LAST_HIDDEN_STATE = 'last_hidden_state';
+/** What Optimum names the token vectors when it exports a sentence-transformers model (--library-name sentence_transformers). */
+export const TOKEN_EMBEDDINGS = 'token_embeddings';
+/** The outputs a feature-extraction export may give its token vectors under, the first present taken. */
+export const HIDDEN_STATE_OUTPUTS = [LAST_HIDDEN_STATE, TOKEN_EMBEDDINGS] as const;
+
+/** The output a feature-extraction model's token vectors come from: last_hidden_state, else token_embeddings. */
+export function hiddenStateOutput(outputNames: readonly string[]): string {
+  return HIDDEN_STATE_OUTPUTS.find((name) => outputNames.includes(name)) ?? LAST_HIDDEN_STATE;
+}
 export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 export const SPECIAL_TOKENS_MAP_FILE = 'special_tokens_map.json';
 
@@ -141,10 +150,10 @@ function checkDecoder(session: ort.InferenceSession, configText: string, configS
 function checkEncoder(session: ort.InferenceSession, task: Exclude<PretrainedTask, 'text-generation'>, config: Record<string, unknown>, configSource: string, onnxFile: string): TaskFields {
   const positions = positiveInteger(config, ['max_position_embeddings', 'n_positions'], configSource);
   const hiddenSize = positiveInteger(config, ['hidden_size', 'd_model', 'dim', 'n_embd'], configSource);
-  const output = task === 'text-classification' ? LOGITS : LAST_HIDDEN_STATE;
+  const output = task === 'text-classification' ? LOGITS : hiddenStateOutput(session.outputNames);
   checkNames(session, [INPUT_IDS, ATTENTION_MASK], [output], [TOKEN_TYPE_IDS], onnxFile, task);
   if (task === 'feature-extraction') {
-    checkDims(session.outputMetadata, LAST_HIDDEN_STATE, { 2: hiddenSize }, onnxFile, `(batch, sequence, ${hiddenSize}) from config.json's hidden_size`);
+    checkDims(session.outputMetadata, output, { 2: hiddenSize }, onnxFile, `(batch, sequence, ${hiddenSize}) from config.json's hidden_size`);
     return { labels: null, scores: null, hiddenSize, positions };
   }
   const labels = id2label(config, configSource);

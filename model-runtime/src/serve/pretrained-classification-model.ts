@@ -32,7 +32,7 @@ export class PretrainedClassificationModel implements ServedModel {
   static async fromArtifact(artifact: LoadedArtifact & { readonly description: PretrainedModelDescription }, options: ServedModelOptions): Promise<PretrainedClassificationModel> {
     const labels = artifact.description.labels;
     if (labels === null) throw new Error('model.json: a text-classification model needs labels');
-    return new PretrainedClassificationModel(artifact.description, artifact.manifest, await PretrainedEncoder.fromArtifact(artifact, LOGITS, options), labels);
+    return new PretrainedClassificationModel(artifact.description, artifact.manifest, await PretrainedEncoder.fromArtifact(artifact, () => LOGITS, options), labels);
   }
 
   get runs(): number {
@@ -50,7 +50,7 @@ export class PretrainedClassificationModel implements ServedModel {
     const answers: Classification[] = [];
     for (let start = 0; start < encoded.length; start += TEXTS_PER_RUN) {
       const chunk = encoded.slice(start, start + TEXTS_PER_RUN);
-      const { output } = await this.encoder.run(chunk, LOGITS); // (n, K)
+      const { output } = await this.encoder.run(chunk); // (n, K)
       chunk.forEach((e, row) => {
         const scores = applyScores(parsed.functionToApply ?? this.description.scores ?? 'softmax', output.subarray(row * this.labels.length, (row + 1) * this.labels.length));
         const scored = this.labels.map((label, c) => ({ label, score: scores[c]! }));

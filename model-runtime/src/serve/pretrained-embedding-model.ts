@@ -1,7 +1,7 @@
 /**
  * A pretrained BERT class encoder served for sentence embeddings (algorithm=huggingface,
  * task=feature-extraction): texts in (feature-extraction-request.ts), last_hidden_state from the
- * export, pooled as sentence-transformers' mean pooling does it (the mean of the token vectors
+ * export (token_embeddings when it is a sentence-transformers export), pooled as sentence-transformers' mean pooling does it (the mean of the token vectors
  * whose attention_mask is 1, so padding never moves an embedding), optionally scaled to unit
  * length. The answer lists one embedding per input, as Text Embeddings Inference answers:
  *
@@ -12,7 +12,7 @@
 import type { Manifest } from '../artifact/digest.ts';
 import type { LoadedArtifact } from '../artifact/load.ts';
 import type { PretrainedModelDescription } from '../artifact/model-description.ts';
-import { LAST_HIDDEN_STATE } from '../models/pretrained-export.ts';
+import { hiddenStateOutput } from '../models/pretrained-export.ts';
 import { HttpError } from './http-error.ts';
 import { JSON_TYPE } from './media-types.ts';
 import { shortest } from './predictions.ts';
@@ -28,7 +28,7 @@ export class PretrainedEmbeddingModel implements ServedModel {
   ) {}
 
   static async fromArtifact(artifact: LoadedArtifact & { readonly description: PretrainedModelDescription }, options: ServedModelOptions): Promise<PretrainedEmbeddingModel> {
-    return new PretrainedEmbeddingModel(artifact.description, artifact.manifest, await PretrainedEncoder.fromArtifact(artifact, LAST_HIDDEN_STATE, options));
+    return new PretrainedEmbeddingModel(artifact.description, artifact.manifest, await PretrainedEncoder.fromArtifact(artifact, hiddenStateOutput, options));
   }
 
   get runs(): number {
@@ -42,7 +42,7 @@ export class PretrainedEmbeddingModel implements ServedModel {
     const encoded = this.encoder.encode(parsed.texts, parsed.truncation);
     const answers: string[] = [];
     for (let start = 0; start < encoded.length; start += TEXTS_PER_RUN) {
-      const run = await this.encoder.run(encoded.slice(start, start + TEXTS_PER_RUN), LAST_HIDDEN_STATE);
+      const run = await this.encoder.run(encoded.slice(start, start + TEXTS_PER_RUN));
       for (let row = 0; row < run.dims[0]!; row++) answers.push(JSON.stringify(embedding(run, row, parsed)));
     }
     return { contentType: JSON_TYPE, body: `[${answers.join(',')}]`, log: { rows: answers.length } };

@@ -46,10 +46,12 @@ export class PretrainedEncoder {
     private readonly tokenizer: LibraryTokenizer,
     private readonly session: ort.InferenceSession,
     private readonly padId: number,
+    /** The output each run computes (logits, last_hidden_state or token_embeddings). */
+    readonly output: string,
   ) {}
 
-  /** Loads the tokenizer and the session over a verified artifact; `output` must be one the file declares. */
-  static async fromArtifact(artifact: LoadedArtifact & { readonly description: PretrainedModelDescription }, output: string, options: ServedModelOptions): Promise<PretrainedEncoder> {
+  /** Loads the tokenizer and the session over a verified artifact; `output` (given the file's output names) must be one the file declares. */
+  static async fromArtifact(artifact: LoadedArtifact & { readonly description: PretrainedModelDescription }, outputOf: (outputNames: readonly string[]) => string, options: ServedModelOptions): Promise<PretrainedEncoder> {
     const { description } = artifact;
     const text = (name: string): string | null => {
       const bytes = artifact.files.get(name);
@@ -57,12 +59,13 @@ export class PretrainedEncoder {
     };
     const tokenizer = loadLibraryTokenizer({ tokenizerJson: text(description.tokenizer.file)!, tokenizerConfigJson: text(TOKENIZER_CONFIG_FILE), source: artifact.dir });
     const session = await createSession(artifact.onnx, { intraOpNumThreads: options.threads ?? Math.max(1, os.availableParallelism()) });
+    const output = outputOf(session.outputNames);
     const missing = [INPUT_IDS, ATTENTION_MASK].filter((n) => !session.inputNames.includes(n));
     if (missing.length > 0 || !session.outputNames.includes(output)) {
       await session.release();
       throw new Error(`model.onnx is not this ${description.task} model: it lacks ${[...missing.map((n) => `input ${n}`), ...(session.outputNames.includes(output) ? [] : [`output ${output}`])].join(', ')}`);
     }
-    return new PretrainedEncoder(description, tokenizer, session, padTokenId(tokenizer, text(TOKENIZER_CONFIG_FILE)));
+    return new PretrainedEncoder(description, tokenizer, session, padTokenId(tokenizer, text(TOKENIZER_CONFIG_FILE)), output);
   }
 
   /**
@@ -88,7 +91,8 @@ export class PretrainedEncoder {
   }
 
   /** One run over at most TEXTS_PER_RUN texts, padded on the right to the longest. */
-  async run(texts: readonly EncodedText[], output: string): Promise<EncoderRun> {
+  async run(texts: readonly EncodedText[]): Promise<EncoderRun> {
+    const { output } = this;
     const n = texts.length;
     const length = Math.max(1, ...texts.map((t) => t.ids.length));
     const ids = new BigInt64Array(n * length).fill(BigInt(this.padId));
