@@ -32,6 +32,11 @@ export class TorchPeer {
     return ((await this.send({ cmd: 'time', steps, ...extra })) as { times: number[] }).times.map((s) => s * 1000);
   }
 
+  /** Any other command of a peer's protocol; the answer as the peer wrote it. */
+  async request<T>(command: object): Promise<T> {
+    return (await this.send(command)) as T;
+  }
+
   close(): void {
     this.child.stdin.end();
   }

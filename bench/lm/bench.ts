@@ -15,7 +15,8 @@
  * 3. small: validation loss after --val-steps steps of the same schedule, on the same windows.
  * 4. large: greedy generation, batch 1, with each engine's own KV cache: tokens per second.
  *
- * Usage: npx tsx bench/lm/bench.ts [--rounds N] [--val-steps N] [--threads N] [--large-batch N] [--write-results]
+ * Usage: npm run bench:lm -- [--rounds N] [--val-steps N] [--threads N] [--large-batch N]
+ *        (npm run bench:lm writes the section of bench/RESULTS.md; npx tsx bench/lm/bench.ts only prints it)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -319,7 +320,7 @@ lines.push('', `Validation loss after ${v.steps} steps of the small configuratio
 const g = results[1]!.generation!;
 lines.push('', `Generation, large configuration, batch 1, greedy, ${g.tokens} new tokens after a 16-token prompt, each engine with its own KV cache: runtime ${fmt(g.runtimeTokensPerSecond)} tokens/s, PyTorch ${fmt(g.torchTokensPerSecond)} tokens/s: ratio (runtime / PyTorch) ${(g.runtimeTokensPerSecond / g.torchTokensPerSecond).toFixed(2)} (higher is better for the runtime). The same greedy token at ${(g.agreement * 100).toFixed(0)}% of positions (untrained weights: near-uniform logits, so float rounding breaks ties differently).`);
 lines.push('', `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), shared with other agents; load average ${loadBefore} before, ${loadAfter} after. Ratios above 1 mean the runtime is slower.`);
-lines.push('', `Command: \`npx tsx bench/lm/bench.ts --rounds ${opts.rounds} --val-steps ${opts.valSteps} --threads ${opts.threads} --large-batch ${opts.largeBatch} --write-results\` (needs /usr/bin/python3 with python3-torch).`, '');
+lines.push('', `Command: \`npm run bench:lm -- --rounds ${opts.rounds} --val-steps ${opts.valSteps} --threads ${opts.threads} --large-batch ${opts.largeBatch}\` (writes this section; needs /usr/bin/python3 with python3-torch).`, '');
 const section = lines.join('\n');
 console.log(`\n${section}`);
 if (opts.writeResults === true) {
