@@ -400,13 +400,19 @@ function tiledMaxPoolGradient(g: GraphBuilder, x: Value, y: Value, dy: Value, ke
   const [h, w] = [x.shape[2] as number, x.shape[3] as number];
   const k = kernel[0]!;
   const [ho, wo] = [y.shape[2] as number, y.shape[3] as number];
-  // Each window's value repeated over its k x k positions: k^2 copies stacked on the channel
-  // axis, then DepthToSpace (a copy, where a broadcast over 6-D would be ONNX Runtime's slow path).
+  // Each window's value repeated over its k x k positions. float32: Resize by nearest neighbour
+  // with an integer scale (asymmetric coordinates, floor: output (i, j) reads input (i / k, j / k)),
+  // one pass over the output. ONNX Runtime's Resize has no float64 kernel, so there: k^2 copies
+  // stacked on the channel axis, then DepthToSpace (three passes; a broadcast over 6-D would be
+  // ONNX Runtime's slow path).
+  const size: Dim[] = [x.shape[0]!, x.shape[1]!, ho * k, wo * k];
+  const scales = dy.dtype === 'float32' ? g.initializer(g.fresh('max_pool_spread_scales'), { dtype: 'float32', dims: [4], values: [1, 1, k, k] }) : null;
   const spread = (v: Value): Value =>
-    g.node('DepthToSpace', [g.concat(Array.from({ length: k * k }, () => v), 1)], { blocksize: { int: k }, mode: { string: 'DCR' } }, v.dtype, [v.shape[0]!, v.shape[1]!, ho * k, wo * k]);
+    scales !== null
+      ? g.node('Resize', [v, null, scales], { mode: { string: 'nearest' }, coordinate_transformation_mode: { string: 'asymmetric' }, nearest_mode: { string: 'floor' } }, v.dtype, size)
+      : g.node('DepthToSpace', [g.concat(Array.from({ length: k * k }, () => v), 1)], { blocksize: { int: k }, mode: { string: 'DCR' } }, v.dtype, size);
   const covered = ho * k === h && wo * k === w ? x : g.slice(x, [0, 0], [ho * k, wo * k], [2, 3]); // (N, C, H' k, W' k)
-  const isMax = g.cast(g.equal(covered, spread(y)), dy.dtype); // (N, C, H' k, W' k)
-  const routed = g.mul(isMax, spread(dy)); // (N, C, H' k, W' k)
+  const routed = g.mul(g.cast(g.equal(covered, spread(y)), dy.dtype), spread(dy)); // (N, C, H' k, W' k)
   const missing = [h - ho * k, w - wo * k];
   return missing[0] === 0 && missing[1] === 0 ? routed : g.pad(routed, [0, 0, 0, 0, 0, 0, missing[0]!, missing[1]!]); // (N, C, H, W)
 }
