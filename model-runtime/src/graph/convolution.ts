@@ -386,10 +386,12 @@ function im2colWeightGradient(g: GraphBuilder, x: Value, dy: Value, node: NodeRe
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) taps.push(g.slice(channelsLast, [a * dh!, b * dw!], [a * dh! + ho, b * dw! + wo], [1, 2])); // (N, H', W', C)
   }
-  const columns = g.reshape(taps.length === 1 ? taps[0]! : g.concat(taps, 3), [-1, kh * kw * c]); // (N H' W', kH kW C)
+  // Stacked on a new leading axis, so the Concat copies whole taps (a channels-last concat of the
+  // taps, (N H' W', kH kW C), moves C floats at a time and cost as much as the GEMM).
+  const columns = g.concat(taps.map((t) => g.reshape(t, [1, -1, c])), 0); // (kH kW, N H' W', C)
   const rows = g.reshape(g.transpose(dy, [1, 0, 2, 3]), [o, -1]); // (O, N H' W')
-  const grad = g.reshape(g.matmul(rows, columns), [o, kh, kw, c]); // (O, kH, kW, C)
-  return g.transpose(grad, [0, 3, 1, 2]); // (O, C, kH, kW)
+  const grad = g.reshape(g.matmul(rows, columns), [kh, kw, o, c]); // one GEMM per tap: (kH, kW, O, C)
+  return g.transpose(grad, [2, 3, 0, 1]); // (O, C, kH, kW)
 }
 
 /**
