@@ -26,9 +26,19 @@ export interface EngineOptions {
    * @default true
    */
   readonly allowSpinning?: boolean;
+  /**
+   * ONNX Runtime's graph optimisation level. `all` adds, on x86, the NCHWc layout transformer,
+   * which moves Conv and its neighbours into a blocked layout: a gain for a forward pass, a loss
+   * for a training step, whose backward pass reads every activation back in NCHW (a Reorder
+   * node each).
+   * @default 'all'
+   */
+  readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /** Where the one-line device decision is written. @default console.error (stdout carries metric lines) */
   readonly log?: (line: string) => void;
 }
+
+export type GraphOptimizationLevel = 'basic' | 'extended' | 'all';
 
 /** Engine options from the environment, validated. */
 export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EngineOptions {
@@ -48,11 +58,16 @@ function logOnce(log: (line: string) => void, line: string): void {
 }
 
 /** Session options shared by every session this runtime creates. */
-export function sessionOptions(providers: string[], intraOpNumThreads: number, allowSpinning = true): ort.InferenceSession.SessionOptions {
+export function sessionOptions(
+  providers: string[],
+  intraOpNumThreads: number,
+  allowSpinning = true,
+  graphOptimizationLevel: GraphOptimizationLevel = 'all',
+): ort.InferenceSession.SessionOptions {
   return {
     extra: { session: { intra_op: { allow_spinning: allowSpinning ? '1' : '0' } } },
     executionProviders: providers,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel,
     executionMode: 'sequential',
     intraOpNumThreads,
     interOpNumThreads: 1,
@@ -78,11 +93,11 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
     const reason = cudaUnavailableReason();
     if (reason !== undefined) throw new Error(`MODEL_RUNTIME_DEVICE=cuda, but the CUDA execution provider cannot run: ${reason}; or set MODEL_RUNTIME_DEVICE=cpu`);
   }
-  if (device === 'webgpu') return createWebGpuSession(model, threads, options.allowSpinning, log);
+  if (device === 'webgpu') return createWebGpuSession(model, threads, options, log);
   const wantCuda = device === 'cuda' || (device === 'auto' && nvidiaGpuPresent() && cudaProviderInstalled());
   if (wantCuda) {
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(['cuda', 'cpu'], threads, options.allowSpinning));
+      const session = await ort.InferenceSession.create(model, sessionOptions(['cuda', 'cpu'], threads, options.allowSpinning, options.graphOptimizationLevel));
       logOnce(log, 'model-runtime: device=cuda (ONNX Runtime CUDA execution provider)');
       return session;
     } catch (error) {
@@ -96,7 +111,7 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
   } else if (device === 'auto') {
     logOnce(log, `model-runtime: device=cpu (${nvidiaGpuPresent() ? 'CUDA provider not installed' : 'no NVIDIA GPU found'})`);
   }
-  return ort.InferenceSession.create(model, sessionOptions(['cpu'], threads, options.allowSpinning));
+  return ort.InferenceSession.create(model, sessionOptions(['cpu'], threads, options.allowSpinning, options.graphOptimizationLevel));
 }
 
 /**
@@ -104,9 +119,9 @@ export async function createSession(model: Uint8Array, options: EngineOptions = 
  * Ops the WebGPU provider lacks run on the CPU provider within the same session. Asked for
  * explicitly only, and never a silent fallback: without an adapter, say what would give one.
  */
-async function createWebGpuSession(model: Uint8Array, threads: number, allowSpinning: boolean | undefined, log: (line: string) => void): Promise<ort.InferenceSession> {
+async function createWebGpuSession(model: Uint8Array, threads: number, options: EngineOptions, log: (line: string) => void): Promise<ort.InferenceSession> {
   try {
-    const session = await ort.InferenceSession.create(model, sessionOptions(['webgpu', 'cpu'], threads, allowSpinning));
+    const session = await ort.InferenceSession.create(model, sessionOptions(['webgpu', 'cpu'], threads, options.allowSpinning, options.graphOptimizationLevel));
     logOnce(log, 'model-runtime: device=webgpu (ONNX Runtime WebGPU execution provider)');
     return session;
   } catch (error) {

@@ -6,7 +6,7 @@
  *
  *   Conv         stride 1, one group (a CNN's usual layer): dX = Conv(dY, W flipped, its axes O and C
  *                swapped) with the complementary padding, and dW = one GEMM of dY against the k x k
- *                shifted copies of the padded X (im2col built from Slices): both are ONNX Runtime's
+ *                shifted copies of the padded X (im2col built from Slices, channels-first): both are ONNX Runtime's
  *                fastest paths (im2col + MLAS GEMM), 2-3x faster here than the general forms below.
  *                Otherwise dX = ConvTranspose(dY, W) with the forward's stride, pads, dilation,
  *                groups and the output padding that gives back X's size; dW = a Conv of X over dY
@@ -370,9 +370,12 @@ function flippedConv(g: GraphBuilder, dy: Value, weight: Value, like: Value, nod
 }
 
 /**
- * dW for a stride-1, one-group Conv as one GEMM: dW[o, (a, b, c)] = sum over (n, i, j) of
- * dY[n, o, i, j] X_padded[n, c, i + a d, j + b d], with the columns built channels-last from
- * k x k Slices of the padded X (im2col), so no transpose of the large operand is needed.
+ * dW for a stride-1, one-group Conv as one GEMM: dW[o, (c, a, b)] = sum over (n, i, j) of
+ * dY[n, o, i, j] X_padded[n, c, i + a d, j + b d]. The columns are built channels-first, (C, kH kW,
+ * N H' W'), from k x k Slices of the padded X with its N and C axes swapped, so the Concat copies
+ * whole planes, the GEMM takes them transposed (no copy), and its (O, C kH kW) result is already
+ * the weight's layout. (Channels-last columns, (N H' W', kH kW C), made the Concat move C floats
+ * at a time and cost as much as the GEMM; one GEMM per tap starves MLAS when C is 1 or 3.)
  */
 function im2colWeightGradient(g: GraphBuilder, x: Value, dy: Value, node: NodeRecord, kernel: readonly [number, number]): Value {
   const pads = ints(node, 'pads');
@@ -380,16 +383,15 @@ function im2colWeightGradient(g: GraphBuilder, x: Value, dy: Value, node: NodeRe
   const [c, o] = [x.shape[1] as number, dy.shape[1] as number];
   const [ho, wo] = [dy.shape[2] as number, dy.shape[3] as number];
   const [kh, kw] = kernel;
-  const padded = pads.some((p) => p > 0) ? g.pad(x, [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]) : x; // (N, C, H + p, W + p)
-  const channelsLast = g.transpose(padded, [0, 2, 3, 1]); // (N, H + p, W + p, C)
+  const swapped = g.transpose(x, [1, 0, 2, 3]); // (C, N, H, W)
+  const padded = pads.some((p) => p > 0) ? g.pad(swapped, [0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]) : swapped; // (C, N, H + p, W + p)
   const taps: Value[] = [];
   for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) taps.push(g.slice(channelsLast, [a * dh!, b * dw!], [a * dh! + ho, b * dw! + wo], [1, 2])); // (N, H', W', C)
+    for (let b = 0; b < kw; b++) taps.push(g.reshape(g.slice(padded, [a * dh!, b * dw!], [a * dh! + ho, b * dw! + wo], [2, 3]), [c, 1, -1])); // (C, 1, N H' W')
   }
-  const columns = g.reshape(taps.length === 1 ? taps[0]! : g.concat(taps, 3), [-1, kh * kw * c]); // (N H' W', kH kW C)
+  const columns = g.reshape(taps.length === 1 ? taps[0]! : g.concat(taps, 1), [c * kh * kw, -1]); // (C kH kW, N H' W')
   const rows = g.reshape(g.transpose(dy, [1, 0, 2, 3]), [o, -1]); // (O, N H' W')
-  const grad = g.reshape(g.matmul(rows, columns), [o, kh, kw, c]); // (O, kH, kW, C)
-  return g.transpose(grad, [0, 3, 1, 2]); // (O, C, kH, kW)
+  return g.reshape(g.gemm(rows, columns, null, { transB: true }), [o, c, kh, kw]); // (O, C, kH, kW)
 }
 
 /**
@@ -400,13 +402,19 @@ function tiledMaxPoolGradient(g: GraphBuilder, x: Value, y: Value, dy: Value, ke
   const [h, w] = [x.shape[2] as number, x.shape[3] as number];
   const k = kernel[0]!;
   const [ho, wo] = [y.shape[2] as number, y.shape[3] as number];
-  // Each window's value repeated over its k x k positions: k^2 copies stacked on the channel
-  // axis, then DepthToSpace (a copy, where a broadcast over 6-D would be ONNX Runtime's slow path).
+  // Each window's value repeated over its k x k positions. float32: Resize by nearest neighbour
+  // with an integer scale (asymmetric coordinates, floor: output (i, j) reads input (i / k, j / k)),
+  // one pass over the output. ONNX Runtime's Resize has no float64 kernel, so there: k^2 copies
+  // stacked on the channel axis, then DepthToSpace (three passes; a broadcast over 6-D would be
+  // ONNX Runtime's slow path).
+  const size: Dim[] = [x.shape[0]!, x.shape[1]!, ho * k, wo * k];
+  const scales = dy.dtype === 'float32' ? g.initializer(g.fresh('max_pool_spread_scales'), { dtype: 'float32', dims: [4], values: [1, 1, k, k] }) : null;
   const spread = (v: Value): Value =>
-    g.node('DepthToSpace', [g.concat(Array.from({ length: k * k }, () => v), 1)], { blocksize: { int: k }, mode: { string: 'DCR' } }, v.dtype, [v.shape[0]!, v.shape[1]!, ho * k, wo * k]);
+    scales !== null
+      ? g.node('Resize', [v, null, scales], { mode: { string: 'nearest' }, coordinate_transformation_mode: { string: 'asymmetric' }, nearest_mode: { string: 'floor' } }, v.dtype, size)
+      : g.node('DepthToSpace', [g.concat(Array.from({ length: k * k }, () => v), 1)], { blocksize: { int: k }, mode: { string: 'DCR' } }, v.dtype, size);
   const covered = ho * k === h && wo * k === w ? x : g.slice(x, [0, 0], [ho * k, wo * k], [2, 3]); // (N, C, H' k, W' k)
-  const isMax = g.cast(g.equal(covered, spread(y)), dy.dtype); // (N, C, H' k, W' k)
-  const routed = g.mul(isMax, spread(dy)); // (N, C, H' k, W' k)
+  const routed = g.mul(g.cast(g.equal(covered, spread(y)), dy.dtype), spread(dy)); // (N, C, H' k, W' k)
   const missing = [h - ho * k, w - wo * k];
   return missing[0] === 0 && missing[1] === 0 ? routed : g.pad(routed, [0, 0, 0, 0, 0, 0, missing[0]!, missing[1]!]); // (N, C, H, W)
 }

@@ -3,6 +3,7 @@
  * classifiers:
  *
  *   blocks   for each width w: convs_per_block x (Conv k x k 'same' -> ReLU), then MaxPool 2 x 2
+ *            (the last ReLU computed after the pool, which gives the same values on a quarter of them)
  *   head     Flatten -> Linear(dense_units) -> ReLU -> Linear(classes)   (no hidden layer when dense_units = 0)
  *
  * With widths [32, 64], one conv per block and 128 dense units this is the classic MNIST CNN
@@ -73,9 +74,12 @@ export function cnnForward(g: GraphBuilder, x: Value, params: Readonly<Record<st
   let h = x; // (B, C, H, W)
   config.widths.forEach((_, b) => {
     for (let j = 0; j < config.convsPerBlock; j++) {
-      h = g.relu(conv2d(g, h, params[`block${b}.conv${j}.weight`]!, params[`block${b}.conv${j}.bias`]!, { padding: 'same' })); // (B, w_b, H_b, W_b)
+      const z = conv2d(g, h, params[`block${b}.conv${j}.weight`]!, params[`block${b}.conv${j}.bias`]!, { padding: 'same' }); // (B, w_b, H_b, W_b)
+      // ReLU then pool equals pool then ReLU (max commutes with a monotone function), values and
+      // gradients alike, so the block's last ReLU runs on the pooled quarter of the activations.
+      h = j === config.convsPerBlock - 1 ? z : g.relu(z);
     }
-    h = maxPool2d(g, h, POOL); // (B, w_b, H_b / 2, W_b / 2)
+    h = g.relu(maxPool2d(g, h, POOL)); // (B, w_b, H_b / 2, W_b / 2)
   });
   const [c, height, width] = cnnFeatureShape(config);
   let z = g.reshape(h, [x.shape[0]!, c * height * width]); // (B, c h w)

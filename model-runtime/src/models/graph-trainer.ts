@@ -9,7 +9,7 @@
 import * as ort from 'onnxruntime-node';
 // The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
 import { createRandom, hash32 } from '../data/random.ts';
-import { createSession, type EngineOptions } from '../engine/session.ts';
+import { createSession, type EngineOptions, type GraphOptimizationLevel } from '../engine/session.ts';
 import type { OptimizerConfig } from '../optim/optimizer-config.ts';
 import { optimizerStateNames, scalarInputValues } from '../optim/optimizers.ts';
 import { initialValues } from './init.ts';
@@ -39,6 +39,8 @@ export interface GraphTrainerOptions {
   /** Seeds the initial weights and the in-graph dropout. */
   readonly seed: number;
   readonly engine?: EngineOptions;
+  /** The training session's graph optimisation level, where it should differ from `engine`'s. */
+  readonly trainingGraphOptimizationLevel?: GraphOptimizationLevel;
 }
 
 export class GraphTrainer {
@@ -62,7 +64,8 @@ export class GraphTrainer {
   }
 
   static async create(options: GraphTrainerOptions): Promise<GraphTrainer> {
-    const trainSession = await createSession(options.trainingGraph, options.engine ?? {});
+    const level = options.trainingGraphOptimizationLevel;
+    const trainSession = await createSession(options.trainingGraph, { ...options.engine, ...(level === undefined ? {} : { graphOptimizationLevel: level }) });
     try {
       const evalSession = await createSession(options.evaluationGraph, options.engine ?? {});
       return new GraphTrainer(options, trainSession, evalSession);

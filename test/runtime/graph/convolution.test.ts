@@ -114,6 +114,21 @@ describe('pooling', () => {
     expect(overlapping.maxError).toBeLessThan(1e-6);
   });
 
+  test('max pooling in float32 (the spread by Resize) and a ReLU after the pool', async () => {
+    // Values a permutation of multiples of 0.1, so no central difference of 1e-2 changes a window's maximum.
+    const spaced = (n: number, seed: number): number[] => {
+      const order = uniform(n, seed).map((u, i) => [u, i] as const).sort((a, b) => a[0] - b[0]);
+      return order.map(([, i]) => (i - n / 2) * 0.1);
+    };
+    const tiled = await gradCheck([{ shape: [2, 3, 6, 6], values: spaced(216, 7) }], (g, [x]) => maxPool2d(g, x!, 2), { dtype: 'float32', eps: 1e-2 });
+    expect(tiled.maxError).toBeLessThan(1e-3);
+    const odd = await gradCheck([{ shape: [2, 2, 7, 5], values: spaced(140, 8) }], (g, [x]) => maxPool2d(g, x!, 2), { dtype: 'float32', eps: 1e-2 });
+    expect(odd.maxError).toBeLessThan(1e-3);
+    // The CNN's block ends pool -> ReLU (the same function as ReLU -> pool): half the windows' maxima are negative.
+    const pooledRelu = await gradCheck([{ shape: [2, 2, 6, 6], values: spaced(144, 9) }], (g, [x]) => g.relu(maxPool2d(g, x!, 2)), { dtype: 'float32', eps: 1e-2 });
+    expect(pooledRelu.maxError).toBeLessThan(1e-3);
+  });
+
   test('average pooling (padding not counted) and global average pooling', async () => {
     const padded = await gradCheck([{ shape: [2, 3, 7, 7] }], (g, [x]) => averagePool2d(g, x!, 3, { stride: 2, padding: 1 }), { dtype: 'float32', eps: 1e-2 });
     expect(padded.maxError).toBeLessThan(1e-3);

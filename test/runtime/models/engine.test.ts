@@ -21,6 +21,17 @@ describe('engine options', () => {
     expect(sessionOptions(['cpu'], 2, false).intraOpNumThreads).toBe(2);
   });
 
+  test('every optimisation by default; a training step may skip the NCHWc layout transformer', async () => {
+    expect(sessionOptions(['cpu'], 1).graphOptimizationLevel).toBe('all');
+    expect(sessionOptions(['cpu'], 1, false, 'extended').graphOptimizationLevel).toBe('extended');
+    const g = new GraphBuilder('double');
+    g.output(g.add(g.input('x', 'float32', [2]), g.input('x2', 'float32', [2])), 'y');
+    const session = await createSession(toModelBytes(g), { device: 'cpu', intraOpNumThreads: 1, graphOptimizationLevel: 'extended' });
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2), [2]), x2: new ort.Tensor('float32', Float32Array.of(3, 4), [2]) });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([4, 6]);
+    await session.release();
+  });
+
   test('auto without a GPU runs on the CPU, says so once, and computes', async () => {
     const g = new GraphBuilder('double');
     g.output(g.add(g.input('x', 'float32', [2]), g.input('x2', 'float32', [2])), 'y');
