@@ -5,9 +5,13 @@
  * and tied-head gradients never build dense (B, T, V) or (B, C, V) tensors, tied weights sum
  * both contributions, and clipping scales to max_norm as PyTorch's clip_grad_norm_ does.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { createRandom } from '../../../model-runtime/src/data/random.ts';
+import { sessionOptions } from '../../../model-runtime/src/engine/session.ts';
 import { gradients } from '../../../model-runtime/src/graph/autodiff.ts';
 import { GraphBuilder } from '../../../model-runtime/src/graph/builder.ts';
 import { clipGradientsByGlobalNorm } from '../../../model-runtime/src/graph/clipping.ts';
@@ -97,6 +101,30 @@ describe('GELU', () => {
     const out = await run(g, { x: { dtype: 'float32', dims: [4], values: [-2, 0, 1, 3] } });
     expect(maxAbsDiff(out.tanh!, [-0.04540230591222, 0, 0.84119199, 2.99636281])).toBeLessThan(1e-6);
     expect(maxAbsDiff(out.erf!, [-0.04550026389636, 0, 0.84134474606, 2.99595031])).toBeLessThan(1e-6);
+  });
+
+  test('the tanh form runs as one FastGelu kernel in a session of the runtime (ONNX Runtime fuses its pattern), with the same values', async () => {
+    // The speed of the transformer inference graphs leans on this fusion (bench/RESULTS.md):
+    // rewriting the formula (x * x * x for Pow, say) would silently unfuse it.
+    const g = new GraphBuilder('gelu_fusion');
+    const x = g.input('x', 'float32', [2, 8]);
+    g.output(g.add(g.gelu(x, 'tanh'), x), 'y'); // a graph output may not be a fused node's own
+    const values = uniform(16, 5).map((v) => v * 4);
+    const dir = mkdtempSync(join(tmpdir(), 'gelu-fusion-'));
+    const session = await ort.InferenceSession.create(toModelBytes(g), { ...sessionOptions(['cpu'], 1, false), enableProfiling: true, profileFilePrefix: join(dir, 'profile') });
+    try {
+      const y = Array.from((await session.run({ x: tensor({ dtype: 'float32', dims: [2, 8], values }) })).y!.data as Float32Array);
+      session.endProfiling();
+      const file = readdirSync(dir).find((f) => f.endsWith('.json'))!;
+      const kernels = (JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat: string; args?: { op_name?: string } }[])
+        .filter((e) => e.cat === 'Node' && e.args?.op_name !== undefined).map((e) => e.args!.op_name!);
+      expect(new Set(kernels)).toEqual(new Set(['FastGelu', 'Add']));
+      const gelu = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+      expect(maxAbsDiff(y, values.map((v) => gelu(v) + v))).toBeLessThan(1e-5);
+    } finally {
+      await session.release();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('Erf in float64 is refused at build time', () => {
