@@ -2,10 +2,17 @@
  * One ONNX Runtime session over a decoder in Hugging Face's "text-generation-with-past" layout
  * (this runtime's model.onnx, or a GPT-2 class export): feed new tokens and the cache, get the
  * next-token logits and the cache grown by those tokens. Batch 1: each request generates alone.
+ *
+ * Inputs beyond input_ids, attention_mask and the cache are fed only when the session declares
+ * them, so this runtime's older model.onnx files and Hugging Face exports both load:
+ * - position_ids (B, T) int64: each token's position (GPT-2 exports, this runtime's since it
+ *   learnt batching);
+ * - use_cache_branch (1) bool: Optimum's decoder_model_merged.onnx holds the first pass and the
+ *   cached one as the two branches of an If; false while the cache is empty, true after.
  */
 import * as ort from 'onnxruntime-node';
 import { createSession, type EngineOptions } from '../engine/session.ts';
-import { ATTENTION_MASK, INPUT_IDS, LOGITS, pastKeyName, pastValueName, presentKeyName, presentValueName } from './gpt.ts';
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS, pastKeyName, pastValueName, presentKeyName, presentValueName } from './gpt.ts';
 
 /** The sizes a decoder's inputs need, from config.json. */
 export interface DecoderShape {
@@ -31,14 +38,23 @@ export interface DecoderStep {
   readonly cache: KvCache;
 }
 
+/** Optimum's merged decoder's switch between its first-pass and cached branches. */
+export const USE_CACHE_BRANCH = 'use_cache_branch';
+
 export class CausalDecoder {
   /** Session runs so far: what a stopped generation stops growing. */
   private runs = 0;
+  /** The session declares position_ids: rows of a padded batch can each have their own positions. */
+  readonly takesPositionIds: boolean;
+  private readonly takesCacheBranch: boolean;
 
   private constructor(
     readonly shape: DecoderShape,
     private readonly session: ort.InferenceSession,
-  ) {}
+  ) {
+    this.takesPositionIds = session.inputNames.includes(POSITION_IDS);
+    this.takesCacheBranch = session.inputNames.includes(USE_CACHE_BRANCH);
+  }
 
   static async create(model: Uint8Array, shape: DecoderShape, engine: EngineOptions = {}): Promise<CausalDecoder> {
     const session = await createSession(model, engine);
@@ -70,6 +86,8 @@ export class CausalDecoder {
       [INPUT_IDS]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
       [ATTENTION_MASK]: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
     };
+    if (this.takesPositionIds) feeds[POSITION_IDS] = new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(cache.length + i)), [1, ids.length]);
+    if (this.takesCacheBranch) feeds[USE_CACHE_BRANCH] = new ort.Tensor('bool', new Uint8Array([cache.length > 0 ? 1 : 0]), [1]);
     for (let i = 0; i < nLayer; i++) {
       feeds[pastKeyName(i)] = cache.keys[i]!;
       feeds[pastValueName(i)] = cache.values[i]!;

@@ -11,9 +11,11 @@
  * - evaluation: the same loss, no dropout;
  * - inference (model.onnx), laid out as Hugging Face's ONNX exports of GPT-2 are (Optimum's
  *   "text-generation-with-past"), so one generation loop serves this model and pretrained
- *   exports alike: input_ids (B, T), attention_mask (B, P + T), past_key_values.{i}.key /
- *   .value (B, H, P, D) with P possibly 0 -> logits (B, T, V), present.{i}.key / .value
- *   (B, H, P + T, D). Positions count on from the cache's length P.
+ *   exports alike: input_ids (B, T), attention_mask (B, P + T), position_ids (B, T),
+ *   past_key_values.{i}.key / .value (B, H, P, D) with P possibly 0 -> logits (B, T, V),
+ *   present.{i}.key / .value (B, H, P + T, D). position_ids lets each row of a left-padded
+ *   batch count its positions from its own first token; models exported before it existed
+ *   count on from the cache's length P, which is right only without padding.
  */
 import { GraphBuilder } from '../graph/builder.ts';
 import { dropout, dropoutKey } from '../graph/dropout.ts';
@@ -47,6 +49,7 @@ export interface GptConfig {
 export const INPUT_IDS = 'input_ids';
 export const TARGETS = 'targets';
 export const ATTENTION_MASK = 'attention_mask';
+export const POSITION_IDS = 'position_ids';
 export const LOGITS = 'logits';
 export { LOSS };
 export const pastKeyName = (layer: number): string => `past_key_values.${layer}.key`;
@@ -96,6 +99,8 @@ export function gptParameters(config: GptConfig): ParameterSpec[] {
 export interface GptForwardOptions {
   /** (B, P + T) 1 = token, 0 = padding; null = no padding. */
   readonly attentionMask: Value | null;
+  /** (B, T) int64, each token's position; null = P .. P + T - 1 for every row. */
+  readonly positionIds: Value | null;
   /** One cache entry per layer, (B, H, P, D) each; null = no cache (P = 0). */
   readonly past: readonly { readonly key: Value; readonly value: Value }[] | null;
   /** From graph/dropout.ts's dropoutKey; null = no dropout (evaluation, inference). */
@@ -116,13 +121,13 @@ export function gptForward(g: GraphBuilder, inputIds: Value, params: Readonly<Re
   const p = (name: string): Value => params[name] as Value;
   const block = blockConfig(config);
 
-  // Positions P .. P + T - 1, P being the cache's length.
+  // Positions as given (B, T), or P .. P + T - 1 (T), P being the cache's length.
   const lengthAt = (v: Value, axis: number): Value => g.gather(g.shapeOf(v), g.scalar(axis, 'int64')); // int64 scalar
   const start = options.past === null ? g.scalar(0, 'int64') : lengthAt(options.past[0]!.key, 2);
-  const positions = g.node('Range', [start, g.add(start, lengthAt(inputIds, 1)), g.scalar(1, 'int64')], {}, 'int64', [t]); // (T)
+  const positions = options.positionIds ?? g.node('Range', [start, g.add(start, lengthAt(inputIds, 1)), g.scalar(1, 'int64')], {}, 'int64', [t]);
 
   const tokens = g.gather(p('wte.weight'), inputIds); // (B, T, C)
-  let x = g.add(tokens, g.gather(p('wpe.weight'), positions)); // (B, T, C)
+  let x = g.add(tokens, g.gather(p('wpe.weight'), positions)); // (B, T, C) + (B, T, C) or (T, C)
   if (options.dropoutKey !== null) x = dropout(g, x, config.dropout, options.dropoutKey, 0);
 
   const presents: { key: Value; value: Value }[] = [];
@@ -159,7 +164,7 @@ export function buildGptTrainingGraph(config: GptConfig, optimizer: OptimizerCon
   const ids = g.input(INPUT_IDS, 'int64', ['B', config.contextLength]); // (B, T)
   const targets = g.input(TARGETS, 'int64', ['B', config.contextLength]); // (B, T)
   const key = config.dropout > 0 ? dropoutKey(g, g.input(DROPOUT_SEED_INPUT, 'int64', []), g.input(DROPOUT_STEP_INPUT, 'int64', [])) : null;
-  const { logits } = gptForward(g, ids, inputs.params, config, { attentionMask: null, past: null, dropoutKey: key });
+  const { logits } = gptForward(g, ids, inputs.params, config, { attentionMask: null, positionIds: null, past: null, dropoutKey: key });
   appendTrainingStep(g, languageModelLoss(g, logits, targets), parameters, inputs, optimizer);
   return toModelBytes(g);
 }
@@ -170,13 +175,22 @@ export function buildGptEvaluationGraph(config: GptConfig): Uint8Array {
   const params = Object.fromEntries(gptParameters(config).map((p) => [p.name, g.input(p.name, 'float32', p.shape)]));
   const ids = g.input(INPUT_IDS, 'int64', ['B', config.contextLength]);
   const targets = g.input(TARGETS, 'int64', ['B', config.contextLength]);
-  const { logits } = gptForward(g, ids, params, config, { attentionMask: null, past: null, dropoutKey: null });
+  const { logits } = gptForward(g, ids, params, config, { attentionMask: null, positionIds: null, past: null, dropoutKey: null });
   g.output(languageModelLoss(g, logits, targets), LOSS);
   return toModelBytes(g);
 }
 
+export interface GptInferenceGraphOptions {
+  /**
+   * Declare the position_ids input. false builds the layout of model.onnx files exported
+   * before it existed (positions from the cache's length), which serving must still accept.
+   * @default true
+   */
+  readonly positionIds?: boolean;
+}
+
 /** model.onnx in the Hugging Face layout (file comment), the weights baked in. */
-export function buildGptInferenceGraph(config: GptConfig, weights: Readonly<TensorValues>): Uint8Array {
+export function buildGptInferenceGraph(config: GptConfig, weights: Readonly<TensorValues>, options: GptInferenceGraphOptions = {}): Uint8Array {
   const g = new GraphBuilder('gpt_decoder');
   const params = Object.fromEntries(
     gptParameters(config).map((p) => {
@@ -190,11 +204,12 @@ export function buildGptInferenceGraph(config: GptConfig, weights: Readonly<Tens
   const d = config.nEmbd / config.nHead;
   const ids = g.input(INPUT_IDS, 'int64', [BATCH, SEQUENCE]);
   const mask = g.input(ATTENTION_MASK, 'int64', [BATCH, TOTAL]);
+  const positionIds = (options.positionIds ?? true) ? g.input(POSITION_IDS, 'int64', [BATCH, SEQUENCE]) : null;
   const past = Array.from({ length: config.nLayer }, (_, i) => ({
     key: g.input(pastKeyName(i), 'float32', [BATCH, config.nHead, PAST, d]),
     value: g.input(pastValueName(i), 'float32', [BATCH, config.nHead, PAST, d]),
   }));
-  const { logits, presents } = gptForward(g, ids, params, config, { attentionMask: mask, past, dropoutKey: null });
+  const { logits, presents } = gptForward(g, ids, params, config, { attentionMask: mask, positionIds, past, dropoutKey: null });
   g.output(logits, LOGITS);
   presents.forEach((present, i) => {
     g.output(present.key, presentKeyName(i));

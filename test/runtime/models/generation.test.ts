@@ -80,6 +80,19 @@ describe('an untrained model (logits far from uniform)', () => {
     expect(others.some((ids) => ids.join() !== first.join())).toBe(true);
   });
 
+  test('a model.onnx without position_ids (exported before it existed) still loads and generates the same tokens', async () => {
+    expect(decoder.takesPositionIds).toBe(true);
+    const older = await CausalDecoder.create(buildGptInferenceGraph(config, randomWeights(config, 5), { positionIds: false }), decoderShape(config), engine);
+    try {
+      expect(older.takesPositionIds).toBe(false);
+      const settings = { ...greedy, maxNewTokens: 15 };
+      const expected = await generate(decoder, tokenizer, prompt(), settings);
+      expect((await generate(older, tokenizer, prompt(), settings)).tokenIds).toEqual(expected.tokenIds);
+    } finally {
+      await older.release();
+    }
+  });
+
   test('requests that cannot work are refused by name', async () => {
     const refused = async (ids: number[], settings: GenerationSettings): Promise<string> => {
       try {

@@ -52,7 +52,7 @@ describe('GPT', () => {
         const byName = Object.fromEntries(params.map((p, i) => [p.name, values[i]!]));
         const ids = g.initializer('ids', { dtype: 'int64', dims: [2, 4], values: [0, 3, 1, 4, 2, 2, 0, 1] });
         const targets = g.initializer('targets', { dtype: 'int64', dims: [2, 4], values: [3, 1, 4, 0, 2, 0, 1, 3] });
-        const { logits } = gptForward(g, ids, byName, config, { attentionMask: null, past: null, dropoutKey: null });
+        const { logits } = gptForward(g, ids, byName, config, { attentionMask: null, positionIds: null, past: null, dropoutKey: null });
         return languageModelLoss(g, logits, targets);
       },
     );
@@ -66,12 +66,17 @@ describe('GPT', () => {
     const config: GptConfig = { vocabSize: 11, contextLength: 8, nLayer: 2, nHead: 2, nEmbd: 8, bias: false, dropout: 0 };
     const session = await ort.InferenceSession.create(buildGptInferenceGraph(config, weights(config, 1)), { intraOpNumThreads: 1 });
     try {
-      expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value']);
+      expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value']);
       expect(session.outputNames).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
       const prompt = [3, 1, 4, 1, 5, 9, 2];
       const empty = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [1, 2, 0, 4]);
       const run = async (ids: number[], past: ort.Tensor[]): Promise<ort.InferenceSession.ReturnType> => {
-        const feeds: Record<string, ort.Tensor> = { input_ids: int64(ids, [1, ids.length]), attention_mask: int64(new Array<number>((past[0]!.dims[2] ?? 0) + ids.length).fill(1), [1, (past[0]!.dims[2] ?? 0) + ids.length]) };
+        const pastLength = past[0]!.dims[2] ?? 0;
+        const feeds: Record<string, ort.Tensor> = {
+          input_ids: int64(ids, [1, ids.length]),
+          attention_mask: int64(new Array<number>(pastLength + ids.length).fill(1), [1, pastLength + ids.length]),
+          position_ids: int64(ids.map((_, i) => pastLength + i), [1, ids.length]),
+        };
         past.forEach((t, i) => (feeds[`past_key_values.${i >> 1}.${i % 2 === 0 ? 'key' : 'value'}`] = t));
         return session.run(feeds);
       };
