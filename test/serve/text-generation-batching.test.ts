@@ -108,7 +108,7 @@ describe('continuous batching over /invocations', () => {
     expect(scheduler(server).running).toBe(0);
   });
 
-  it('16 concurrent requests take far fewer decoder runs than the same 16 in sequence', async () => {
+  it('16 concurrent requests take under half the decoder runs of the same 16 in sequence', async () => {
     const body = (i: number): object => ({ inputs: PROMPTS[i % PROMPTS.length], parameters: { max_new_tokens: 8, do_sample: true, temperature: 2, top_k: 8, seed: i } });
     const before = runs(server);
     const alone: unknown[] = [];
@@ -121,7 +121,7 @@ describe('continuous batching over /invocations', () => {
     // One run per token (some answers end early, at <|endoftext|>).
     expect(sequential).toBeGreaterThan(16 * 4);
     // 16 prefills, then about one run per token for the whole batch (more when requests straggle in).
-    expect(batched).toBeLessThan(sequential / 3);
+    expect(batched).toBeLessThan(sequential / 2);
   });
 
   it('a client that disconnects mid-batch takes out only its own row', async () => {

@@ -121,7 +121,8 @@ export class GenerationScheduler {
    * The request's tokens as they come, as generateTokens would yield them. The request is
    * checked now (GenerationRequestError); it joins the batch, or the queue, when the iterator is
    * first pulled, and SchedulerFullError comes from that first pull. Stopping the iterator
-   * (return) takes the request out of the batch or the queue.
+   * (return) takes the request out of the batch or the queue. The batch always keeps the KV
+   * cache: settings.useCache is not consulted.
    */
   generate(promptIds: readonly number[], settings: GenerationSettings): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
     const sequence = new GenerationSequence(this.tokenizer, promptIds, settings, this.decoder.shape.contextLength);
