@@ -12,7 +12,6 @@
  *
  * Usage: npx tsx bench/lm/batching.ts [--shape medium|gpt2-small] [--streams 16] [--new-tokens 64] [--rounds 1] [--threads 1] [--write-results]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -24,6 +23,7 @@ import { buildGptInferenceGraph, gptParameters, type GptConfig } from '../../mod
 import { initialValues } from '../../model-runtime/src/models/init.ts';
 import { SpecialTokens } from '../../model-runtime/src/text/special-tokens.ts';
 import type { Tokenizer } from '../../model-runtime/src/text/tokenizer.ts';
+import { writeSection } from '../peer-process.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS_FILE = join(ROOT, 'bench', 'RESULTS.md');
@@ -156,14 +156,4 @@ const lines = [
 ];
 const section = lines.join('\n');
 console.log(`\n${section}`);
-if (opts.writeResults === true) {
-  const current = readFileSync(RESULTS_FILE, 'utf8');
-  const start = current.indexOf(SECTION);
-  let next: string;
-  if (start < 0) next = `${current.trimEnd()}\n\n${section}`;
-  else {
-    const end = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + section + (end < 0 ? '' : current.slice(end + 1));
-  }
-  writeFileSync(RESULTS_FILE, next.endsWith('\n') ? next : `${next}\n`);
-}
+if (opts.writeResults === true) writeSection(RESULTS_FILE, SECTION, section.trimEnd());
