@@ -4,19 +4,22 @@
  * the scheduler's requests, joining at different times with prompts of different lengths, get
  * exactly the tokens generate gives each alone (greedy and seeded draws, window slides, stop
  * sequences) in far fewer decoder runs; a reader that stops leaves only its own row; the bounds
- * queue requests and refuse them past the queue, naming the bound.
+ * queue requests and refuse them past the queue, naming the bound. Models with Optimum's
+ * use_cache_branch input, and models without position_ids, generate the same tokens.
  */
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRandom } from '../../../model-runtime/src/data/random.ts';
 import { loneRow, packRows } from '../../../model-runtime/src/models/batch-cache.ts';
-import { CausalDecoder } from '../../../model-runtime/src/models/generation-decoder.ts';
+import { CausalDecoder, USE_CACHE_BRANCH } from '../../../model-runtime/src/models/generation-decoder.ts';
 import type { DecoderShape } from '../../../model-runtime/src/models/generation-decoder.ts';
 import type { GeneratedToken, GenerationResult, GenerationSettings } from '../../../model-runtime/src/models/generation.ts';
 import { generate, GenerationRequestError } from '../../../model-runtime/src/models/generation.ts';
 import { GenerationScheduler, SchedulerFullError, type SchedulerLimits } from '../../../model-runtime/src/models/generation-scheduler.ts';
 import type { GptConfig } from '../../../model-runtime/src/models/gpt.ts';
-import { buildGptInferenceGraph, gptParameters } from '../../../model-runtime/src/models/gpt.ts';
+import { ATTENTION_MASK, buildGptInferenceGraph, gptForward, gptParameters, INPUT_IDS, LOGITS, pastKeyName, pastValueName, POSITION_IDS, presentKeyName, presentValueName } from '../../../model-runtime/src/models/gpt.ts';
+import { GraphBuilder } from '../../../model-runtime/src/graph/builder.ts';
+import { toModelBytes } from '../../../model-runtime/src/graph/proto.ts';
 import type { TensorValues } from '../../../model-runtime/src/models/graph-trainer.ts';
 import { initialValues } from '../../../model-runtime/src/models/init.ts';
 import { learnTokenizer } from '../../../model-runtime/src/text/learn-tokenizer.ts';
@@ -59,6 +62,31 @@ class Reader {
   rest(): Promise<this> {
     return this.take(Infinity);
   }
+}
+
+/**
+ * The GPT with Optimum's merged-decoder switch as an input: use_cache_branch (1) bool must say
+ * whether the cache has positions, or the logits come out negated (and greedy picks the least likely token).
+ */
+function gptWithCacheBranch(weights: TensorValues): Uint8Array {
+  const g = new GraphBuilder('gpt_decoder_merged');
+  const params = Object.fromEntries(gptParameters(config).map((p) => [p.name, g.initializer(p.name, { dtype: 'float32', dims: p.shape, values: weights[p.name]!.data })]));
+  const ids = g.input(INPUT_IDS, 'int64', ['batch_size', 'sequence_length']);
+  const mask = g.input(ATTENTION_MASK, 'int64', ['batch_size', 'total']);
+  const positionIds = g.input(POSITION_IDS, 'int64', ['batch_size', 'sequence_length']);
+  const branch = g.input(USE_CACHE_BRANCH, 'bool', [1]);
+  const past = Array.from({ length: config.nLayer }, (_, i) => ({
+    key: g.input(pastKeyName(i), 'float32', ['batch_size', config.nHead, 'past', shape.headDim]),
+    value: g.input(pastValueName(i), 'float32', ['batch_size', config.nHead, 'past', shape.headDim]),
+  }));
+  const { logits, presents } = gptForward(g, ids, params, config, { attentionMask: mask, positionIds, past, dropoutKey: null });
+  const hasPast = g.greater(g.gather(g.shapeOf(past[0]!.key), g.scalar(2, 'int64')), g.scalar(0, 'int64'));
+  g.output(g.where(g.equal(branch, hasPast), logits, g.neg(logits)), LOGITS);
+  presents.forEach((present, i) => {
+    g.output(present.key, presentKeyName(i));
+    g.output(present.value, presentValueName(i));
+  });
+  return toModelBytes(g);
 }
 
 const PROMPTS = ['the', 'the quick brown', 'fox', 'lazy dog 42', 'jumps over the lazy', 'q', '0123', 'brown fox jumps'];
@@ -216,6 +244,23 @@ describe('the scheduler', () => {
     expect(tooBig).toThrow(GenerationRequestError);
     expect(tooBig).toThrow(/the prompt \(15 tokens\) plus max_new_tokens \(20\) reserve 24 cached tokens, more than the server holds for all sequences together \(20\)/);
     expect(() => new GenerationScheduler(decoder, tokenizer, { maxSequences: 0, maxTokens: 20, maxQueued: 0 })).toThrow(/maxSequences must be a whole number >= 1, got 0/);
+  });
+
+  test("a model declaring use_cache_branch (Optimum's merged decoder) is told false on the first pass and true after, alone and batched", async () => {
+    const merged = await CausalDecoder.create(gptWithCacheBranch(randomWeights(5)), shape, engine);
+    try {
+      const settings = { ...greedy, maxNewTokens: 12 };
+      const alone = await Promise.all(PROMPTS.slice(0, 4).map((p) => generate(decoder, tokenizer, tokenizer.encode(p), settings)));
+      const mergedAlone = await Promise.all(PROMPTS.slice(0, 4).map((p) => generate(merged, tokenizer, tokenizer.encode(p), settings)));
+      const scheduler = new GenerationScheduler(merged, tokenizer, roomy);
+      const batched = await Promise.all(PROMPTS.slice(0, 4).map((p) => drain(scheduler.generate(tokenizer.encode(p), settings))));
+      alone.forEach((r, i) => {
+        expect(mergedAlone[i]!.tokenIds).toEqual(r.tokenIds);
+        expect(batched[i]!.tokenIds).toEqual(r.tokenIds);
+      });
+    } finally {
+      await merged.release();
+    }
   });
 
   test('a model without position_ids steps its rows one at a time, with the same tokens', async () => {
