@@ -1,8 +1,9 @@
 /**
- * The long fuzz run: `npm run bench:fuzz -- --seed 13 --cases 10000`. The same cases and
- * properties as test/serve/fuzz.test.ts (test/serve/fixtures/http-fuzz.ts), over real HTTP on
- * loopback against an in-process server with the regression fixture model, but every case runs
- * (a failure is counted, not fatal), then the slow-sender probe. Prints progress to stderr and one
+ * The long fuzz run: `npm run bench:fuzz -- --seed 13 --cases 10000 --stream-cases 2000`. The same
+ * cases and properties as test/serve/fuzz.test.ts (test/serve/fixtures/http-fuzz.ts), over real
+ * HTTP on loopback against an in-process server with the regression fixture model, but every case
+ * runs (a failure is counted, not fatal), then the slow-sender probe, then the streamed
+ * generation cases (test/serve/fixtures/stream-fuzz.ts) against a tiny language model. Prints progress to stderr and one
  * JSON summary on stdout: cases, seed, failures (by case kind, with the first example of each),
  * duration.
  */
@@ -10,14 +11,18 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { aliveViolations, describeCase, fuzzCase, runCase, slowSenderProbe } from '../../test/serve/fixtures/http-fuzz.ts';
+import { rm } from 'node:fs/promises';
+import { trainTinyLanguageModel } from '../../test/serve/fixtures/language-model.ts';
 import { fixtureArtifacts, startLocalServer } from '../../test/serve/fixtures/local-server.ts';
+import { runStreamCase, streamAliveViolations, streamFuzzCase } from '../../test/serve/fixtures/stream-fuzz.ts';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '13' }, cases: { type: 'string', default: '10000' }, 'slow-seconds': { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '13' }, cases: { type: 'string', default: '10000' }, 'slow-seconds': { type: 'string', default: '5' }, 'stream-cases': { type: 'string', default: '2000' } } });
 const seed = Number(values.seed);
 const cases = Number(values.cases);
 const slowSeconds = Number(values['slow-seconds']);
-if (!Number.isInteger(seed) || !Number.isInteger(cases) || cases < 1 || !Number.isInteger(slowSeconds) || slowSeconds < 1) {
-  throw new Error('usage: bench:fuzz -- --seed <integer> --cases <count >= 1> [--slow-seconds <count >= 1>]');
+const streamCases = Number(values['stream-cases']);
+if (!Number.isInteger(seed) || !Number.isInteger(cases) || cases < 1 || !Number.isInteger(slowSeconds) || slowSeconds < 1 || !Number.isInteger(streamCases) || streamCases < 0) {
+  throw new Error('usage: bench:fuzz -- --seed <integer> --cases <count >= 1> [--slow-seconds <count >= 1>] [--stream-cases <count >= 0>]');
 }
 
 const artifacts = await fixtureArtifacts();
@@ -50,6 +55,33 @@ const slow = await slowSenderProbe(port, server.url, slowSeconds);
 await server.close();
 await artifacts.remove();
 
+// The streamed generation routes, against a tiny language model that ends some texts with eos.
+const lmPaths = await trainTinyLanguageModel(Array.from({ length: 60 }, (_, index) => (index % 2 === 0 ? 'hello world.' : 'hello world. hello.')));
+const lm = await startLocalServer(lmPaths.model);
+await lm.server.ready;
+const lmPort = Number(new URL(lm.url).port);
+const streamStarted = performance.now();
+const streamFailures = new Map<string, { count: number; example: string; violations: string[] }>();
+let streamRan = 0;
+if (streamCases > 0) {
+  await fc.assert(
+    fc.asyncProperty(streamFuzzCase, async (fuzz) => {
+      streamRan += 1;
+      const broken = [...(await runStreamCase(lmPort, fuzz)), ...(await streamAliveViolations(lm.url))];
+      if (broken.length > 0) {
+        const seen = streamFailures.get(fuzz.kind);
+        if (seen === undefined) streamFailures.set(fuzz.kind, { count: 1, example: String(fuzz), violations: broken });
+        else seen.count += 1;
+      }
+      if (streamRan % 500 === 0) process.stderr.write(`${streamRan}/${streamCases} stream cases, ${((performance.now() - streamStarted) / 1000).toFixed(0)} s\n`);
+      return true;
+    }),
+    { seed, numRuns: streamCases },
+  );
+}
+await lm.close();
+await rm(lmPaths.root, { recursive: true, force: true });
+
 process.stdout.write(
   `${JSON.stringify({
     cases: ran,
@@ -61,6 +93,13 @@ process.stdout.write(
     statuses: server.log.reduce<Record<number, number>>((counts, entry) => ({ ...counts, [entry.status]: (counts[entry.status] ?? 0) + 1 }), {}),
     kinds: Object.fromEntries([...kinds].sort()),
     slowSender: { seconds: slowSeconds, ...slow },
+    streams: {
+      cases: streamRan,
+      failingCases: [...streamFailures.values()].reduce((sum, entry) => sum + entry.count, 0),
+      failures: Object.fromEntries(streamFailures),
+      durationSeconds: Math.round((performance.now() - streamStarted) / 1000),
+      statuses: lm.log.reduce<Record<number, number>>((counts, entry) => ({ ...counts, [entry.status]: (counts[entry.status] ?? 0) + 1 }), {}),
+    },
     machine: { nproc: os.availableParallelism(), loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))) },
   })}\n`,
 );

@@ -14,6 +14,7 @@ import type { RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
 import type { ServedModel } from '../../model-runtime/src/serve/served-model.ts';
 import { trainTinyLanguageModel } from './fixtures/language-model.ts';
 import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
+import { tokenLines, type TokenLine } from './fixtures/tgi-line.ts';
 
 let paths: RuntimePaths;
 let server: LocalServer;
@@ -38,12 +39,6 @@ afterAll(async () => {
   if (paths !== undefined) await rm(paths.root, { recursive: true, force: true });
 });
 
-interface TokenLine {
-  readonly index: number;
-  readonly token: { readonly id: number; readonly text: string; readonly logprob: number; readonly special: boolean };
-  readonly generated_text: string | null;
-  readonly details: { readonly finish_reason: string; readonly generated_tokens: number; readonly seed: number | null } | null;
-}
 
 const steps = (s: LocalServer): number => (s.server.model as ServedModel).runs!;
 const generated = async (body: object): Promise<string> => ((await invoke(server.url, JSON.stringify(body))).json() as [{ generated_text: string }])[0].generated_text;
@@ -67,12 +62,13 @@ describe('"stream": true over /invocations', () => {
     expect(response.text.endsWith('\n')).toBe(true);
     // Logged once, when the stream had ended: every piece counted.
     const logged = server.log.at(-1);
-    const lines = response.text.trimEnd().split('\n').map((line) => JSON.parse(line) as TokenLine);
+    const lines = tokenLines(response.text);
     expect(logged).toMatchObject({ path: '/invocations', status: 200, rows: 1, chunks: lines.length });
-    const text = lines.map((line) => line.token.text).join('');
+    // A client adds up the lines that are not special (an eos token's line carries "<|endoftext|>").
+    const text = lines.filter((line) => !line.token.special).map((line) => line.token.text).join('');
     expect(text).toBe(await generated({ inputs: 'hello', parameters: sampled }));
     expect(lines.map((line) => line.index)).toEqual(lines.map((_, i) => i + 1));
-    for (const line of lines.slice(0, -1)) expect(line).toMatchObject({ generated_text: null, details: null, token: { special: false } });
+    for (const line of lines.slice(0, -1)) expect(line).toMatchObject({ generated_text: null, details: null });
     for (const line of lines) expect(line.token.logprob).toBeLessThanOrEqual(0);
     const last = lines.at(-1)!;
     expect(last.generated_text).toBe(text);
@@ -81,7 +77,7 @@ describe('"stream": true over /invocations', () => {
 
   it('ends at a stop sequence with finish_reason stop_sequence, and puts the prompt in generated_text under return_full_text', async () => {
     const response = await invoke(server.url, JSON.stringify({ inputs: 'hel', parameters: { max_new_tokens: 30, stop: ['wor'], return_full_text: true }, stream: true }));
-    const lines = response.text.trimEnd().split('\n').map((line) => JSON.parse(line) as TokenLine);
+    const lines = tokenLines(response.text);
     const last = lines.at(-1)!;
     expect(last.details?.finish_reason).toBe('stop_sequence');
     expect(last.generated_text).toBe(`hel${lines.map((line) => line.token.text).join('')}`);
@@ -139,7 +135,7 @@ describe('InvokeEndpointWithResponseStream through the AWS SDK', () => {
       text += decoder.decode(event.PayloadPart.Bytes, { stream: true });
     }
     const stepsAtEnd = steps(server);
-    const lines = text.trimEnd().split('\n').map((line) => JSON.parse(line) as TokenLine);
+    const lines = tokenLines(text);
     expect(parts).toBe(lines.length);
     expect(lines.length).toBeGreaterThan(100);
     // The first part came while most of the generation's decoder steps were still to run.

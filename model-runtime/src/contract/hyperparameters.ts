@@ -181,7 +181,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   epochs: spec({
     field: 'epochs',
-    defaultText: '100 (tabular), 10 (text-classifier, image-classifier, audio-classifier), 1 (language-model), 20 (matrix-factorization)',
+    defaultText: '100 (tabular; 200 for an mlp classifier of <= 5000 rows, none for linear models solved by L-BFGS: see train/tabular-defaults.ts), 10 (text-classifier, image-classifier, audio-classifier), 1 (language-model), 20 (matrix-factorization)',
     allowed: 'integer 1 to 100000',
     description: 'Passes over the training data (fewer when early stopping or max_steps ends the run).',
     fallback: (p) => (p.algorithm === 'text-classifier' || (p.algorithm !== undefined && isCnnAlgorithm(p.algorithm)) ? 10 : p.algorithm === 'language-model' ? 1 : p.algorithm === 'matrix-factorization' ? 20 : 100),
@@ -189,7 +189,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   batch_size: spec({
     field: 'batchSize',
-    defaultText: '32; 12 (language-model); 256 (matrix-factorization)',
+    defaultText: '32 (min(200, rows) for an mlp classifier of <= 5000 rows); 12 (language-model); 256 (matrix-factorization)',
     allowed: 'integer 1 to 65536',
     description: 'Rows (language-model: sequences of context_length tokens) per optimizer step.',
     fallback: (p) => (p.algorithm === 'language-model' ? 12 : p.algorithm === 'matrix-factorization' ? 256 : 32),
@@ -277,7 +277,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   hidden_sizes: spec({
     field: 'hiddenSizes',
-    defaultText: '64,64',
+    defaultText: '64,64 (100,100 for an mlp classifier of <= 5000 rows)',
     allowed: '1 to 16 comma-separated integers 1 to 65536',
     description: 'mlp only: width of each hidden layer.',
     fallback: () => [64, 64],
@@ -616,6 +616,15 @@ export const DEFAULT_VALIDATION_FRACTION = 0.1;
 /** Keys SageMaker itself puts into hyperparameters.json. */
 function isPlatformKey(name: string): boolean {
   return name.startsWith('sagemaker_') || name.startsWith('_');
+}
+
+/**
+ * The hyperparameter names a hyperparameters.json object sets (SageMaker's own keys left out):
+ * what the tabular defaults (train/tabular-defaults.ts) must not override.
+ */
+export function givenHyperparameterNames(raw: unknown): Set<string> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return new Set();
+  return new Set(Object.keys(raw).filter((name) => !isPlatformKey(name)));
 }
 
 /**

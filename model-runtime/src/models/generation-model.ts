@@ -4,9 +4,11 @@
  * tokenizer.json. Serving (serve/text-generation-model.ts) and `modelstack generate` share it.
  */
 import type { EngineOptions } from '../engine/session.ts';
+import { TokenizerError } from '../text/text-error.ts';
 import { parseTokenizerJson } from '../text/tokenizer-json.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import { CausalDecoder } from './generation-decoder.ts';
+import { GenerationRequestError } from './generation.ts';
 import { CONFIG_FILE, parseDecoderConfig, type DecoderConfig } from './gpt-config.ts';
 
 export interface GenerationModel {
@@ -44,7 +46,17 @@ export async function loadGenerationModel(artifact: GenerationModelFiles, engine
   return { decoder, tokenizer, config };
 }
 
-/** The prompt's ids; an empty prompt starts from <|endoftext|>, as GPT-2 begins a text. */
+/**
+ * The prompt's ids; an empty prompt starts from <|endoftext|>, as GPT-2 begins a text. A prompt
+ * the tokenizer cannot encode (a character outside a char tokenizer's vocabulary) is the
+ * request's mistake: a GenerationRequestError with the tokenizer's reason.
+ */
 export function promptIds(model: GenerationModel, prompt: string): number[] {
-  return prompt === '' && model.config.eosTokenId !== null ? [model.config.eosTokenId] : model.tokenizer.encode(prompt);
+  if (prompt === '' && model.config.eosTokenId !== null) return [model.config.eosTokenId];
+  try {
+    return model.tokenizer.encode(prompt);
+  } catch (error) {
+    if (error instanceof TokenizerError) throw new GenerationRequestError(`the prompt cannot be encoded: ${error.message}`);
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@
  * graphs.ts, the (B, F) feature batches, and dropout masks drawn in JavaScript per step.
  */
 import * as ort from 'onnxruntime-node';
-import type { InferencePreprocessing } from '../artifact/model-description.ts';
+import type { InferencePreprocessing, Task } from '../artifact/model-description.ts';
 import type { Batch } from '../data/batch.ts';
 // The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
 import { createRandom, hash32 } from '../data/random.ts';
@@ -44,7 +44,7 @@ export class OnnxTrainableModel implements TrainableModel {
   }
 
   async trainStep(batch: Batch): Promise<number> {
-    const feeds = this.batchFeeds(batch);
+    const feeds = batchFeeds(this.config, batch);
     this.spec.network.dropoutWidths.forEach((width, i) => {
       feeds[dropoutMaskName(i)] = new ort.Tensor('float32', this.dropoutMask(batch.size, width, i), [batch.size, width]);
     });
@@ -52,10 +52,7 @@ export class OnnxTrainableModel implements TrainableModel {
   }
 
   async evaluate(batch: Batch): Promise<Evaluation> {
-    const results = await this.trainer.evaluate(this.batchFeeds(batch));
-    const score = scalarOf(results[SCORE]);
-    const classification = this.config.task !== 'regression';
-    return { loss: scalarOf(results[LOSS]), correct: classification ? Math.round(score) : null, sumSquaredError: classification ? null : score };
+    return evaluationOf(this.config.task, await this.trainer.evaluate(batchFeeds(this.config, batch)));
   }
 
   getState(): TrainingState {
@@ -82,19 +79,6 @@ export class OnnxTrainableModel implements TrainableModel {
     return this.trainer.release();
   }
 
-  private batchFeeds(batch: Batch): Record<string, ort.Tensor> {
-    const { size, x, y } = batch;
-    const f = this.config.inputSize;
-    const t = this.config.task === 'regression' ? this.config.outputSize : 1;
-    if (!Number.isInteger(size) || size < 1) throw new Error(`batch size must be a positive integer, got ${size}`);
-    if (x.length !== size * f) throw new Error(`batch x has ${x.length} values; ${size} rows x ${f} features need ${size * f}`);
-    if (y.length !== size * t) throw new Error(`batch y has ${y.length} values; ${size} rows x ${t} target(s) need ${size * t}`);
-    return {
-      [BATCH_X]: new ort.Tensor('float32', x, [size, f]),
-      [BATCH_Y]: new ort.Tensor('float32', y, this.config.task === 'regression' ? [size, t] : [size]),
-    };
-  }
-
   /** Inverted dropout mask for hidden layer `layer` at the current step: 0 or 1 / (1 - p). */
   private dropoutMask(rows: number, width: number, layer: number): Float32Array {
     const p = this.config.dropout;
@@ -104,6 +88,27 @@ export class OnnxTrainableModel implements TrainableModel {
     for (let i = 0; i < mask.length; i++) mask[i] = random() < p ? 0 : keep;
     return mask;
   }
+}
+
+/** The evaluation graph's outputs as an Evaluation: mean loss, and correct rows or squared-error sum. */
+export function evaluationOf(task: Task, results: ort.InferenceSession.ReturnType): Evaluation {
+  const score = scalarOf(results[SCORE]);
+  const classification = task !== 'regression';
+  return { loss: scalarOf(results[LOSS]), correct: classification ? Math.round(score) : null, sumSquaredError: classification ? null : score };
+}
+
+/** A tabular batch as the graphs' x (B, F) and y inputs, its sizes checked against the model. */
+export function batchFeeds(config: Pick<ModelConfig, 'inputSize' | 'outputSize' | 'task'>, batch: Batch): Record<string, ort.Tensor> {
+  const { size, x, y } = batch;
+  const f = config.inputSize;
+  const t = config.task === 'regression' ? config.outputSize : 1;
+  if (!Number.isInteger(size) || size < 1) throw new Error(`batch size must be a positive integer, got ${size}`);
+  if (x.length !== size * f) throw new Error(`batch x has ${x.length} values; ${size} rows x ${f} features need ${size * f}`);
+  if (y.length !== size * t) throw new Error(`batch y has ${y.length} values; ${size} rows x ${t} target(s) need ${size * t}`);
+  return {
+    [BATCH_X]: new ort.Tensor('float32', x, [size, f]),
+    [BATCH_Y]: new ort.Tensor('float32', y, config.task === 'regression' ? [size, t] : [size]),
+  };
 }
 
 function scalarOf(value: ort.OnnxValue | undefined): number {

@@ -22,9 +22,14 @@ export interface ServeConfig {
   readonly maxBatchRows: number;
   /** MODELSTACK_BATCH_WINDOW_MS, default 0 (batch whatever queued while the model was busy). */
   readonly batchWindowMs: number;
+  /** MODEL_RUNTIME_STREAM_STALL_SECONDS, default 30: how long a stream waits for a client that stopped reading; here in milliseconds. */
+  readonly streamStallMs: number;
   /** MODEL_RUNTIME_EXPECTED_DIGEST (lowercased): the sealed manifest digest; null when unset (not checked). */
   readonly expectedDigest: string | null;
 }
+
+export const STREAM_STALL_ENV = 'MODEL_RUNTIME_STREAM_STALL_SECONDS';
+export const DEFAULT_STREAM_STALL_SECONDS = 30;
 
 export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServeConfig> = {}): ServeConfig {
   const cores = os.availableParallelism();
@@ -38,6 +43,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
     threadsPerWorker: overrides.threadsPerWorker ?? (integer(env, 'MODEL_RUNTIME_THREADS', 0, 0, 1024) || Math.max(1, Math.floor(cores / workers))),
     maxBatchRows: overrides.maxBatchRows ?? integer(env, 'MODELSTACK_MAX_BATCH_ROWS', 256, 1, 1_000_000),
     batchWindowMs: overrides.batchWindowMs ?? integer(env, 'MODELSTACK_BATCH_WINDOW_MS', 0, 0, 1000),
+    streamStallMs: overrides.streamStallMs ?? integer(env, STREAM_STALL_ENV, DEFAULT_STREAM_STALL_SECONDS, 1, 3600) * 1000,
     expectedDigest: overrides.expectedDigest !== undefined ? overrides.expectedDigest : expectedDigestFromEnv(env),
   };
 }

@@ -62,6 +62,7 @@ export async function serveInThisProcess(modelDir: string, config: ServeConfig, 
     model: loading,
     timeoutMs: config.timeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
+    streamStallMs: config.streamStallMs,
   });
   const address = await server.listen(config.port, config.host);
   logEvent('info', 'listening', { host: address.address, port: address.port, modelDir });

@@ -24,6 +24,7 @@ import { renderError } from './error-response.ts';
 import { invoke, type ModelState } from './invocation.ts';
 import { JSON_TYPE } from './media-types.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './read-body.ts';
+import { DEFAULT_STREAM_STALL_SECONDS, STREAM_STALL_ENV } from './serve-config.ts';
 import { stdoutRequestLogger, type RequestLogger } from './log.ts';
 import type { RouteResponse, StreamedBody } from './route-response.ts';
 import { RouteTable } from './route-table.ts';
@@ -50,6 +51,12 @@ export interface InferenceServerOptions {
    */
   readonly variantName?: string;
   /**
+   * How long a streamed answer may wait for a client that stopped reading (the socket full, no
+   * 'drain') before the generation is stopped and the connection closed, in milliseconds.
+   * @default 30_000 (MODEL_RUNTIME_STREAM_STALL_SECONDS, serve-config.ts)
+   */
+  readonly streamStallMs?: number;
+  /**
    * Where the per-request JSON log lines go.
    * @default one line per request on stdout
    */
@@ -63,6 +70,7 @@ export class InferenceServer {
   private draining = false;
   private readonly maxPayloadBytes: number;
   private readonly timeoutMs: number;
+  private readonly streamStallMs: number;
   private readonly variantName: string;
   private readonly log: RequestLogger;
   private readonly routes: RouteTable;
@@ -70,6 +78,7 @@ export class InferenceServer {
   constructor(private readonly options: InferenceServerOptions) {
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.streamStallMs = options.streamStallMs ?? DEFAULT_STREAM_STALL_SECONDS * 1000;
     this.variantName = options.variantName ?? DEFAULT_VARIANT_NAME;
     this.log = options.log ?? stdoutRequestLogger;
     const modelState = (): ModelState => this.modelState();
@@ -158,7 +167,7 @@ export class InferenceServer {
     const method = request.method ?? 'GET';
     if (this.draining) response.setHeader('connection', 'close');
     const answer = await this.routes.dispatch(method, path, request);
-    const sent = answer.stream === undefined ? send(request, response, answer) : await sendStream(request, response, answer, answer.stream);
+    const sent = answer.stream === undefined ? send(request, response, answer) : await sendStream(request, response, answer, answer.stream, this.streamStallMs);
     this.log({ method, path, status: sent.status, ...sent.log, latencyMs: Math.round((performance.now() - started) * 1000) / 1000 });
   }
 
@@ -182,12 +191,17 @@ export class InferenceServer {
  * Writes a streamed answer: the status and headers, then each piece as it comes (chunked
  * transfer), waiting for the socket to drain when it is full so that a slow reader slows the
  * producer instead of filling memory. A client that disconnects ends the iteration, which stops
- * the producer (a generation takes no further decoder step); a producer that fails after the
- * status was sent ends the stream with its failure piece. Returns what to log, once, at the end.
+ * the producer (a generation takes no further decoder step); so does a client that stops reading:
+ * while the socket stays full the producer is not pulled, so the invocation timeout never comes
+ * and the generation would hold its decoder state for as long as the connection lasts; after
+ * `stallMs` without a 'drain' the producer is stopped and the connection closed. A producer that
+ * fails after the status was sent ends the stream with its failure piece. Returns what to log,
+ * once, at the end.
  */
-async function sendStream(request: IncomingMessage, response: ServerResponse, answer: RouteResponse, stream: StreamedBody): Promise<RouteResponse> {
+async function sendStream(request: IncomingMessage, response: ServerResponse, answer: RouteResponse, stream: StreamedBody, stallMs: number): Promise<RouteResponse> {
   if (request.readableFlowing === null) request.resume();
   let gone = false;
+  let stalled = false;
   let wake: (() => void) | undefined;
   response.on('close', () => {
     gone = !response.writableFinished;
@@ -203,21 +217,38 @@ async function sendStream(request: IncomingMessage, response: ServerResponse, an
       if (gone) break;
       chunks++;
       if (!response.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          response.once('drain', resolve);
-        });
+        stalled = !(await drained(response, stallMs, (resolve) => (wake = resolve)));
         wake = undefined;
       }
-      if (gone) break;
+      if (gone || stalled) break;
     }
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
     if (!gone && !response.destroyed) response.write(stream.failure(failure));
   }
-  if (gone) error = `client disconnected after ${chunks} streamed pieces`;
+  if (stalled) {
+    error = `client stopped reading: the connection took nothing for ${stallMs / 1000} s (${STREAM_STALL_ENV}) after ${chunks} streamed pieces; generation stopped, connection closed`;
+    response.destroy();
+  } else if (gone) {
+    error = `client disconnected after ${chunks} streamed pieces`;
+  }
   response.end();
   return { ...answer, log: { ...answer.log, chunks, ...(error === undefined ? {} : { error }) } };
+}
+
+/** Resolves true on 'drain' (or when `setWake`'s function is called: the connection closed), false after `stallMs` without either. */
+function drained(response: ServerResponse, stallMs: number, setWake: (wake: () => void) => void): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const done = (value: boolean): void => {
+      clearTimeout(timer);
+      response.off('drain', onDrain);
+      resolve(value);
+    };
+    const onDrain = (): void => done(true);
+    const timer = setTimeout(() => done(false), stallMs);
+    response.once('drain', onDrain);
+    setWake(() => done(true));
+  });
 }
 
 function json(status: number, body: unknown): RouteResponse {

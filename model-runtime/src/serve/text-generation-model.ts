@@ -98,13 +98,13 @@ export class TextGenerationModel implements ServedModel {
     const seed = p.seed ?? randomInt(0, 2 ** 32);
     return {
       contentType: STREAM_CONTENT_TYPES[framing],
-      chunks: tgiStream(this.tokens(prompt, p, seed), { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null }),
+      chunks: tgiStream(this.tokens(prompt, p, seed), { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null, specialText: (id) => this.model.tokenizer.decode([id]) }),
       failure: (error) => tgiStreamError(framing, error),
       log: { rows: 1 },
     };
   }
 
-  /** Checked now (a 400 for what cannot be generated); joins the batch, or a 429 when it is full, on the first pull. */
+  /** Checked now (a 400 for what cannot be generated, a prompt the tokenizer refuses among them); joins the batch, or a 429 when it is full, on the first pull. */
   private tokens(prompt: string, p: TextGenerationParameters, seed: number): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
     try {
       return refusalsAsHttpErrors(this.scheduler.generate(promptIds(this.model, prompt), this.settings(p, seed)));

@@ -4,7 +4,11 @@
  *     {"index": 1, "token": {"id": 4, "text": "lo", "logprob": -0.02, "special": false}, "generated_text": null, "details": null}
  *
  * the last one carrying the whole `generated_text` and `details` (`finish_reason`: length,
- * eos_token or stop_sequence; `generated_tokens`; `seed`). Framed as JSON Lines (one object a
+ * eos_token or stop_sequence; `generated_tokens`; `seed`). The eos token's line carries its own
+ * text (GPT-2's "<|endoftext|>") with `special: true`, which generated_text leaves out, as TGI's
+ * does: a client adds up the texts of the lines that are not special. Text the generation held
+ * back until the eos came (the possible start of a stop sequence) goes out on a line of its own
+ * just before it, so that sum is still the whole text. Framed as JSON Lines (one object a
  * line), or as Server-Sent Events (`data: {...}` and a blank line) when the client's Accept
  * asks for text/event-stream. A failure after the first token (the status is already sent)
  * ends the stream with `{"error": "...", "error_type": "..."}`, as TGI's does.
@@ -32,6 +36,8 @@ export interface TgiStreamOptions {
   readonly prefix: string;
   /** The seed the draws used, reported in details (null for greedy decoding, as TGI does). */
   readonly seed: number | null;
+  /** A special token's own text (the tokenizer's decode of its id: "<|endoftext|>"). */
+  readonly specialText: (id: number) => string;
 }
 
 export function frame(framing: StreamFraming, json: string): string {
@@ -41,18 +47,41 @@ export function frame(framing: StreamFraming, json: string): string {
 /** One framed TGI object per token of `tokens`. */
 export async function* tgiStream(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>, options: TgiStreamOptions): AsyncGenerator<string, void, undefined> {
   let index = 0;
+  let generatedTokens = 0;
   let text = '';
-  for await (const token of tokens) {
+  const line = (token: TgiToken, finishReason: FinishReason | undefined): string => {
     index++;
-    text += token.text;
-    const line = {
+    const last = finishReason !== undefined;
+    const object = {
       index,
-      token: { id: token.id, text: token.text, logprob: token.logprob, special: token.special },
-      generated_text: token.finishReason === undefined ? null : options.prefix + text,
-      details: token.finishReason === undefined ? null : { finish_reason: TGI_FINISH_REASONS[token.finishReason], generated_tokens: index, seed: options.seed },
+      token,
+      generated_text: last ? options.prefix + text : null,
+      details: last ? { finish_reason: TGI_FINISH_REASONS[finishReason], generated_tokens: generatedTokens, seed: options.seed } : null,
     };
-    yield frame(options.framing, JSON.stringify(line));
+    return frame(options.framing, JSON.stringify(object));
+  };
+  for await (const token of tokens) {
+    generatedTokens++;
+    if (token.special) {
+      // The held-back text is the ordinary text before the special token: it goes first, not special.
+      if (token.text !== '') {
+        text += token.text;
+        yield line({ id: token.id, text: token.text, logprob: token.logprob, special: false }, undefined);
+      }
+      yield line({ id: token.id, text: options.specialText(token.id), logprob: token.logprob, special: true }, token.finishReason);
+      continue;
+    }
+    text += token.text;
+    yield line({ id: token.id, text: token.text, logprob: token.logprob, special: false }, token.finishReason);
   }
+}
+
+/** The `token` of a TGI stream line. */
+interface TgiToken {
+  readonly id: number;
+  readonly text: string;
+  readonly logprob: number;
+  readonly special: boolean;
 }
 
 export function tgiStreamError(framing: StreamFraming, error: HttpError): string {

@@ -49,6 +49,16 @@ export interface FitSpec<B extends Sized = Batch> {
   readonly batchSize: number;
   /** Epochs without improvement before stopping; 0 = never. */
   readonly patience: number;
+  /**
+   * What counts as improvement. validation-loss: a lower validation loss, and the best epoch's
+   * parameters are kept. train-loss: a training loss lower than the best so far by more than
+   * `tolerance` (scikit-learn's MLP rule; a tiny hold-out's noise cannot stop it), and the last
+   * epoch's parameters are kept.
+   * @default 'validation-loss'
+   */
+  readonly stopOn?: 'validation-loss' | 'train-loss';
+  /** train-loss: the least improvement that resets the patience count. @default 0 */
+  readonly tolerance?: number;
   /** Keeps each fold's shuffles apart: epoch e shuffles with key `epochKeyBase + e`. */
   readonly epochKeyBase: number;
   /** Regression: the target's standard deviation, to report RMSE in the target's own units. */
@@ -109,6 +119,8 @@ const START: FitPosition = { epoch: 0, batch: 0, lossSum: 0, lossRows: 0, bestLo
 export async function* fit<B extends Sized>(spec: FitSpec<B>): AsyncGenerator<FitEvent, void, undefined> {
   const { model } = spec;
   const maxSteps = spec.maxSteps ?? 0;
+  const stopOnTrainLoss = spec.stopOn === 'train-loss';
+  const tolerance = spec.tolerance ?? 0;
   const stepsLeft = () => maxSteps === 0 || model.step < maxSteps;
   // Where the fit is; a resumed fit starts at its checkpoint's position.
   const start = spec.resume?.position ?? START;
@@ -158,7 +170,13 @@ export async function* fit<B extends Sized>(spec: FitSpec<B>): AsyncGenerator<Fi
     lossSum = 0;
     lossRows = 0;
     const validationLoss = metrics.validation_loss;
-    if (validationLoss !== undefined) {
+    if (stopOnTrainLoss) {
+      // The final parameters are kept, so `best` stays null; bestLoss tracks the training loss.
+      if (bestLoss === null || metrics.train_loss < bestLoss - tolerance) epochsSinceBest = 0;
+      else epochsSinceBest++;
+      if (bestLoss === null || metrics.train_loss < bestLoss) bestLoss = metrics.train_loss;
+      bestEpoch = epoch;
+    } else if (validationLoss !== undefined) {
       if (bestLoss === null || validationLoss < bestLoss) {
         bestLoss = validationLoss;
         bestEpoch = epoch;
@@ -181,7 +199,7 @@ export async function* fit<B extends Sized>(spec: FitSpec<B>): AsyncGenerator<Fi
 
 /** Mean loss and accuracy (classification) or RMSE in target units (regression) over a source. */
 export async function evaluate<B extends Sized>(
-  spec: Pick<FitSpec<B>, 'model' | 'task' | 'targetStd' | 'evaluationBatchSize'>,
+  spec: Pick<FitSpec<B>, 'task' | 'targetStd' | 'evaluationBatchSize'> & { readonly model: Pick<FitModel<B>, 'evaluate'> },
   source: FitSource<B> | null,
   prefix: 'validation' | 'train' = 'validation',
 ): Promise<EpochMetrics> {

@@ -3,9 +3,12 @@
  * job's events:
  *
  *   1. scan the training data: schema, task, split, statistics (data/)
- *   2. cv_folds > 0: fit one model per fold, report mean and spread of their validation metrics
- *   3. fit the final model (early stopping on validation loss, best parameters kept)
- *   4. write model.onnx, model.json and MANIFEST.json to model/
+ *   2. choose how to train from the row count and the keys the user gave (tabular-defaults.ts),
+ *      and log the rule
+ *   3. cv_folds > 0: fit one model per fold, report mean and spread of their validation metrics
+ *   4. fit the final model (mini-batch with early stopping, or full-batch L-BFGS); on small data
+ *      first on 90% to measure the hold-out, then on all rows
+ *   5. write model.onnx, model.json and MANIFEST.json to model/
  *
  * Checkpoints let a restarted job resume at the batch it stopped at, with the same result.
  */
@@ -19,10 +22,12 @@ import type { BatchSource } from '../data/batch-source.ts';
 import { prepareData, type PreparedData } from '../data/dataset.ts';
 import { HOLDOUT_VALIDATION, partitionCount } from '../data/partitioning.ts';
 import type { Preprocessing } from '../data/preprocessing.ts';
+import { FullBatchModel } from '../models/full-batch-model.ts';
 import { createTrainableModel } from '../models/index.ts';
 import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type EpochMetrics, type FoldResult } from './checkpoint.ts';
 import { modelConfig, optimizerConfig, totalSteps, type TabularHyperparameters } from './configs.ts';
 import { evaluate, fit, type FitDone } from './fit.ts';
+import { chooseTabularPlan, type TabularPlan } from './tabular-defaults.ts';
 import type { TrainingEvent, TrainingResult } from './training-events.ts';
 import { runtimeVersions, type TrainingJob } from './training-job.ts';
 import { sha256Hex } from '../artifact/digest.ts';
@@ -32,12 +37,23 @@ const EPOCH_KEY_STRIDE = 100_003;
 
 export async function runTabularTraining(job: TrainingJob, algorithm: TabularAlgorithm): Promise<TrainingResult> {
   const { paths, inputConfig, emit } = job;
-  const hp: TabularHyperparameters = { ...job.hp, algorithm };
+  const given: TabularHyperparameters = { ...job.hp, algorithm };
   const note = (text: string) => emit({ kind: 'note', text });
-  const data = await prepareData(paths, hp, inputConfig, { maxInMemoryBytes: job.maxInMemoryBytes, log: note });
+  const data = await prepareData(paths, given, inputConfig, { maxInMemoryBytes: job.maxInMemoryBytes, log: note });
+  const plan = chooseTabularPlan({
+    hp: given,
+    given: job.givenHyperparameters,
+    rows: data.rows,
+    task: data.task.task,
+    defaultHoldout: data.partitioning.kind === 'holdout' && given.validationFraction === null,
+  });
+  note(plan.rule);
+  // The mini-batch settings the rule chose are what model.json records.
+  const hp: TabularHyperparameters =
+    plan.solver === 'minibatch' ? { ...given, epochs: plan.epochs, batchSize: plan.batchSize, hiddenSizes: plan.hiddenSizes, earlyStoppingPatience: plan.patience } : given;
   const resolved = formatHyperparameters({ ...hp, task: data.task.task });
   const fingerprint = sha256Hex(
-    new TextEncoder().encode(JSON.stringify({ resolved, schema: data.schema, rows: data.rows, rowsPerPartition: data.scan.rowsPerPartition })),
+    new TextEncoder().encode(JSON.stringify({ resolved, plan, schema: data.schema, rows: data.rows, rowsPerPartition: data.scan.rowsPerPartition })),
   );
 
   const checkpoint = await readCheckpoint(paths.checkpoints);
@@ -48,10 +64,11 @@ export async function runTabularTraining(job: TrainingJob, algorithm: TabularAlg
   }
   if (checkpoint) {
     const { phase, fold, position } = checkpoint.document;
-    note(`checkpoint: resuming ${phase === 'cv' ? `cross-validation fold ${fold! + 1}` : 'the final fit'} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
+    const what = phase === 'final' ? 'the final fit' : data.partitioning.kind === 'holdout' ? 'the hold-out fit' : `cross-validation fold ${fold! + 1}`;
+    note(`checkpoint: resuming ${what} at epoch ${position.epoch + 1}, batch ${position.batch + 1}`);
   }
 
-  const run = new TrainingRun(paths, hp, data, fingerprint, job.signal, emit);
+  const run = new TrainingRun(paths, hp, plan, data, fingerprint, job.signal, emit);
   const folds = await run.crossValidate(checkpoint);
   const final = await run.fitFinal(folds, checkpoint);
 
@@ -89,6 +106,8 @@ interface FitArgs {
   readonly train: BatchSource;
   readonly validation: BatchSource | null;
   readonly epochs: number;
+  /** Early stopping: patience (0 = train all `epochs`) and what it watches. */
+  readonly stopping: { readonly patience: number; readonly stopOn: 'validation-loss' | 'train-loss'; readonly tolerance: number };
   readonly resume: Checkpoint | null;
   /** Measure the kept parameters on the training rows and validation rows once the fit is done (the saved model's metrics). */
   readonly measureKept: boolean;
@@ -107,6 +126,7 @@ class TrainingRun {
   constructor(
     private readonly paths: RuntimePaths,
     private readonly hp: TabularHyperparameters,
+    private readonly plan: TabularPlan,
     private readonly data: PreparedData,
     private readonly fingerprint: string,
     private readonly signal: AbortSignal | undefined,
@@ -131,6 +151,7 @@ class TrainingRun {
         train: this.data.source(trainParts, pre),
         validation: this.data.source([fold], pre),
         epochs: this.hp.epochs,
+        stopping: this.stopping(),
         resume: checkpoint?.document.phase === 'cv' && checkpoint.document.fold === fold ? checkpoint : null,
         measureKept: false,
       });
@@ -149,9 +170,11 @@ class TrainingRun {
   /** The model that is saved: on the training rows (all of them after CV), validated as configured. */
   async fitFinal(folds: readonly FoldResult[], checkpoint: Checkpoint | null) {
     const { partitioning } = this.data;
+    if (this.plan.refitOnAllRows && partitioning.kind === 'holdout') return this.fitHoldoutThenAll(checkpoint);
     let trainParts: number[];
     let validation: ((pre: Preprocessing) => BatchSource | null) | null;
     let epochs = this.hp.epochs;
+    let stopping = this.stopping();
     if (partitioning.kind === 'holdout') {
       trainParts = [1 - HOLDOUT_VALIDATION];
       validation = (pre) => this.data.source([HOLDOUT_VALIDATION], pre);
@@ -161,7 +184,13 @@ class TrainingRun {
       if (folds.length > 0 && !this.data.hasValidationChannel) {
         // No rows left to stop early on: train as long as the folds found best, on average.
         epochs = Math.max(1, Math.round(folds.reduce((sum, f) => sum + f.bestEpoch, 0) / folds.length));
-        this.emit({ kind: 'note', text: `final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)` });
+        stopping = { ...stopping, patience: 0 };
+        this.emit({
+          kind: 'note',
+          text: this.plan.solver === 'lbfgs'
+            ? `final: solving on all ${this.data.rows} rows`
+            : `final: training on all ${this.data.rows} rows for ${epochs} epochs (the folds' mean best epoch)`,
+        });
       }
     }
     const pre = this.data.preprocessing(trainParts);
@@ -173,6 +202,7 @@ class TrainingRun {
       train: this.data.source(trainParts, pre),
       validation: validation(pre),
       epochs,
+      stopping,
       resume: checkpoint?.document.phase === 'final' ? checkpoint : null,
       measureKept: true,
     });
@@ -182,8 +212,65 @@ class TrainingRun {
     return { pre, onnx: fitted.onnx, history: fitted.history, metrics: { ...fitted.keptMetrics, ...cv } as Record<string, number> };
   }
 
+  /**
+   * Small data without a validation channel: fit on the training partition to measure the
+   * hold-out (and, mini-batch, how many epochs to train), then refit on every row for that
+   * many epochs. The saved model's validation_* are the hold-out fit's: the estimate of a model
+   * trained on a little less data.
+   */
+  private async fitHoldoutThenAll(checkpoint: Checkpoint | null) {
+    let holdout: FoldResult;
+    if (checkpoint?.document.phase === 'final') {
+      holdout = checkpoint.document.folds[0]!;
+    } else {
+      const pre = this.data.preprocessing([1 - HOLDOUT_VALIDATION]);
+      const fitted = await this.fitOne({
+        phase: 'cv',
+        fold: 0,
+        folds: [],
+        pre,
+        train: this.data.source([1 - HOLDOUT_VALIDATION], pre),
+        validation: this.data.source([HOLDOUT_VALIDATION], pre),
+        epochs: this.hp.epochs,
+        stopping: this.stopping(),
+        resume: checkpoint?.document.phase === 'cv' ? checkpoint : null,
+        measureKept: true,
+      });
+      holdout = { bestEpoch: fitted.bestEpoch, metrics: pick(fitted.keptMetrics, ['validation_loss', 'validation_accuracy', 'validation_rmse']) };
+    }
+    const epochs = holdout.bestEpoch;
+    this.emit({
+      kind: 'note',
+      text: `final: hold-out validation loss ${fmt(holdout.metrics.validation_loss)}; refitting on all ${this.data.rows} rows${this.plan.solver === 'minibatch' ? ` for ${epochs} epochs` : ''}`,
+    });
+    const all = [...Array(partitionCount(this.data.partitioning)).keys()];
+    const pre = this.data.preprocessing(all);
+    const fitted = await this.fitOne({
+      phase: 'final',
+      fold: null,
+      folds: [holdout],
+      pre,
+      train: this.data.source(all, pre),
+      validation: null,
+      epochs,
+      stopping: { ...this.stopping(), patience: 0 },
+      resume: checkpoint?.document.phase === 'final' ? checkpoint : null,
+      measureKept: true,
+    });
+    const metrics: EpochMetrics = { ...fitted.keptMetrics, ...holdout.metrics };
+    this.emit({ kind: 'evaluation', of: 'final', metrics });
+    return { pre, onnx: fitted.onnx, history: fitted.history, metrics: metrics as Record<string, number> };
+  }
+
+  private stopping(): FitArgs['stopping'] {
+    return this.plan.solver === 'minibatch'
+      ? { patience: this.plan.patience, stopOn: this.plan.stopOn, tolerance: this.plan.tolerance }
+      : { patience: 0, stopOn: 'validation-loss', tolerance: 0 };
+  }
+
   /** Fits one model, writing its checkpoints and forwarding its progress; its sessions are released however the fit ends. */
   private async fitOne(args: FitArgs): Promise<FittedModel> {
+    if (this.plan.solver === 'lbfgs') return this.fitFullBatch(args, this.plan);
     const { hp, data } = this;
     const task = data.task.task;
     const targetStd = args.pre.targetStd?.[0] ?? 1;
@@ -206,7 +293,9 @@ class TrainingRun {
         validation: args.validation,
         epochs: args.epochs,
         batchSize: hp.batchSize,
-        patience: hp.earlyStoppingPatience,
+        patience: args.stopping.patience,
+        stopOn: args.stopping.stopOn,
+        tolerance: args.stopping.tolerance,
         epochKeyBase: (args.fold === null ? 0 : args.fold + 1) * EPOCH_KEY_STRIDE,
         targetStd,
         checkpointEverySteps: hp.checkpointEverySteps,
@@ -238,6 +327,33 @@ class TrainingRun {
         }
       }
       throw new Error('the fit ended without its done event');
+    } finally {
+      await model.release();
+    }
+  }
+
+  /**
+   * Linear models solved to convergence on all of `args.train` at once (models/full-batch-model.ts):
+   * one "epoch" in the history and metric lines. No checkpoints: the fit is deterministic and
+   * bounded (<= 100000 rows, <= 500 passes), so a restarted job redoes it and gets the same model.
+   */
+  private async fitFullBatch(args: FitArgs, plan: Extract<TabularPlan, { solver: 'lbfgs' }>): Promise<FittedModel> {
+    const task = this.data.task.task;
+    const targetStd = args.pre.targetStd?.[0] ?? 1;
+    const model = await FullBatchModel.create(modelConfig(this.hp, task, this.data.schema.features.length, this.data.task.labels?.length ?? 0));
+    try {
+      const result = await model.fit(args.train, { l2: plan.l2TimesRows / args.train.rows, maxIterations: plan.maxIterations, gradientTolerance: plan.gradientTolerance });
+      this.emit({
+        kind: 'note',
+        text: `L-BFGS: ${result.reason === 'gradient' ? 'converged' : result.reason === 'no-progress' ? 'stopped (no further progress in float32)' : 'stopped at the iteration limit'} after ${result.iterations} iterations, objective ${fmt(result.loss)}`,
+      });
+      const spec = { model, task, targetStd };
+      const trainMetrics = await evaluate(spec, args.train, 'train');
+      const validationMetrics = await evaluate(spec, args.validation);
+      const metrics = { epoch: 1, train_loss: trainMetrics.train_loss!, ...validationMetrics };
+      this.emit({ kind: 'epoch', epoch: 1, batches: 1, metrics, phase: args.phase, fold: args.fold, epochs: 1 });
+      const keptMetrics: EpochMetrics = args.measureKept ? { epoch: 1, ...trainMetrics, ...validationMetrics } : {};
+      return { history: [metrics], bestEpoch: 1, stoppedEarly: false, keptMetrics, onnx: model.exportInference(args.pre) };
     } finally {
       await model.release();
     }

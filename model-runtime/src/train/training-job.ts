@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelDescription } from '../artifact/model-description.ts';
 import { checkpointDirectory } from '../contract/checkpoint-location.ts';
-import { HyperparameterError, parseHyperparameters, type Hyperparameters } from '../contract/hyperparameters.ts';
+import { givenHyperparameterNames, HyperparameterError, parseHyperparameters, type Hyperparameters } from '../contract/hyperparameters.ts';
 import { readInputDataConfig, type InputDataConfig } from '../contract/input-data-config.ts';
 import type { RuntimePaths } from '../contract/paths.ts';
 import type { TrainingEvent } from './training-events.ts';
@@ -33,6 +33,8 @@ export interface TrainingJob {
   /** SageMaker's folders, with `checkpoints` where this job's checkpoints live. */
   readonly paths: RuntimePaths;
   readonly hp: Hyperparameters;
+  /** The names hyperparameters.json set; the rest are defaults, which a rule may choose (train/tabular-defaults.ts). */
+  readonly givenHyperparameters: ReadonlySet<string>;
   readonly inputConfig: InputDataConfig;
   readonly emit: (event: TrainingEvent) => void;
   /** Aborted on SIGTERM (or a closed stdout): checkpoint, then throw TrainingStopped. */
@@ -45,9 +47,9 @@ const DEFAULT_MAX_IN_MEMORY_MB = 512;
 export async function openTrainingJob(sagemakerPaths: RuntimePaths, options: TrainingOptions): Promise<TrainingJob> {
   const emit = options.onEvent ?? logTrainingLines((line) => console.log(line));
   const paths: RuntimePaths = { ...sagemakerPaths, checkpoints: await checkpointDirectory(sagemakerPaths) };
-  const hp = await readHyperparameters(paths.hyperparameters);
+  const { hp, given } = await readHyperparameters(paths.hyperparameters);
   const inputConfig = await readInputDataConfig(paths.inputDataConfig);
-  return { paths, hp, inputConfig, emit, signal: options.signal, maxInMemoryBytes: options.maxInMemoryBytes ?? maxInMemoryFromEnv() };
+  return { paths, hp, givenHyperparameters: given, inputConfig, emit, signal: options.signal, maxInMemoryBytes: options.maxInMemoryBytes ?? maxInMemoryFromEnv() };
 }
 
 /** model.json's `versions`. */
@@ -56,12 +58,12 @@ export async function runtimeVersions(): Promise<ModelDescription['versions']> {
   return { modelstack: manifest.version, onnxruntime: ort.env.versions.node ?? 'unknown', node: process.versions.node };
 }
 
-async function readHyperparameters(file: string): Promise<Hyperparameters> {
+async function readHyperparameters(file: string): Promise<{ hp: Hyperparameters; given: Set<string> }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return parseHyperparameters({});
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { hp: parseHyperparameters({}), given: new Set() };
     throw error;
   }
   let raw: unknown;
@@ -70,7 +72,7 @@ async function readHyperparameters(file: string): Promise<Hyperparameters> {
   } catch (error) {
     throw new HyperparameterError(`${file} is not valid JSON: ${(error as Error).message}`);
   }
-  return parseHyperparameters(raw);
+  return { hp: parseHyperparameters(raw), given: givenHyperparameterNames(raw) };
 }
 
 function maxInMemoryFromEnv(): number {
