@@ -1,7 +1,8 @@
 /**
  * One ONNX Runtime session over a decoder in Hugging Face's "text-generation-with-past" layout
  * (this runtime's model.onnx, or a GPT-2 class export): feed new tokens and the cache, get the
- * next-token logits and the cache grown by those tokens. Batch 1: each request generates alone.
+ * next-token logits and the cache grown by those tokens: one sequence at a time (`step`), or one
+ * new token for each row of a left-padded batch (`stepBatch`, batch-cache.ts).
  *
  * Inputs beyond input_ids, attention_mask and the cache are fed only when the session declares
  * them, so this runtime's older model.onnx files and Hugging Face exports both load:
@@ -12,6 +13,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { createSession, type EngineOptions } from '../engine/session.ts';
+import { batchAttentionMask, type BatchCache } from './batch-cache.ts';
 import { ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS, pastKeyName, pastValueName, presentKeyName, presentValueName } from './gpt.ts';
 
 /** The sizes a decoder's inputs need, from config.json. */
@@ -30,6 +32,13 @@ export interface KvCache {
   readonly length: number;
   readonly keys: readonly ort.Tensor[];
   readonly values: readonly ort.Tensor[];
+}
+
+export interface BatchStep {
+  /** Per row, the logits (V) for the token after the one fed. */
+  readonly logits: readonly Float32Array[];
+  /** The batch's cache one column wider, every row one position longer. */
+  readonly cache: BatchCache;
 }
 
 export interface DecoderStep {
@@ -78,7 +87,7 @@ export class CausalDecoder {
 
   /** Feeds `ids` (at least one) after the cache's positions. */
   async step(ids: readonly number[], cache: KvCache): Promise<DecoderStep> {
-    const { nLayer, contextLength } = this.shape;
+    const { contextLength } = this.shape;
     if (ids.length === 0) throw new Error('decoder step: needs at least one token');
     const total = cache.length + ids.length;
     if (total > contextLength) throw new Error(`decoder step: ${total} positions exceed the context length ${contextLength}`);
@@ -87,23 +96,54 @@ export class CausalDecoder {
       [ATTENTION_MASK]: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
     };
     if (this.takesPositionIds) feeds[POSITION_IDS] = new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(cache.length + i)), [1, ids.length]);
-    if (this.takesCacheBranch) feeds[USE_CACHE_BRANCH] = new ort.Tensor('bool', new Uint8Array([cache.length > 0 ? 1 : 0]), [1]);
+    const out = await this.run(feeds, cache.length > 0, cache);
+    const last = out.logits.subarray((ids.length - 1) * out.vocabSize, ids.length * out.vocabSize);
+    return { logits: Float32Array.from(last), cache: { length: total, keys: out.keys, values: out.values } };
+  }
+
+  /**
+   * Feeds one new token per row of a left-padded batch (batch-cache.ts): one session run for
+   * all rows. Needs position_ids: without it the graph counts every row's positions from the
+   * padded width.
+   */
+  async stepBatch(ids: readonly number[], cache: BatchCache): Promise<BatchStep> {
+    const { contextLength } = this.shape;
+    const rows = cache.lengths.length;
+    if (!this.takesPositionIds) throw new Error('decoder step: a padded batch needs a model with a position_ids input');
+    if (ids.length !== rows || rows === 0) throw new Error(`decoder step: a batch of ${rows} rows needs one token per row, got ${ids.length}`);
+    const longest = Math.max(...cache.lengths) + 1;
+    if (longest > contextLength) throw new Error(`decoder step: ${longest} positions exceed the context length ${contextLength}`);
+    const feeds: Record<string, ort.Tensor> = {
+      [INPUT_IDS]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [rows, 1]),
+      [ATTENTION_MASK]: batchAttentionMask(cache),
+      [POSITION_IDS]: new ort.Tensor('int64', BigInt64Array.from(cache.lengths, BigInt), [rows, 1]),
+    };
+    const out = await this.run(feeds, cache.width > 0, cache);
+    return {
+      logits: Array.from({ length: rows }, (_, r) => Float32Array.from(out.logits.subarray(r * out.vocabSize, (r + 1) * out.vocabSize))), // (B, 1, V) by row
+      cache: { lengths: cache.lengths.map((l) => l + 1), width: cache.width + 1, keys: out.keys, values: out.values },
+    };
+  }
+
+  /** One session run: `feeds` plus the cache's tensors (and use_cache_branch when declared) in, logits (B, T, V) and the presents out. */
+  private async run(
+    feeds: Record<string, ort.Tensor>,
+    cached: boolean,
+    cache: { readonly keys: readonly ort.Tensor[]; readonly values: readonly ort.Tensor[] },
+  ): Promise<{ logits: Float32Array; vocabSize: number; keys: ort.Tensor[]; values: ort.Tensor[] }> {
+    const { nLayer } = this.shape;
+    if (this.takesCacheBranch) feeds[USE_CACHE_BRANCH] = new ort.Tensor('bool', new Uint8Array([cached ? 1 : 0]), [1]);
     for (let i = 0; i < nLayer; i++) {
       feeds[pastKeyName(i)] = cache.keys[i]!;
       feeds[pastValueName(i)] = cache.values[i]!;
     }
     this.runs++;
     const out = await this.session.run(feeds);
-    const logits = out[LOGITS]!.data as Float32Array;
-    const vocabSize = out[LOGITS]!.dims[2]!;
-    const last = logits.subarray((ids.length - 1) * vocabSize, ids.length * vocabSize);
     return {
-      logits: Float32Array.from(last),
-      cache: {
-        length: total,
-        keys: Array.from({ length: nLayer }, (_, i) => out[presentKeyName(i)]!),
-        values: Array.from({ length: nLayer }, (_, i) => out[presentValueName(i)]!),
-      },
+      logits: out[LOGITS]!.data as Float32Array,
+      vocabSize: out[LOGITS]!.dims[2]!,
+      keys: Array.from({ length: nLayer }, (_, i) => out[presentKeyName(i)]!),
+      values: Array.from({ length: nLayer }, (_, i) => out[presentValueName(i)]!),
     };
   }
 

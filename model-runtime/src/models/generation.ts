@@ -13,8 +13,8 @@
  * token. Both modes follow the same window, so they produce the same tokens.
  *
  * Text: the tokens decode together (a byte-level token can end inside a UTF-8 character), and
- * text is only handed out once it can no longer change: not while it ends in an incomplete
- * character, nor while its end could still be the start of a stop sequence. A stop sequence
+ * text is only handed out once it can no longer change (stable-text.ts): not while it ends in an
+ * incomplete character, nor while its end could still be the start of a stop sequence. A stop sequence
  * ends the generation with the text up to and including it; the eos token ends it without
  * adding text.
  */
@@ -23,6 +23,7 @@ import type { Tokenizer } from '../text/tokenizer.ts';
 import type { CausalDecoder, KvCache } from './generation-decoder.ts';
 import type { SamplingSettings } from './sampling.ts';
 import { logProbability, sampleToken, samplingSettingsProblem } from './sampling.ts';
+import { StableText } from './stable-text.ts';
 
 export interface GenerationSettings extends SamplingSettings {
   /** New tokens at most (the eos token, when it ends the generation, counts as one). */
@@ -86,47 +87,101 @@ export async function* generateTokens(
   promptIds: readonly number[],
   settings: GenerationSettings,
 ): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
-  const contextLength = decoder.shape.contextLength;
-  const problem = generationProblem(promptIds.length, settings, contextLength);
-  if (problem !== null) throw new GenerationRequestError(problem);
+  const sequence = new GenerationSequence(tokenizer, promptIds, settings, decoder.shape.contextLength);
   const useCache = settings.useCache ?? true;
-  const random = createRandom(settings.seed);
-  const keepOnSlide = Math.max(1, Math.ceil(contextLength / 2));
-
-  const tokens = [...promptIds];
-  const generated: number[] = [];
-  const text = new StableText(tokenizer, settings.stop);
-  let windowStart = 0;
   let cache: KvCache = decoder.emptyCache();
-
-  for (let n = 0; n < settings.maxNewTokens; n++) {
-    // The next position must have an embedding: slide when the window is full.
-    if (tokens.length - windowStart > contextLength) {
-      windowStart = tokens.length - keepOnSlide;
-      cache = decoder.emptyCache();
-    }
-    const step = useCache
-      ? await decoder.step(tokens.slice(windowStart + cache.length), cache)
-      : await decoder.step(tokens.slice(windowStart), decoder.emptyCache());
+  while (!sequence.done) {
+    if (sequence.slideWindow()) cache = decoder.emptyCache();
+    const window = sequence.window;
+    const step = useCache ? await decoder.step(window.slice(cache.length), cache) : await decoder.step(window, decoder.emptyCache());
     if (useCache) cache = step.cache;
-    const id = sampleToken(step.logits, settings, random);
-    const logprob = logProbability(step.logits, id);
-    if (id === settings.eosTokenId) {
-      yield { id, text: text.finish(), logprob, special: true, finishReason: 'eos' };
-      return { text: text.all, tokenIds: generated, finishReason: 'eos' };
-    }
-    tokens.push(id);
-    generated.push(id);
-    const update = text.push(generated);
-    if (update.stopped) {
-      yield { id, text: update.text, logprob, special: false, finishReason: 'stop' };
-      return { text: text.all, tokenIds: generated, finishReason: 'stop' };
-    }
-    const last = n === settings.maxNewTokens - 1;
-    // The last token also hands out whatever was held back (an unfinished character, a possible stop's start).
-    yield last ? { id, text: update.text + text.finish(), logprob, special: false, finishReason: 'length' } : { id, text: update.text, logprob, special: false };
+    yield sequence.accept(step.logits);
   }
-  return { text: text.all, tokenIds: generated, finishReason: 'length' };
+  return sequence.result;
+}
+
+/**
+ * One generation between decoder steps: its tokens, window, draws and text. Whoever runs the
+ * decoder (generateTokens alone, or a scheduler batching many) feeds `window` past what its
+ * cache holds and hands the step's logits to `accept`, so batched and lone generations make
+ * the same choices from the same logits.
+ */
+export class GenerationSequence {
+  readonly promptLength: number;
+  private readonly tokens: number[];
+  private readonly generated: number[] = [];
+  private readonly text: StableText;
+  private readonly random: () => number;
+  private readonly keepOnSlide: number;
+  private windowStart = 0;
+  private finishReason: FinishReason | null = null;
+
+  /** Throws GenerationRequestError when the request cannot be generated. */
+  constructor(
+    tokenizer: Tokenizer,
+    promptIds: readonly number[],
+    private readonly settings: GenerationSettings,
+    private readonly contextLength: number,
+  ) {
+    const problem = generationProblem(promptIds.length, settings, contextLength);
+    if (problem !== null) throw new GenerationRequestError(problem);
+    this.promptLength = promptIds.length;
+    this.tokens = [...promptIds];
+    this.text = new StableText(tokenizer, settings.stop);
+    this.random = createRandom(settings.seed);
+    this.keepOnSlide = Math.max(1, Math.ceil(contextLength / 2));
+  }
+
+  get done(): boolean {
+    return this.finishReason !== null;
+  }
+
+  /** The most positions its cache will ever hold: prompt plus new tokens, within the window. */
+  get reservedPositions(): number {
+    return Math.min(this.promptLength + this.settings.maxNewTokens, this.contextLength);
+  }
+
+  /**
+   * The next position must have an embedding: when the window is full, keep its newest half.
+   * true = the window moved, and the cache must be rebuilt from `window` (one pass).
+   */
+  slideWindow(): boolean {
+    if (this.tokens.length - this.windowStart <= this.contextLength) return false;
+    this.windowStart = this.tokens.length - this.keepOnSlide;
+    return true;
+  }
+
+  /** The tokens the model sees: a cache holding them all is complete. */
+  get window(): readonly number[] {
+    return this.tokens.slice(this.windowStart);
+  }
+
+  /** Chooses the token after the window from the step's logits (V); the last one carries finishReason. */
+  accept(logits: Float32Array): GeneratedToken {
+    if (this.done) throw new Error('generation: accept after the generation ended');
+    const id = sampleToken(logits, this.settings, this.random);
+    const logprob = logProbability(logits, id);
+    if (id === this.settings.eosTokenId) {
+      this.finishReason = 'eos';
+      return { id, text: this.text.finish(), logprob, special: true, finishReason: 'eos' };
+    }
+    this.tokens.push(id);
+    this.generated.push(id);
+    const update = this.text.push(this.generated);
+    if (update.stopped) {
+      this.finishReason = 'stop';
+      return { id, text: update.text, logprob, special: false, finishReason: 'stop' };
+    }
+    if (this.generated.length < this.settings.maxNewTokens) return { id, text: update.text, logprob, special: false };
+    // The last token also hands out whatever was held back (an unfinished character, a possible stop's start).
+    this.finishReason = 'length';
+    return { id, text: update.text + this.text.finish(), logprob, special: false, finishReason: 'length' };
+  }
+
+  /** The whole result; complete once `done`. */
+  get result(): GenerationResult {
+    return { text: this.text.all, tokenIds: [...this.generated], finishReason: this.finishReason ?? 'length' };
+  }
 }
 
 /** Runs the generation to the end. */
@@ -135,66 +190,5 @@ export async function generate(decoder: CausalDecoder, tokenizer: Tokenizer, pro
   for (;;) {
     const next = await tokens.next();
     if (next.done === true) return next.value;
-  }
-}
-
-/** The decoded continuation and how much of it has been handed out. */
-class StableText {
-  private decoded = '';
-  private emitted = 0;
-  private stoppedAt: number | null = null;
-  private readonly longestStop: number;
-
-  constructor(
-    private readonly tokenizer: Tokenizer,
-    private readonly stops: readonly string[],
-  ) {
-    this.longestStop = Math.max(0, ...stops.map((s) => s.length));
-  }
-
-  /** Everything final so far, and at the end everything. */
-  get all(): string {
-    return this.stoppedAt === null ? this.decoded.slice(0, this.emitted) : this.decoded.slice(0, this.stoppedAt);
-  }
-
-  push(ids: readonly number[]): { text: string; stopped: boolean } {
-    const before = this.decoded.length;
-    this.decoded = this.tokenizer.decode(ids);
-    // Only the part a stop could newly end in needs searching.
-    const from = Math.max(0, Math.min(before, this.emitted) - this.longestStop);
-    let end: number | null = null;
-    for (const stop of this.stops) {
-      const at = this.decoded.indexOf(stop, from);
-      if (at >= 0 && (end === null || at + stop.length < end)) end = at + stop.length;
-    }
-    if (end !== null) {
-      this.stoppedAt = end;
-      const out = this.decoded.slice(this.emitted, end);
-      this.emitted = end;
-      return { text: out, stopped: true };
-    }
-    let safe = this.decoded.length;
-    // An incomplete UTF-8 character at the end decodes to U+FFFD until its last byte arrives.
-    while (safe > this.emitted && this.decoded.charCodeAt(safe - 1) === 0xfffd) safe--;
-    safe -= this.heldForStop(safe);
-    const out = safe > this.emitted ? this.decoded.slice(this.emitted, safe) : '';
-    this.emitted = Math.max(this.emitted, safe);
-    return { text: out, stopped: false };
-  }
-
-  /** Everything not handed out yet: the generation ended, nothing can change it now. */
-  finish(): string {
-    const out = this.decoded.slice(this.emitted);
-    this.emitted = this.decoded.length;
-    return out;
-  }
-
-  /** Length of the longest end of decoded[0, upTo) that begins some stop sequence. */
-  private heldForStop(upTo: number): number {
-    for (let k = Math.min(this.longestStop - 1, upTo - this.emitted); k > 0; k--) {
-      const tail = this.decoded.slice(upTo - k, upTo);
-      if (this.stops.some((s) => s.startsWith(tail))) return k;
-    }
-    return 0;
   }
 }

@@ -40,9 +40,9 @@ export interface InvocationAnswer {
 
 /**
  * An answer sent as it is made (a generation's tokens). The pieces are pulled one at a time as
- * the connection takes them, so a slow client slows the work, and `chunks.return()` (a client
- * gone, the timeout) stops it: one async iterator per request, whatever produces it (a loop of
- * its own now, a scheduler sharing decoder runs later).
+ * the connection takes them, and `chunks.return()` (a client gone, the timeout) stops the work:
+ * one async iterator per request, whatever produces it (for generation, a scheduler sharing
+ * decoder runs between requests, which buffers a slow reader's tokens rather than slow the batch).
  */
 export interface StreamedInvocationAnswer {
   readonly contentType: string;

@@ -2,7 +2,12 @@
  * A language model served (algorithm=language-model): Hugging Face's text-generation request
  * (text-generation-request.ts) in, `[{"generated_text": "..."}]` out, one generation loop with
  * the KV cache per prompt (models/generation.ts) over the artifact's model.onnx, config.json and
- * tokenizer.json (models/generation-model.ts). Concurrent requests share the one ONNX Runtime session.
+ * tokenizer.json (models/generation-model.ts).
+ *
+ * Concurrent generations, streamed or not, share decoder runs (continuous batching,
+ * models/generation-scheduler.ts): each joins the running batch between steps and leaves when it
+ * ends or its client goes, with the tokens it would get alone. Past the batch's bounds requests
+ * queue; past the queue they are answered 429 with Retry-After (generation-batching.ts).
  *
  * When prompt plus max_new_tokens exceed the context length the window slides; a prompt longer
  * than the context itself is a 400 that says both lengths. max_new_tokens is capped per endpoint
@@ -15,8 +20,10 @@ import { randomInt } from 'node:crypto';
 import type { Manifest } from '../artifact/digest.ts';
 import type { LoadedArtifact } from '../artifact/load.ts';
 import type { LanguageModelDescription, PretrainedModelDescription } from '../artifact/model-description.ts';
-import { generate, generateTokens, GenerationRequestError, type GeneratedToken, type GenerationResult, type GenerationSettings } from '../models/generation.ts';
+import { GenerationRequestError, type GeneratedToken, type GenerationResult, type GenerationSettings } from '../models/generation.ts';
 import { loadGenerationModel, pretrainedTokenizer, promptIds, type GenerationModel } from '../models/generation-model.ts';
+import { GenerationScheduler, SchedulerFullError } from '../models/generation-scheduler.ts';
+import { batchFullResponse, batchLimitsFromEnv } from './generation-batching.ts';
 import { badRequest, HttpError } from './http-error.ts';
 import { CSV_TYPE, JSON_TYPE } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
@@ -32,6 +39,7 @@ export class TextGenerationModel implements ServedModel {
     readonly manifest: Manifest,
     private readonly model: GenerationModel,
     readonly maxNewTokensLimit: number,
+    readonly scheduler: GenerationScheduler,
   ) {}
 
   static async fromArtifact(
@@ -40,14 +48,15 @@ export class TextGenerationModel implements ServedModel {
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<TextGenerationModel> {
     const limit = maxNewTokensLimit(env);
+    const batchLimits = batchLimitsFromEnv(env);
     const model = await loadGenerationModel(
       { dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: artifact.description.tokenizer.file, tokenizer: pretrainedTokenizer(artifact) },
       options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
     );
-    return new TextGenerationModel(artifact.description, artifact.manifest, model, limit);
+    return new TextGenerationModel(artifact.description, artifact.manifest, model, limit, new GenerationScheduler(model.decoder, model.tokenizer, batchLimits));
   }
 
-  /** Decoder steps so far (one per new token, plus one per prompt and per slide of the window). */
+  /** Decoder runs so far: one per prompt and per slide of a window, plus one per step of the whole batch. */
   get runs(): number {
     return this.model.decoder.steps;
   }
@@ -63,33 +72,45 @@ export class TextGenerationModel implements ServedModel {
     }
     if (request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is the format of a streamed answer: add "stream": true to the body, or accept application/json');
     if (request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `a text-generation answer is JSON ([{"generated_text": ...}]); ${request.accept} is not available`);
-    const answers: { generated_text: string }[] = [];
-    for (const prompt of prompts) answers.push({ generated_text: await this.generateOne(prompt, parameters) });
+    const texts = await this.generateAll(prompts, parameters);
+    const answers = texts.map((generated_text) => ({ generated_text }));
     return { contentType: JSON_TYPE, body: JSON.stringify(batched ? answers.map((a) => [a]) : answers), log: { rows: prompts.length } };
   }
 
-  /** The continuation of one prompt (after the prompt with return_full_text). */
-  async generateOne(prompt: string, p: TextGenerationParameters): Promise<string> {
-    const { decoder, tokenizer } = this.model;
+  /** The continuations of the prompts (after each prompt with return_full_text), generated together; one failing stops the others. */
+  async generateAll(prompts: readonly string[], p: TextGenerationParameters): Promise<string[]> {
+    const generations = prompts.map((prompt) => this.tokens(prompt, p, p.seed ?? randomInt(0, 2 ** 32)));
     try {
-      const result = await generate(decoder, tokenizer, promptIds(this.model, prompt), this.settings(p, p.seed ?? randomInt(0, 2 ** 32)));
-      return p.returnFullText ? prompt + result.text : result.text;
+      return await Promise.all(generations.map(async (tokens, i) => {
+        for (;;) {
+          const next = await tokens.next();
+          if (next.done === true) return p.returnFullText ? prompts[i]! + next.value.text : next.value.text;
+        }
+      }));
     } catch (error) {
-      if (error instanceof GenerationRequestError) throw badRequest(error.message);
+      await Promise.allSettled(generations.map((tokens) => tokens.return(undefined as never)));
       throw error;
     }
   }
 
-  /** One prompt's tokens as they are generated: this request's own iterator over the decoder. */
+  /** One prompt's tokens as they are generated: this request's own iterator over the shared batch. */
   private stream(prompt: string, p: TextGenerationParameters, framing: StreamFraming): StreamedInvocationAnswer {
     const seed = p.seed ?? randomInt(0, 2 ** 32);
-    const tokens = refusalsAsBadRequests(generateTokens(this.model.decoder, this.model.tokenizer, asBadRequest(() => promptIds(this.model, prompt)), this.settings(p, seed)));
     return {
       contentType: STREAM_CONTENT_TYPES[framing],
-      chunks: tgiStream(tokens, { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null, specialText: (id) => this.model.tokenizer.decode([id]) }),
+      chunks: tgiStream(this.tokens(prompt, p, seed), { framing, prefix: p.returnFullText ? prompt : '', seed: p.doSample ? seed : null, specialText: (id) => this.model.tokenizer.decode([id]) }),
       failure: (error) => tgiStreamError(framing, error),
       log: { rows: 1 },
     };
+  }
+
+  /** Checked now (a 400 for what cannot be generated, a prompt the tokenizer refuses among them); joins the batch, or a 429 when it is full, on the first pull. */
+  private tokens(prompt: string, p: TextGenerationParameters, seed: number): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
+    try {
+      return refusalsAsHttpErrors(this.scheduler.generate(promptIds(this.model, prompt), this.settings(p, seed)));
+    } catch (error) {
+      throw error instanceof GenerationRequestError ? badRequest(error.message) : error;
+    }
   }
 
   private settings(p: TextGenerationParameters, seed: number): GenerationSettings {
@@ -111,22 +132,12 @@ export class TextGenerationModel implements ServedModel {
   }
 }
 
-/** The generation's refusals of the request (a prompt longer than the context) as 400s; they come with its first step. */
-async function* refusalsAsBadRequests(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
+/** A full batch and queue (on the first pull) as a 429 with Retry-After. */
+async function* refusalsAsHttpErrors(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
   try {
     return yield* tokens;
   } catch (error) {
-    if (error instanceof GenerationRequestError) throw badRequest(error.message);
-    throw error;
-  }
-}
-
-/** `work`'s result, its GenerationRequestError (a prompt the tokenizer refuses) as a 400. */
-function asBadRequest<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    if (error instanceof GenerationRequestError) throw badRequest(error.message);
+    if (error instanceof SchedulerFullError) throw batchFullResponse(error);
     throw error;
   }
 }

@@ -13,8 +13,8 @@
  * asks for text/event-stream. A failure after the first token (the status is already sent)
  * ends the stream with `{"error": "...", "error_type": "..."}`, as TGI's does.
  *
- * The pieces are pulled from the generation's own iterator one at a time, so the decoder steps
- * only as fast as the connection takes the text, and stopping the iteration stops the decoder.
+ * The pieces are pulled from the generation's own iterator one at a time, and stopping the
+ * iteration takes the generation out of the decoder's batch.
  */
 import type { FinishReason, GeneratedToken, GenerationResult } from '../models/generation.ts';
 import type { HttpError } from './http-error.ts';
