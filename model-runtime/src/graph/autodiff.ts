@@ -18,6 +18,12 @@ import { isFloat } from './types.ts';
 export function gradients(g: GraphBuilder, loss: Value, wrt: readonly Value[]): Value[] {
   if (loss.shape.length !== 0) throw new Error(`gradients: loss must be a scalar, got shape ${formatShape(loss.shape)}`);
   const tape = [...g.nodes];
+  // An If's branches read outer values by name, not through node inputs, so the sweeps below
+  // would miss what flows through them and return wrong (zero) gradients: refuse instead.
+  const controlFlow = tape.find((node) => Object.values(node.attributes).some((a) => 'graph' in a));
+  if (controlFlow !== undefined) {
+    throw new Error(`gradients: graph ${g.name} has an ${controlFlow.op} node (output ${controlFlow.outputs[0]?.name}) with subgraphs; autodiff does not differentiate through control flow, build the gradient graph without ${controlFlow.op}`);
+  }
 
   // 1. Values downstream of a parameter.
   const needs = new Set(wrt.map((w) => w.name));

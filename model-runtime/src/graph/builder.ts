@@ -24,16 +24,24 @@ export class GraphBuilder {
   private readonly inputs: Declared[] = [];
   private readonly initializers: Declared[] = [];
   private readonly outputs: Value[] = [];
-  private readonly names = new Set<string>();
+  private readonly names: Set<string>;
   private readonly scalarCache = new Map<string, Value>();
   private counter = 0;
+  /** The graph this one is a branch of (subgraph()), or null for the model's main graph. */
+  private readonly parent: GraphBuilder | null;
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, parent: GraphBuilder | null = null) {
+    this.parent = parent;
+    // A branch claims names from its parent's set: ONNX wants every value name unique across the
+    // model, subgraphs included, and a branch's fresh names must not shadow the outer graph's.
+    this.names = parent === null ? new Set<string>() : parent.names;
+  }
 
   // ---------------------------------------------------------------- declarations
 
   /** A graph input fed at every run. */
   input(name: string, dtype: DType, shape: Shape): Value {
+    if (this.parent !== null) throw new Error(`graph ${this.name}: an If branch takes no inputs; use the value '${name}' of graph ${this.parent.name} directly (outer values are referenced by name)`);
     const value = { name: this.claim(name), dtype, shape };
     this.inputs.push({ value, data: null });
     return value;
@@ -421,6 +429,51 @@ export class GraphBuilder {
   /** data with `updates` added at `indices` (last axis of indices indexes data's leading axes). */
   scatterAdd(data: Value, indices: Value, updates: Value): Value {
     return this.node('ScatterND', [data, indices, updates], { reduction: { string: 'add' } }, data.dtype, data.shape);
+  }
+
+  // ---------------------------------------------------------------- control flow
+
+  /**
+   * A branch for `ifElse`: an empty graph whose nodes may use any value of this graph (and of the
+   * graphs around it) by name, as ONNX subgraphs do. Build its nodes, mark what it yields with
+   * `output(value)` (no name: the If's own outputs carry the names), then hand it to `ifElse`.
+   */
+  subgraph(name: string): GraphBuilder {
+    return new GraphBuilder(this.fresh(name), this);
+  }
+
+  /**
+   * ONNX If: runs `thenBranch` when the one-element bool `condition` is true, else `elseBranch`,
+   * and returns the chosen branch's outputs. The branches must yield as many outputs, of the same
+   * element types and ranks; a dimension the two disagree on (or leave symbolic differently) is
+   * '?' here, as ONNX Runtime resolves it per run. `names` names the If's outputs (graph outputs
+   * such as logits), else fresh names are used.
+   *
+   * Inference only: autodiff.ts refuses a graph with an If (a branch's reads of outer values are
+   * not node inputs, so the tape could not see what the gradient would flow through).
+   */
+  ifElse(condition: Value, thenBranch: GraphBuilder, elseBranch: GraphBuilder, names?: readonly string[]): Value[] {
+    if (condition.dtype !== 'bool' || staticSize(condition.shape) !== 1) {
+      throw new Error(`If: condition ${condition.name} must be a bool tensor of one element, got ${condition.dtype} ${formatShape(condition.shape)}`);
+    }
+    for (const branch of [thenBranch, elseBranch]) {
+      if (branch.parent !== this) throw new Error(`If: branch ${branch.name} was not made by subgraph() of graph ${this.name}`);
+      if (branch.outputs.length === 0) throw new Error(`If: branch ${branch.name} has no outputs; mark what it yields with output()`);
+    }
+    const thenOut = thenBranch.outputs;
+    const elseOut = elseBranch.outputs;
+    if (thenOut.length !== elseOut.length) throw new Error(`If: then_branch ${thenBranch.name} yields ${thenOut.length} outputs, else_branch ${elseBranch.name} ${elseOut.length}; they must yield as many`);
+    if (names !== undefined && names.length !== thenOut.length) throw new Error(`If: ${names.length} output names for ${thenOut.length} branch outputs`);
+    const outputs = thenOut.map((t, k) => {
+      const e = elseOut[k] as Value;
+      if (t.dtype !== e.dtype || t.shape.length !== e.shape.length) {
+        throw new Error(`If: output ${k} is ${t.dtype} ${formatShape(t.shape)} in then_branch but ${e.dtype} ${formatShape(e.shape)} in else_branch; element type and rank must agree`);
+      }
+      const shape = t.shape.map((d, i) => (d === e.shape[i] ? d : '?'));
+      return { name: names === undefined ? this.fresh('if') : this.claim(names[k] as string), dtype: t.dtype, shape };
+    });
+    this.nodes.push({ op: 'If', inputs: [condition], outputs, attributes: { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } } });
+    return outputs;
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -23,7 +23,22 @@ export type Attribute =
   | { readonly float: number }
   | { readonly ints: readonly number[] }
   | { readonly string: string }
-  | { readonly tensor: ConstantData };
+  | { readonly tensor: ConstantData }
+  /** A graph-valued attribute: an If node's then_branch / else_branch (builder.ts's ifElse). */
+  | { readonly graph: Subgraph };
+
+/**
+ * A nested graph, as a GraphBuilder made by `subgraph()` presents it to the serialiser: no inputs
+ * (an If branch takes none), its own nodes and initializers, and the values it outputs. Values of
+ * the enclosing graph are referenced by name, as ONNX allows. Declared here, not imported from
+ * builder.ts, so that the vocabulary does not depend on the builder.
+ */
+export interface Subgraph {
+  readonly name: string;
+  readonly nodes: readonly NodeRecord[];
+  readonly declaredOutputs: readonly Value[];
+  readonly declaredInitializers: readonly { readonly value: Value; readonly data: ConstantData | null }[];
+}
 
 /** The data of a constant (an initializer or a Constant/ConstantOfShape value). */
 export interface ConstantData {
