@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModel, type ModelFolder } from '../../bin/cli/model-source.ts';
 import { packagePretrainedModel } from '../../bin/cli/package.ts';
@@ -152,6 +153,59 @@ describe('a GPT-2 class export (decoder_model_merged.onnx) packaged and served',
       expect(lines.map((l) => l.token.text).join('')).toBe(lines.at(-1)!.generated_text);
     } finally {
       client.destroy();
+    }
+  });
+
+  it("the packaged model.onnx is Optimum's merge: one If on use_cache_branch, a with-past and a without-past subgraph, logits and present.* its outputs", async () => {
+    const model = onnxProto.onnx.ModelProto.decode(await readFile(path.join(folders.gpt2.dir, 'model.onnx')));
+    const graph = model.graph!;
+    expect(graph.node!.map((n) => n.opType)).toEqual(['If']);
+    const ifNode = graph.node![0]!;
+    expect(ifNode.input).toEqual(['use_cache_branch']);
+    const presents = Array.from({ length: gptConfig.nLayer }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    expect(ifNode.output).toEqual(['logits', ...presents]);
+    expect(graph.output!.map((o) => o.name)).toEqual(['logits', ...presents]);
+    const branches = Object.fromEntries(ifNode.attribute!.map((a) => [a.name, a]));
+    expect(Object.keys(branches).sort()).toEqual(['else_branch', 'then_branch']);
+    const reads = (name: string): Set<string> => {
+      const branch = branches[name]!;
+      expect(branch.type).toBe(onnxProto.onnx.AttributeProto.AttributeType.GRAPH);
+      expect(branch.g!.output).toHaveLength(1 + presents.length);
+      return new Set(branch.g!.node!.flatMap((n: onnxProto.onnx.INodeProto) => n.input ?? []));
+    };
+    // The weights are the outer graph's initializers, read by both branches; only the with-past one reads the cache.
+    const withPast = reads('then_branch');
+    const withoutPast = reads('else_branch');
+    expect(withPast.has('wte.weight') && withoutPast.has('wte.weight')).toBe(true);
+    expect(withPast.has('past_key_values.0.key')).toBe(true);
+    expect([...withoutPast].filter((name) => name.startsWith('past_key_values.'))).toEqual([]);
+  });
+
+  it('use_cache_branch decides the branch: a decode step told false ignores the cache and fails, told true it continues the direct greedy tokens', async () => {
+    const session = await createSession(new Uint8Array(await readFile(path.join(folders.gpt2.dir, 'model.onnx'))), { device: 'cpu', intraOpNumThreads: 1 });
+    const d = gptConfig.nEmbd / gptConfig.nHead;
+    const promptIds = gpt2.encode(prompt).ids;
+    const expected = await directGreedy(promptIds, 2);
+    expect(expected).toHaveLength(2);
+    const flag = (cached: boolean): ort.Tensor => new ort.Tensor('bool', new Uint8Array([cached ? 1 : 0]), [1]);
+    try {
+      const t = promptIds.length;
+      const first: Record<string, ort.Tensor> = { input_ids: ids(promptIds, [1, t]), attention_mask: ids(new Array<number>(t).fill(1), [1, t]), position_ids: ids(promptIds.map((_, i) => i), [1, t]), use_cache_branch: flag(false) };
+      for (let i = 0; i < gptConfig.nLayer; i++) {
+        for (const kind of ['key', 'value']) first[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, gptConfig.nHead, 0, d]);
+      }
+      const prefill = await session.run(first);
+      const step: Record<string, ort.Tensor> = { input_ids: ids([expected[0]!], [1, 1]), attention_mask: ids(new Array<number>(t + 1).fill(1), [1, t + 1]), position_ids: ids([t], [1, 1]) };
+      for (let i = 0; i < gptConfig.nLayer; i++) {
+        for (const kind of ['key', 'value']) step[`past_key_values.${i}.${kind}`] = prefill[`present.${i}.${kind}`]!;
+      }
+      const cached = await session.run({ ...step, use_cache_branch: flag(true) });
+      expect(cached['present.0.key']!.dims).toEqual([1, gptConfig.nHead, t + 1, d]);
+      expect(argmax(cached.logits!.data as Float32Array)).toBe(expected[1]);
+      // The without-past branch reads no cache, so the attention_mask (past + 1 long) no longer fits the one token.
+      await expect(session.run({ ...step, use_cache_branch: flag(false) })).rejects.toThrow(/decoder_without_past/);
+    } finally {
+      await session.release();
     }
   });
 

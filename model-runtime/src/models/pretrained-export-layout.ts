@@ -10,10 +10,12 @@
  *     int64, past_key_values.{i}.key/.value (batch_size, n_head, past_sequence_length, head_dim)
  *     float32 [, use_cache_branch (1) bool] -> logits (batch_size, sequence_length, vocab_size),
  *     present.{i}.key/.value (batch_size, n_head, past_sequence_length + sequence_length, head_dim).
- *     Optimum's merged file holds two subgraphs under an If on use_cache_branch; this graph
- *     builder writes no subgraphs, so one graph serves both passes and the flag is checked
- *     against the cache instead: a flag that disagrees with it (false with a past, true
- *     without) makes every logit NaN, as taking the wrong branch would break a real export.
+ *     The merged file is Optimum's: one If on use_cache_branch whose then_branch is the decoder
+ *     with past (it reads past_key_values.*) and whose else_branch the decoder without (the
+ *     first pass: it reads input_ids, attention_mask and position_ids alone); both share the
+ *     outer graph's initializers, and logits and present.* are the If's outputs. A flag that
+ *     disagrees with the cache takes the wrong branch, as in a real export: false on a later pass
+ *     ignores the cache (ONNX Runtime fails on the attention_mask, longer than the tokens).
  *   BERT, text-classification and feature-extraction (model.onnx)
  *     input_ids, attention_mask, token_type_ids (batch_size, sequence_length) int64 ->
  *     logits (batch_size, num_labels) or last_hidden_state (batch_size, sequence_length, hidden_size)
@@ -55,7 +57,7 @@ function randomWeights(g: GraphBuilder, specs: readonly ParameterSpec[], seed: n
 }
 
 export interface Gpt2ExportOptions {
-  /** decoder_model_merged.onnx's use_cache_branch input (file comment). */
+  /** decoder_model_merged.onnx: use_cache_branch and the If over the two decoders (file comment). */
   readonly merged: boolean;
   readonly seed: number;
   /** @default 0.3 */
@@ -75,20 +77,24 @@ export function buildGpt2Export(config: Omit<GptConfig, 'bias' | 'dropout'>, opt
     key: g.input(pastKeyName(i), 'float32', [BATCH, config.nHead, PAST, d]),
     value: g.input(pastValueName(i), 'float32', [BATCH, config.nHead, PAST, d]),
   }));
-  const branch = options.merged ? g.input(USE_CACHE_BRANCH, 'bool', [1]) : null;
-  const forward = gptForward(g, ids, params, full, { attentionMask: mask, positionIds, past, dropoutKey: null });
-  let logits = forward.logits;
-  if (branch !== null) {
-    const pastLength = g.gather(g.shapeOf(past[0]!.key), g.scalar(2, 'int64'));
-    const hasPast = g.greater(pastLength, g.scalar(0, 'int64'));
-    const agrees = g.equal(g.cast(g.squeeze(branch, [0]), 'int64'), g.cast(hasPast, 'int64'));
-    logits = g.add(logits, g.where(agrees, g.scalar(0, 'float32'), g.scalar(Number.NaN, 'float32')));
+  const outputNames = [LOGITS, ...past.flatMap((_, i) => [presentKeyName(i), presentValueName(i)])];
+  const decoder = (graph: GraphBuilder, withPast: boolean): Value[] => {
+    const forward = gptForward(graph, ids, params, full, { attentionMask: mask, positionIds, past: withPast ? past : null, dropoutKey: null });
+    return [forward.logits, ...forward.presents.flatMap((present) => [present.key, present.value])];
+  };
+  if (!options.merged) {
+    decoder(g, true).forEach((value, k) => g.output(value, outputNames[k]));
+    return toModelBytes(g);
   }
-  g.output(logits, LOGITS);
-  forward.presents.forEach((present, i) => {
-    g.output(present.key, presentKeyName(i));
-    g.output(present.value, presentValueName(i));
-  });
+  // Optimum's merge: an If on use_cache_branch between the decoder with past (the cache is read)
+  // and the one without (past_key_values.* are declared but unread: the first pass). Both
+  // branches read the outer graph's inputs and initializers by name.
+  const branch = g.input(USE_CACHE_BRANCH, 'bool', [1]);
+  const withPast = g.subgraph('decoder_with_past');
+  decoder(withPast, true).forEach((value) => withPast.output(value));
+  const withoutPast = g.subgraph('decoder_without_past');
+  decoder(withoutPast, false).forEach((value) => withoutPast.output(value));
+  g.ifElse(branch, withPast, withoutPast, outputNames).forEach((value) => g.output(value));
   return toModelBytes(g);
 }
 
