@@ -48,6 +48,9 @@ const convCases: Record<string, { x: number[]; w: number[]; options: Conv2dOptio
   'dilation 2': { x: [1, 2, 8, 8], w: [2, 2, 3, 3], options: { dilation: 2, padding: 2 } },
   'groups 2, stride 2, even kernel': { x: [2, 4, 6, 6], w: [6, 2, 2, 2], options: { groups: 2, stride: 2 } },
   'stride 1, no padding, rectangular kernel': { x: [2, 2, 5, 7], w: [3, 2, 2, 3], options: {} },
+  // 16 input channels: the weight gradient takes its one-GEMM-per-tap path.
+  'stride 1, padding 1, 16 input channels': { x: [2, 16, 4, 4], w: [3, 16, 3, 3], options: { padding: 1 } },
+  'stride 1, dilation 2, 16 input channels': { x: [1, 16, 6, 6], w: [2, 16, 3, 3], options: { dilation: 2, padding: 2 } },
 };
 
 describe('conv2d', () => {
