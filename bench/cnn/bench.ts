@@ -24,6 +24,7 @@ import { createRandom } from '../../model-runtime/src/data/random.ts';
 import { ConvClassifier } from '../../model-runtime/src/models/conv-classifier.ts';
 import { imageClassifierSpec } from '../../model-runtime/src/models/image-classifier.ts';
 import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
+import { describeCpu } from '../machine.ts';
 import { TorchPeer, maxRelative, median, writeSection, writeTensors } from '../peer-process.ts';
 import { stepLosses, timeSteps } from '../runtime-steps.ts';
 
@@ -196,7 +197,7 @@ function renderSection(torchVersion: string, rows: readonly Row[], timedSteps: n
     `the same initial weights and the same ${BATCHES} batches in both engines. This runtime runs each step as one ONNX Runtime`,
     `${ort.env.versions.common} session run; the peer is PyTorch ${torchVersion} (Debian python3-torch + OpenBLAS, CPU), both waiting passively.`,
     `Time is the median over ${timedSteps} timed steps per engine in interleaved rounds; IQR = the middle half of the steps.`,
-    `Machine: ${os.cpus().length} cores shared with other agents' builds and tests; load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.`,
+    `Machine: ${describeCpu()} shared with other agents' builds and tests; load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.`,
     '',
     '| input | threads | losses: max relative difference over 20 steps | runtime ms/step (IQR) | PyTorch ms/step (IQR) | ratio (runtime / PyTorch) |',
     '|---|---|---|---|---|---|',

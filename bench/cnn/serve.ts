@@ -23,6 +23,7 @@ import { ConvClassifier } from '../../model-runtime/src/models/conv-classifier.t
 import { imageClassifierSpec } from '../../model-runtime/src/models/image-classifier.ts';
 import { loadServedModel } from '../../model-runtime/src/serve/load-served-model.ts';
 import { InferenceServer } from '../../model-runtime/src/serve/server.ts';
+import { describeCpu } from '../machine.ts';
 import { writeSection } from '../peer-process.ts';
 
 const CONNECTIONS = 16;
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     `PNG bodies (random pixels) POSTed to /invocations by autocannon at concurrency ${CONNECTIONS} for ${options.seconds} s per case, one`,
     'server process with one ONNX Runtime thread, in the same process as the load generator; each request is decoded and',
     "resized by sharp, run through the benchmark CNN's model.onnx (conv 32, 64; dense 128; 10 classes) and answered as",
-    `top-5 JSON. Machine: ${os.cpus().length} cores shared with other agents; load average ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end.`,
+    `top-5 JSON. Machine: ${describeCpu()} shared with other agents; load average ${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end.`,
     '',
     '| input | PNG bytes | images/s | p50 ms | p99 ms | failures |',
     '|---|---|---|---|---|---|',
