@@ -71,7 +71,7 @@ const decoder = await CausalDecoder.create(
 
 // Prompts of 16 to 47 tokens.
 const prompts = Array.from({ length: opts.streams }, (_, i) => Array.from({ length: 16 + ((i * 7) % 32) }, () => Math.floor(random() * config.vocabSize)));
-const settings: GenerationSettings = { maxNewTokens: opts.newTokens, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenId: null, overflow: 'refuse' };
+const settings: GenerationSettings = { maxNewTokens: opts.newTokens, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenIds: [], overflow: 'refuse' };
 const scheduler = new GenerationScheduler(decoder, tokenizer, { maxSequences: opts.streams, maxTokens: opts.streams * config.contextLength, maxQueued: 0 });
 
 interface Run {

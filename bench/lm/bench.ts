@@ -257,7 +257,7 @@ async function benchSetting(setting: Setting, tokenizer: Tokenizer, train: Int32
       const decoder = await CausalDecoder.create(buildGptInferenceGraph(c, weights), { nLayer: c.nLayer, nHead: c.nHead, headDim: c.nEmbd / c.nHead, vocabSize: c.vocabSize, contextLength: T }, engine);
       await peer.send({ cmd: 'reset' });
       const prompt = Array.from(validation.subarray(0, 16));
-      const settings = { maxNewTokens: GENERATED_TOKENS, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenId: null };
+      const settings = { maxNewTokens: GENERATED_TOKENS, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenIds: [] };
       const runtimeIds: number[] = [];
       let firstAt = 0;
       for await (const token of generateTokens(decoder, tokenizer, prompt, settings)) {

@@ -61,7 +61,7 @@ The window slides when prompt plus new tokens exceed the model's context length.
             topP: options.topP ?? 1,
             seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
             stop: options.stop,
-            eosTokenId: model.config.eosTokenId,
+            eosTokenIds: model.generation.eosTokenIds,
           };
           for await (const token of generateTokens(model.decoder, model.tokenizer, promptIds(model, prompt), settings)) {
             if (token.text !== '') process.stdout.write(token.text);

@@ -1,10 +1,10 @@
 /**
  * `modelstack package <folder> --task text-generation` and `modelstack generate` as a user runs
  * them: a GPT-2 class export folder (fixtures/hf-exports.ts) sealed from the command line, its
- * summary printed, then continued greedily by generate; a folder the task cannot use exits
- * non-zero with the reason.
+ * summary printed, then continued greedily by generate; a folder the task cannot use, or whose
+ * generation_config.json holds a value out of range, exits non-zero with the reason.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,5 +52,15 @@ describe('modelstack package <folder> --task ...', () => {
     const pack = runCli(['package', path.join(work, 'encoder-onnx'), '--task', 'text-generation', '-o', path.join(work, 'x.tar.gz')]);
     expect(await pack.exited).not.toBe(0);
     expect(pack.stderr()).toMatch(/has no model\.onnx or decoder_model_merged\.onnx or decoder_with_past_model\.onnx|not a text-generation/);
+  }, 60_000);
+
+  it('exits non-zero naming the generation_config.json field that is out of range, and writes no archive', async () => {
+    const folder = path.join(work, 'bad-generation-config');
+    await writeGpt2ExportFolder(folder, { generationConfig: { eos_token_id: 50256, top_p: 2 } });
+    const archive = path.join(work, 'bad.tar.gz');
+    const pack = runCli(['package', folder, '--task', 'text-generation', '-o', archive]);
+    expect(await pack.exited).not.toBe(0);
+    expect(pack.stderr()).toMatch(/generation_config\.json: top_p must be a number in \(0, 1\] \(1 = off\), got 2/);
+    await expect(access(archive)).rejects.toThrow(/ENOENT/);
   }, 60_000);
 });

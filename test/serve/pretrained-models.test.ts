@@ -21,6 +21,7 @@ import type { GptConfig } from '../../model-runtime/src/models/gpt.ts';
 import type { BertExportConfig } from '../../model-runtime/src/models/pretrained-export-layout.ts';
 import { loadServedModel } from '../../model-runtime/src/serve/load-served-model.ts';
 import { bertTokenizerJson, GPT2_END_OF_TEXT, gpt2TokenizerJson, writeBertExportFolder, writeGpt2ExportFolder } from './fixtures/hf-exports.ts';
+import { directGreedy as directGreedyTokens } from './fixtures/direct-greedy.ts';
 import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
 
 let root: string;
@@ -66,35 +67,9 @@ const argmax = (values: ArrayLike<number>): number => {
   return best;
 };
 
-/** Greedy decoding computed directly: the whole sequence each step, no cache (the merged file's first-pass branch). */
-async function directGreedy(prompt: readonly number[], newTokens: number): Promise<number[]> {
-  const session = await createSession(new Uint8Array(await readFile(path.join(exportDir('gpt2'), 'decoder_model_merged.onnx'))), { device: 'cpu', intraOpNumThreads: 1 });
-  const d = gptConfig.nEmbd / gptConfig.nHead;
-  const sequence = [...prompt];
-  const generated: number[] = [];
-  try {
-    for (let step = 0; step < newTokens; step++) {
-      const t = sequence.length;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: ids(sequence, [1, t]),
-        attention_mask: ids(new Array<number>(t).fill(1), [1, t]),
-        position_ids: ids(sequence.map((_, i) => i), [1, t]),
-        use_cache_branch: new ort.Tensor('bool', new Uint8Array([0]), [1]),
-      };
-      for (let i = 0; i < gptConfig.nLayer; i++) {
-        for (const kind of ['key', 'value']) feeds[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, gptConfig.nHead, 0, d]);
-      }
-      const logits = (await session.run(feeds, ['logits'])).logits!.data as Float32Array;
-      const next = argmax(logits.subarray((t - 1) * gptConfig.vocabSize, t * gptConfig.vocabSize));
-      if (next === GPT2_END_OF_TEXT) break;
-      generated.push(next);
-      sequence.push(next);
-    }
-  } finally {
-    await session.release();
-  }
-  return generated;
-}
+/** Greedy decoding computed directly (fixtures/direct-greedy.ts), up to GPT-2's <|endoftext|>. */
+const directGreedy = (prompt: readonly number[], newTokens: number): Promise<number[]> =>
+  directGreedyTokens(path.join(exportDir('gpt2'), 'decoder_model_merged.onnx'), gptConfig, prompt, newTokens, [GPT2_END_OF_TEXT]);
 
 /** The export's model.onnx run directly on the texts (one at a time, no padding): the named output's rows. */
 async function directEncoder(name: 'classifier' | 'encoder', texts: readonly string[], output: string): Promise<Float32Array[]> {
@@ -294,14 +269,16 @@ describe('a BERT class feature-extraction export packaged and served', () => {
 });
 
 describe('a package is sealed like a trained model', () => {
-  for (const file of ['model.onnx', 'tokenizer.json', 'config.json']) {
+  // generation_config.json sets the eos ids and the request defaults: as much a part of the model as its weights.
+  const files = [['classifier', 'model.onnx'], ['classifier', 'tokenizer.json'], ['classifier', 'config.json'], ['gpt2', 'generation_config.json']] as const;
+  for (const [model, file] of files) {
     it(`a changed ${file} stops it serving: the load fails naming the file, /ping never answers 200`, async () => {
       const copy = path.join(root, `tampered-${file}`);
-      await cp(folders.classifier.dir, copy, { recursive: true });
+      await cp(folders[model].dir, copy, { recursive: true });
       const bytes = await readFile(path.join(copy, file));
       bytes[bytes.length - 2] ^= 1;
       await writeFile(path.join(copy, file), bytes);
-      await expect(loadServedModel(copy)).rejects.toThrow(file);
+      await expect(loadServedModel(copy)).rejects.toThrow(`changed: ${file}`);
       const server = await startLocalServer(copy);
       try {
         await server.server.ready.catch(() => undefined);

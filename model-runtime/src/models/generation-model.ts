@@ -1,7 +1,9 @@
 /**
  * What generating from a language model artifact needs, read from its files: the decoder
- * session over model.onnx, the sizes and eos id from config.json, the tokenizer from
- * tokenizer.json. Serving (serve/text-generation-model.ts) and `modelstack generate` share it.
+ * session over model.onnx, the sizes and special token ids from config.json, the eos ids and
+ * request defaults generation_config.json overrides them with (generation-config.ts), the
+ * tokenizer from tokenizer.json. Serving (serve/text-generation-model.ts) and `modelstack
+ * generate` share it.
  */
 import type { LoadedArtifact } from '../artifact/load.ts';
 import { PRETRAINED_ALGORITHM } from '../artifact/model-description.ts';
@@ -12,13 +14,16 @@ import { parseTokenizerJson } from '../text/tokenizer-json.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import { CausalDecoder } from './generation-decoder.ts';
 import { GenerationRequestError } from './generation.ts';
-import { CONFIG_FILE, parseDecoderConfig, type DecoderConfig } from './gpt-config.ts';
+import { generationRules, parseGenerationConfig, type GenerationRules } from './generation-config.ts';
+import { CONFIG_FILE, GENERATION_CONFIG_FILE, parseDecoderConfig, type DecoderConfig } from './gpt-config.ts';
 import { TOKENIZER_CONFIG_FILE } from './pretrained-export.ts';
 
 export interface GenerationModel {
   readonly decoder: CausalDecoder;
   readonly tokenizer: Tokenizer;
   readonly config: DecoderConfig;
+  /** The eos ids, the empty prompt's start and the request defaults (generation_config.json over config.json). */
+  readonly generation: GenerationRules;
 }
 
 export interface GenerationModelFiles {
@@ -40,6 +45,10 @@ export async function loadGenerationModel(artifact: GenerationModelFiles, engine
     return new TextDecoder().decode(bytes);
   };
   const config = parseDecoderConfig(text(CONFIG_FILE), `${artifact.dir}/${CONFIG_FILE}`);
+  // Optional: an artifact sealed before this runtime wrote one, or an export without it.
+  const generationBytes = artifact.files.get(GENERATION_CONFIG_FILE);
+  const generationFile = generationBytes === undefined ? null : parseGenerationConfig(new TextDecoder().decode(generationBytes), `${artifact.dir}/${GENERATION_CONFIG_FILE}`, config.vocabSize);
+  const generation = generationRules(config, generationFile);
   const tokenizer = artifact.tokenizer ?? parseTokenizerJson(text(artifact.tokenizerFile), `${artifact.dir}/${artifact.tokenizerFile}`);
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(`${artifact.dir}: ${artifact.tokenizerFile} has ${tokenizer.vocabSize} tokens, more than config.json's vocab_size ${config.vocabSize}`);
@@ -49,16 +58,17 @@ export async function loadGenerationModel(artifact: GenerationModelFiles, engine
     { nLayer: config.nLayer, nHead: config.nHead, headDim: config.nEmbd / config.nHead, vocabSize: config.vocabSize, contextLength: config.contextLength },
     engine,
   );
-  return { decoder, tokenizer, config };
+  return { decoder, tokenizer, config, generation };
 }
 
 /**
- * The prompt's ids; an empty prompt starts from <|endoftext|>, as GPT-2 begins a text. A prompt
+ * The prompt's ids; an empty prompt starts from bos_token_id (else the first eos id), as
+ * transformers' generate() does without input_ids and as GPT-2 begins a text (<|endoftext|>). A prompt
  * the tokenizer cannot encode (a character outside a char tokenizer's vocabulary) is the
  * request's mistake: a GenerationRequestError with the tokenizer's reason.
  */
 export function promptIds(model: GenerationModel, prompt: string): number[] {
-  if (prompt === '' && model.config.eosTokenId !== null) return [model.config.eosTokenId];
+  if (prompt === '' && model.generation.startTokenId !== null) return [model.generation.startTokenId];
   try {
     return model.tokenizer.encode(prompt);
   } catch (error) {

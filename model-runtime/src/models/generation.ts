@@ -15,8 +15,8 @@
  * Text: the tokens decode together (a byte-level token can end inside a UTF-8 character), and
  * text is only handed out once it can no longer change (stable-text.ts): not while it ends in an
  * incomplete character, nor while its end could still be the start of a stop sequence. A stop sequence
- * ends the generation with the text up to and including it; the eos token ends it without
- * adding text.
+ * ends the generation with the text up to and including it; an eos token (any of the model's
+ * eos ids) ends it without adding text.
  */
 import { createRandom } from '../data/random.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
@@ -32,8 +32,8 @@ export interface GenerationSettings extends SamplingSettings {
   readonly seed: number;
   /** Strings that end the generation when the text produces them; the text keeps them. */
   readonly stop: readonly string[];
-  /** The token that ends a generation (GPT-2's <|endoftext|>); null = none. */
-  readonly eosTokenId: number | null;
+  /** The tokens that end a generation (GPT-2's <|endoftext|>; Llama 3's <|end_of_text|> and <|eot_id|>); empty = none. */
+  readonly eosTokenIds: readonly number[];
   /** What to do when prompt + max_new_tokens exceeds the context length. @default 'slide' */
   readonly overflow?: 'slide' | 'refuse';
   /** @default true */
@@ -161,7 +161,7 @@ export class GenerationSequence {
     if (this.done) throw new Error('generation: accept after the generation ended');
     const id = sampleToken(logits, this.settings, this.random);
     const logprob = logProbability(logits, id);
-    if (id === this.settings.eosTokenId) {
+    if (this.settings.eosTokenIds.includes(id)) {
       this.finishReason = 'eos';
       return { id, text: this.text.finish(), logprob, special: true, finishReason: 'eos' };
     }

@@ -5,6 +5,7 @@
  * generation loop reads a pretrained export's config the same way.
  */
 import type { GptConfig } from './gpt.ts';
+import { bosTokenId, eosTokenIds } from './special-token-ids.ts';
 
 export const CONFIG_FILE = 'config.json';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
@@ -67,14 +68,16 @@ export function generationConfigJson(config: GptConfig, eosTokenId: number | nul
   return { bos_token_id: eosTokenId, eos_token_id: eosTokenId, max_length: config.contextLength, do_sample: false };
 }
 
-/** What generation needs from config.json, checked: the sizes and the eos id. */
+/** What generation needs from config.json, checked: the sizes and the special token ids. */
 export interface DecoderConfig {
   readonly nLayer: number;
   readonly nHead: number;
   readonly nEmbd: number;
   readonly contextLength: number;
   readonly vocabSize: number;
-  readonly eosTokenId: number | null;
+  /** eos_token_id as a set: one id, or a list (Llama 3, Qwen, Gemma); empty when null or absent. */
+  readonly eosTokenIds: readonly number[];
+  readonly bosTokenId: number | null;
 }
 
 /** Reads config.json's text; `source` names the file in errors. */
@@ -94,11 +97,16 @@ export function parseDecoderConfig(text: string, source = CONFIG_FILE): DecoderC
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${source}: ${[key, ...aliases].join(' or ')} must be a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
-  const eos = record.eos_token_id;
-  if (eos !== null && eos !== undefined && (typeof eos !== 'number' || !Number.isInteger(eos) || eos < 0)) {
-    throw new Error(`${source}: eos_token_id must be a token id or null, got ${JSON.stringify(eos)}`);
-  }
-  const config = { nLayer: size('n_layer', 'num_hidden_layers', 'num_layers'), nHead: size('n_head', 'num_attention_heads', 'num_heads'), nEmbd: size('n_embd', 'hidden_size'), contextLength: size('n_positions', 'max_position_embeddings'), vocabSize: size('vocab_size'), eosTokenId: (eos as number | null | undefined) ?? null };
+  const vocabSize = size('vocab_size');
+  const config: DecoderConfig = {
+    nLayer: size('n_layer', 'num_hidden_layers', 'num_layers'),
+    nHead: size('n_head', 'num_attention_heads', 'num_heads'),
+    nEmbd: size('n_embd', 'hidden_size'),
+    contextLength: size('n_positions', 'max_position_embeddings'),
+    vocabSize,
+    eosTokenIds: eosTokenIds(record, source, vocabSize) ?? [],
+    bosTokenId: bosTokenId(record, source, vocabSize),
+  };
   if (config.nEmbd % config.nHead !== 0) throw new Error(`${source}: n_embd (${config.nEmbd}) must divide by n_head (${config.nHead})`);
   return config;
 }

@@ -10,7 +10,10 @@
  *   server would not know how to feed;
  * - config.json's sizes against the ONNX file's: layers, heads, head size, vocab_size, hidden
  *   size, num_labels against id2label and the logits' width;
- * - tokenizer.json loading in @huggingface/tokenizers, with no id past config.json's vocab_size.
+ * - tokenizer.json loading in @huggingface/tokenizers, with no id past config.json's vocab_size;
+ * - for text-generation, config.json's and generation_config.json's eos_token_id (one id or a
+ *   list) and bos_token_id, and generation_config.json's request defaults, as serving will read
+ *   them (generation-config.ts), so a wrong value fails here and not at the first request.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +24,7 @@ import { MODEL_ONNX_FILE } from '../artifact/files.ts';
 import { createSession } from '../engine/session.ts';
 import { libraryVocabSize, loadLibraryTokenizer } from '../text/pretrained-tokenizer.ts';
 import { USE_CACHE_BRANCH } from './generation-decoder.ts';
+import { parseGenerationConfig } from './generation-config.ts';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE, parseDecoderConfig } from './gpt-config.ts';
 import { ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS, pastKeyName, pastValueName, presentKeyName, presentValueName } from './gpt.ts';
 
@@ -99,7 +103,7 @@ export async function readPretrainedExport(folder: string, task: PretrainedTask,
   });
   let checked: TaskFields;
   try {
-    checked = task === 'text-generation' ? checkDecoder(session, text(CONFIG_FILE)!, `${folder}/${CONFIG_FILE}`, onnxFile) : checkEncoder(session, task, config, `${folder}/${CONFIG_FILE}`, onnxFile);
+    checked = task === 'text-generation' ? checkDecoder(session, text(CONFIG_FILE)!, text(GENERATION_CONFIG_FILE), folder, onnxFile) : checkEncoder(session, task, config, `${folder}/${CONFIG_FILE}`, onnxFile);
   } finally {
     await session.release();
   }
@@ -125,11 +129,12 @@ export async function readPretrainedExport(folder: string, task: PretrainedTask,
 
 type TaskFields = Pick<PretrainedModelDescription, 'labels' | 'scores' | 'hiddenSize'> & { readonly positions: number };
 
-/** A GPT-2 class decoder with past key values, its sizes as config.json says. */
-function checkDecoder(session: ort.InferenceSession, configText: string, configSource: string, onnxFile: string): TaskFields {
+/** A GPT-2 class decoder with past key values, its sizes as config.json says; generation_config.json, when there, readable. */
+function checkDecoder(session: ort.InferenceSession, configText: string, generationConfigText: string | null, folder: string, onnxFile: string): TaskFields {
   let decoder;
   try {
-    decoder = parseDecoderConfig(configText, configSource);
+    decoder = parseDecoderConfig(configText, `${folder}/${CONFIG_FILE}`);
+    if (generationConfigText !== null) parseGenerationConfig(generationConfigText, `${folder}/${GENERATION_CONFIG_FILE}`, decoder.vocabSize);
   } catch (error) {
     throw new PretrainedExportError((error as Error).message);
   }

@@ -13,6 +13,9 @@
  * than the context itself is a 400 that says both lengths. max_new_tokens is capped per endpoint
  * (MODEL_RUNTIME_MAX_NEW_TOKENS, default 256) so one request cannot outlast the 60 s limit.
  *
+ * A generation ends on any of the model's eos ids (generation_config.json's, else config.json's),
+ * and the parameters a request leaves out take generation_config.json's values where it has them.
+ *
  * `"stream": true` answers a token at a time in TGI's shape (text-generation-stream.ts), as JSON
  * Lines, or as Server-Sent Events when Accept asks for text/event-stream.
  */
@@ -64,7 +67,7 @@ export class TextGenerationModel implements ServedModel {
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer> {
     if (request.contentType !== JSON_TYPE) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}); got Content-Type ${request.contentType}`);
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-    const { prompts, batched, parameters, stream } = parseTextGenerationRequest(text, this.maxNewTokensLimit);
+    const { prompts, batched, parameters, stream } = parseTextGenerationRequest(text, this.maxNewTokensLimit, this.model.generation.defaults);
     if (stream) {
       // A stream is JSON Lines (Accept JSON, JSON Lines or none) or Server-Sent Events.
       if (request.accept === CSV_TYPE) throw new HttpError(406, 'NotAcceptable', `a streamed text generation is JSON Lines, or Server-Sent Events with Accept: text/event-stream; ${request.accept} is not available`);
@@ -122,7 +125,7 @@ export class TextGenerationModel implements ServedModel {
       topP: p.topP,
       seed,
       stop: p.stop,
-      eosTokenId: this.model.config.eosTokenId,
+      eosTokenIds: this.model.generation.eosTokenIds,
       overflow: 'slide',
     };
   }

@@ -7,10 +7,13 @@
  * `inputs` may also be a list of prompts (each generates alone, answers in order). Every
  * parameter is optional; an unknown one, or one of the wrong type or out of range, is a 400
  * that names it and says what is allowed. Defaults follow Hugging Face's text-generation
- * containers: greedy (do_sample false), 20 new tokens, the generated text without the prompt.
+ * containers: greedy (do_sample false), 20 new tokens, the generated text without the prompt;
+ * a model's generation_config.json replaces the defaults of max_new_tokens (still capped by
+ * the endpoint's limit), do_sample, temperature, top_k and top_p (models/generation-config.ts).
  * `"stream": true` beside "inputs" (TGI's flag) asks for the answer a token at a time; it takes
  * one prompt.
  */
+import type { GenerationDefaults } from '../models/generation-config.ts';
 import { badRequest } from './http-error.ts';
 
 export interface TextGenerationParameters {
@@ -42,8 +45,11 @@ const MAX_STOP_SEQUENCES = 16;
 
 const PARAMETER_NAMES = ['max_new_tokens', 'temperature', 'top_k', 'top_p', 'do_sample', 'seed', 'stop', 'return_full_text'] as const;
 
-/** Parses the body's text; `maxNewTokensLimit` is the most max_new_tokens this endpoint allows. */
-export function parseTextGenerationRequest(text: string, maxNewTokensLimit: number): TextGenerationRequest {
+/**
+ * Parses the body's text; `maxNewTokensLimit` is the most max_new_tokens this endpoint allows,
+ * `defaults` the model's own for the parameters a request leaves out (generation_config.json).
+ */
+export function parseTextGenerationRequest(text: string, maxNewTokensLimit: number, defaults: GenerationDefaults = {}): TextGenerationRequest {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -65,10 +71,10 @@ export function parseTextGenerationRequest(text: string, maxNewTokensLimit: numb
   if (prompts.length > MAX_PROMPTS) throw badRequest(`"inputs" holds ${prompts.length} prompts; at most ${MAX_PROMPTS} per request`);
   if (stream && Array.isArray(inputs)) throw badRequest(`"stream": true streams one prompt; "inputs" must then be a prompt string, not a list of ${prompts.length}`);
 
-  return { prompts, batched: Array.isArray(inputs), parameters: parseParameters(record.parameters, maxNewTokensLimit), stream };
+  return { prompts, batched: Array.isArray(inputs), parameters: parseParameters(record.parameters, maxNewTokensLimit, defaults), stream };
 }
 
-function parseParameters(raw: unknown, maxNewTokensLimit: number): TextGenerationParameters {
+function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: GenerationDefaults): TextGenerationParameters {
   if (raw === undefined || raw === null) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`"parameters" must be an object, got ${describe(raw)}`);
   const p = raw as Record<string, unknown>;
@@ -91,15 +97,15 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number): TextGeneratio
   if (given('max_new_tokens') && typeof p.max_new_tokens === 'number' && Number.isInteger(p.max_new_tokens) && p.max_new_tokens > maxNewTokensLimit) {
     throw badRequest(`parameter max_new_tokens is ${p.max_new_tokens}, above this endpoint's limit of ${maxNewTokensLimit}`);
   }
-  const maxNewTokens = integer('max_new_tokens', 1, maxNewTokensLimit, Math.min(DEFAULT_MAX_NEW_TOKENS, maxNewTokensLimit), `a whole number from 1 to ${maxNewTokensLimit}`);
-  let temperature = 1;
+  const maxNewTokens = integer('max_new_tokens', 1, maxNewTokensLimit, Math.min(defaults.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, maxNewTokensLimit), `a whole number from 1 to ${maxNewTokensLimit}`);
+  let temperature = defaults.temperature ?? 1;
   if (given('temperature')) {
     const v = p.temperature;
     if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badRequest(`parameter temperature must be a number above 0, got ${describe(v)}`);
     temperature = v;
   }
-  const topK = integer('top_k', 0, Number.MAX_SAFE_INTEGER, 0, 'a whole number >= 0 (0 = off)');
-  let topP = 1;
+  const topK = integer('top_k', 0, Number.MAX_SAFE_INTEGER, defaults.topK ?? 0, 'a whole number >= 0 (0 = off)');
+  let topP = defaults.topP ?? 1;
   if (given('top_p')) {
     const v = p.top_p;
     if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw badRequest(`parameter top_p must be a number in (0, 1], got ${describe(v)}`);
@@ -115,7 +121,7 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number): TextGeneratio
     }
     stop = list as string[];
   }
-  return { maxNewTokens, temperature, topK, topP, doSample: boolean('do_sample', false), seed, stop, returnFullText: boolean('return_full_text', false) };
+  return { maxNewTokens, temperature, topK, topP, doSample: boolean('do_sample', defaults.doSample ?? false), seed, stop, returnFullText: boolean('return_full_text', false) };
 }
 
 function describe(v: unknown): string {

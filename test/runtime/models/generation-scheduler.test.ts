@@ -25,7 +25,7 @@ import { initialValues } from '../../../model-runtime/src/models/init.ts';
 import { learnTokenizer } from '../../../model-runtime/src/text/learn-tokenizer.ts';
 
 const engine = { intraOpNumThreads: 1, log: (): void => {} };
-const greedy: GenerationSettings = { maxNewTokens: 10, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenId: null };
+const greedy: GenerationSettings = { maxNewTokens: 10, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenIds: [] };
 const sampled: GenerationSettings = { ...greedy, doSample: true, temperature: 1.5, topK: 0, topP: 1 };
 const roomy: SchedulerLimits = { maxSequences: 32, maxTokens: 10_000, maxQueued: 64 };
 

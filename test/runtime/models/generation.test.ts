@@ -24,7 +24,7 @@ import type { Tokenizer } from '../../../model-runtime/src/text/tokenizer.ts';
 
 const SENTENCE = 'hello world. ';
 const engine = { intraOpNumThreads: 1, log: (): void => {} };
-const greedy: GenerationSettings = { maxNewTokens: 20, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenId: null };
+const greedy: GenerationSettings = { maxNewTokens: 20, doSample: false, temperature: 1, topK: 0, topP: 1, seed: 0, stop: [], eosTokenIds: [] };
 const sampled: GenerationSettings = { ...greedy, doSample: true, temperature: 1.5, topK: 0, topP: 1, seed: 11 };
 
 function decoderShape(config: GptConfig): DecoderShape {
@@ -151,8 +151,13 @@ describe('a model trained on a repeated sentence', () => {
     expect(stopped.result).toMatchObject({ text: 'lo wor', finishReason: 'stop' });
     // 'w' and 'wo' could begin the stop sequence: they arrive as one piece once it matched.
     expect(stopped.pieces).toEqual(['l', 'o', ' ', '', '', 'wor']);
-    const ended = await generate(decoder, tokenizer, tokenizer.encode('hello wor'), { ...greedy, maxNewTokens: 30, eosTokenId: eos });
+    const ended = await generate(decoder, tokenizer, tokenizer.encode('hello wor'), { ...greedy, maxNewTokens: 30, eosTokenIds: [eos] });
     expect(ended).toMatchObject({ text: 'ld. ', finishReason: 'eos' });
+    // Several eos ids (Llama 3's end_of_text and eot_id): whichever comes first ends it, counted as a token.
+    const [period] = tokenizer.encode('.') as [number];
+    const either = await generate(decoder, tokenizer, tokenizer.encode('hello wor'), { ...greedy, maxNewTokens: 30, eosTokenIds: [eos, period] });
+    expect(either).toMatchObject({ text: 'ld', finishReason: 'eos' });
+    expect(either.tokenIds).toEqual(tokenizer.encode('ld'));
     // Without an eos id the model goes on past the end of the sentence.
     expect((await generate(decoder, tokenizer, tokenizer.encode('hello wor'), { ...greedy, maxNewTokens: 6 })).text).toBe('ld. <|endoftext|>h');
   });

@@ -54,7 +54,7 @@ describe('algorithm=language-model', () => {
     const config = parseDecoderConfig(new TextDecoder().decode(artifact.files.get('config.json')));
     const decoder = await CausalDecoder.create(artifact.onnx, { ...config, headDim: config.nEmbd / config.nHead }, { intraOpNumThreads: 1, log: () => {} });
     try {
-      const settings = { maxNewTokens: 80, doSample: true, temperature: 0.8, topK: 0, topP: 1, seed: 3, stop: [], eosTokenId: config.eosTokenId };
+      const settings = { maxNewTokens: 80, doSample: true, temperature: 0.8, topK: 0, topP: 1, seed: 3, stop: [], eosTokenIds: config.eosTokenIds };
       const continuation = await generate(decoder, tokenizer, tokenizer.encode('the cat sees a dog. '), settings);
       // Every complete sentence is one of the grammar's (the window slides past 32 tokens).
       const sentences = continuation.text.split(/(?<=\.) /).slice(0, -1);

@@ -1,0 +1,183 @@
+/**
+ * A GPT-2 class export's end-of-sequence ids and generation_config.json, as Hugging Face's
+ * users expect them: exports (fixtures/hf-exports.ts) sealed by `modelstack package`, served
+ * over real HTTP on loopback, their answers checked against greedy tokens ONNX Runtime computes
+ * directly on the same file (fixtures/direct-greedy.ts).
+ *
+ * - config.json's eos_token_id may be a list (Llama 3, Qwen, Gemma): the generation stops on
+ *   any of its ids, the second as well as the first, finish reason eos;
+ * - generation_config.json's eos_token_id and bos_token_id win over config.json's;
+ * - its max_new_tokens, do_sample, temperature and top_k are the defaults of a request that
+ *   leaves them out, and a request's own values win;
+ * - a generation_config.json with a wrong value is refused when packaging, naming the field;
+ * - the packaged generation_config.json is sealed: edited or removed, the package stops serving.
+ */
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openModel, type ModelFolder } from '../../bin/cli/model-source.ts';
+import { packagePretrainedModel } from '../../bin/cli/package.ts';
+import type { GptConfig } from '../../model-runtime/src/models/gpt.ts';
+import { loadServedModel } from '../../model-runtime/src/serve/load-served-model.ts';
+import { directGreedy } from './fixtures/direct-greedy.ts';
+import { GPT2_END_OF_TEXT, GPT2_VOCAB_SIZE, gpt2TokenizerJson, writeGpt2ExportFolder, type Gpt2ExportFolderOptions } from './fixtures/hf-exports.ts';
+import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
+
+const PROMPT = 'Hello world';
+let root: string;
+let gpt2: Tokenizer;
+let config: GptConfig;
+/** The export's greedy tokens after PROMPT, no eos: every variant below has these weights. */
+let greedy: number[];
+const opened: ModelFolder[] = [];
+const servers: LocalServer[] = [];
+
+const exportDir = (name: string): string => path.join(root, 'exports', name);
+const text = (tokenIds: readonly number[]): string => gpt2.decode([...tokenIds], { clean_up_tokenization_spaces: false });
+
+/** Writes the export `name` with `options`, packages it for text-generation and serves it. */
+async function serveExport(name: string, options: Gpt2ExportFolderOptions): Promise<{ server: LocalServer; folder: ModelFolder }> {
+  await writeGpt2ExportFolder(exportDir(name), options);
+  const packaged = await packagePretrainedModel(exportDir(name), { task: 'text-generation', output: path.join(root, `${name}.tar.gz`) });
+  const folder = await openModel(packaged.archive);
+  opened.push(folder);
+  const server = await startLocalServer(folder.dir);
+  servers.push(server);
+  await server.server.ready;
+  return { server, folder };
+}
+
+async function generated(server: LocalServer, inputs: string, parameters: object): Promise<string> {
+  const answer = await invoke(server.url, JSON.stringify({ inputs, parameters }));
+  expect(answer.status, answer.text).toBe(200);
+  return (answer.json() as [{ generated_text: string }])[0].generated_text;
+}
+
+interface StreamLine {
+  readonly token: { readonly id: number; readonly text: string; readonly special: boolean };
+  readonly generated_text: string | null;
+  readonly details: { readonly finish_reason: string; readonly generated_tokens: number; readonly seed: number | null } | null;
+}
+
+async function streamed(server: LocalServer, parameters: object): Promise<StreamLine[]> {
+  const answer = await invoke(server.url, JSON.stringify({ inputs: PROMPT, parameters, stream: true }));
+  expect(answer.status, answer.text).toBe(200);
+  return answer.text.trimEnd().split('\n').map((line) => JSON.parse(line) as StreamLine);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'modelstack-generation-config-test-'));
+  gpt2 = new Tokenizer(await gpt2TokenizerJson(), {});
+  config = await writeGpt2ExportFolder(exportDir('base'));
+  greedy = await directGreedy(path.join(exportDir('base'), 'decoder_model_merged.onnx'), config, gpt2.encode(PROMPT).ids, 8, []);
+  // The cases below stop on greedy[1..4]: each must come first where it stands, and <|endoftext|> not at all.
+  greedy.slice(0, 5).forEach((id, i) => expect(greedy.indexOf(id)).toBe(i));
+  expect(greedy).not.toContain(GPT2_END_OF_TEXT);
+}, 60_000);
+
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  for (const folder of opened) await folder.cleanup();
+  if (root !== undefined) await rm(root, { recursive: true, force: true });
+});
+
+describe("config.json's eos_token_id as a list", () => {
+  it('ends the generation on the second id of the list: the text before it, finish reason eos_token, the token counted', async () => {
+    const stopId = greedy[2]!;
+    // generation_config.json without eos_token_id (only the keys transformers writes for GPT-2): config.json's list applies.
+    const { server } = await serveExport('eos-list', {
+      configJson: { eos_token_id: [GPT2_END_OF_TEXT, stopId] },
+      generationConfig: { _from_model_config: true, bos_token_id: GPT2_END_OF_TEXT, transformers_version: '4.46.0' },
+    });
+    expect(await generated(server, PROMPT, { max_new_tokens: 8 })).toBe(text(greedy.slice(0, 2)));
+    const lines = await streamed(server, { max_new_tokens: 8 });
+    expect(lines.map((l) => l.token.id)).toEqual(greedy.slice(0, 3));
+    const last = lines.at(-1)!;
+    expect(last.token).toMatchObject({ id: stopId, special: true });
+    expect(last.details).toMatchObject({ finish_reason: 'eos_token', generated_tokens: 3 });
+    expect(last.generated_text).toBe(text(greedy.slice(0, 2)));
+  });
+});
+
+describe("generation_config.json's ids win over config.json's", () => {
+  let server: LocalServer;
+  beforeAll(async () => {
+    ({ server } = await serveExport('generation-eos', {
+      configJson: { eos_token_id: greedy[1]!, bos_token_id: GPT2_END_OF_TEXT },
+      generationConfig: { bos_token_id: gpt2.encode('Hello').ids[0]!, eos_token_id: [GPT2_END_OF_TEXT, greedy[3]!] },
+    }));
+  }, 60_000);
+
+  it("stops on generation_config.json's eos ids and not on config.json's", async () => {
+    expect(await generated(server, PROMPT, { max_new_tokens: 8 })).toBe(text(greedy.slice(0, 3)));
+  });
+
+  it("an empty prompt starts from generation_config.json's bos_token_id, as generate() without input_ids does", async () => {
+    const fromBos = await directGreedy(path.join(exportDir('base'), 'decoder_model_merged.onnx'), config, gpt2.encode('Hello').ids, 4, [GPT2_END_OF_TEXT, greedy[3]!]);
+    const fromEndOfText = await directGreedy(path.join(exportDir('base'), 'decoder_model_merged.onnx'), config, [GPT2_END_OF_TEXT], 4, [GPT2_END_OF_TEXT, greedy[3]!]);
+    expect(fromBos).not.toEqual(fromEndOfText);
+    expect(await generated(server, '', { max_new_tokens: 4 })).toBe(text(fromBos));
+  });
+});
+
+describe("generation_config.json's defaults", () => {
+  let server: LocalServer;
+  let folder: ModelFolder;
+  beforeAll(async () => {
+    // Sampling by default, but top_k 1 keeps only the likeliest token: greedy's tokens until a request widens it.
+    ({ server, folder } = await serveExport('defaults', { generationConfig: { eos_token_id: GPT2_END_OF_TEXT, max_new_tokens: 3, do_sample: true, top_k: 1, temperature: 5, pad_token_id: GPT2_END_OF_TEXT } }));
+  }, 60_000);
+
+  it('apply to a request that leaves them out: max_new_tokens 3, sampling at top_k 1', async () => {
+    expect(await generated(server, PROMPT, {})).toBe(text(greedy.slice(0, 3)));
+    const lines = await streamed(server, { seed: 4 });
+    expect(lines.at(-1)!.details).toMatchObject({ finish_reason: 'length', generated_tokens: 3, seed: 4 });
+  });
+
+  it("lose to the request's own values", async () => {
+    expect(await generated(server, PROMPT, { max_new_tokens: 5 })).toBe(text(greedy.slice(0, 5)));
+    // top_k 0 lifts the filter: drawn at generation_config.json's temperature 5 over 50257 tokens, not greedy's.
+    const widened = await generated(server, PROMPT, { top_k: 0, seed: 1 });
+    expect(widened).not.toBe(text(greedy.slice(0, 3)));
+    expect(gpt2.encode(widened).ids.length).toBeGreaterThan(0);
+    expect(await generated(server, PROMPT, { top_k: 0, seed: 1, do_sample: false })).toBe(text(greedy.slice(0, 3)));
+    const greedyLines = await streamed(server, { do_sample: false });
+    expect(greedyLines.at(-1)!.details!.seed).toBeNull();
+  });
+
+  it('the packaged generation_config.json is sealed: edited or removed, the package does not load', async () => {
+    const file = path.join(folder.dir, 'generation_config.json');
+    const original = await readFile(file, 'utf8');
+    await writeFile(file, JSON.stringify({ ...(JSON.parse(original) as object), max_new_tokens: 200 }));
+    await expect(loadServedModel(folder.dir)).rejects.toThrow(/changed: generation_config\.json/);
+    await unlink(file);
+    await expect(loadServedModel(folder.dir)).rejects.toThrow(/missing: generation_config\.json/);
+    await writeFile(file, original);
+  });
+});
+
+describe('a generation_config.json with a wrong value is refused when packaging, naming the field and its range', () => {
+  const cases: readonly [string, Record<string, unknown>, RegExp][] = [
+    ['top_p 2', { top_p: 2 }, /generation_config\.json: top_p must be a number in \(0, 1\] \(1 = off\), got 2/],
+    ['eos_token_id "x"', { eos_token_id: 'x' }, /generation_config\.json: eos_token_id must be a token id, a list of token ids or null \(token ids 0 to 50256, below vocab_size 50257\), got "x"/],
+    ['an eos id past vocab_size', { eos_token_id: [GPT2_END_OF_TEXT, GPT2_VOCAB_SIZE] }, /generation_config\.json: eos_token_id must be .* got 50257/],
+    ['max_new_tokens 0', { max_new_tokens: 0 }, /generation_config\.json: max_new_tokens must be a whole number >= 1, got 0/],
+    ['temperature 0', { temperature: 0 }, /generation_config\.json: temperature must be a number above 0, got 0/],
+    ['do_sample "yes"', { do_sample: 'yes' }, /generation_config\.json: do_sample must be true or false, got "yes"/],
+    ['top_k 1.5', { top_k: 1.5 }, /generation_config\.json: top_k must be a whole number >= 0 \(0 = off\), got 1\.5/],
+  ];
+  for (const [what, generationConfig, message] of cases) {
+    it(what, async () => {
+      const name = `bad-${what.replace(/\W+/g, '-')}`;
+      await writeGpt2ExportFolder(exportDir(name), { generationConfig });
+      await expect(packagePretrainedModel(exportDir(name), { task: 'text-generation', output: path.join(root, 'x.tar.gz') })).rejects.toThrow(message);
+    });
+  }
+
+  it("and config.json's eos_token_id list too", async () => {
+    await writeGpt2ExportFolder(exportDir('bad-config-eos'), { configJson: { eos_token_id: [GPT2_END_OF_TEXT, 'a'] } });
+    await expect(packagePretrainedModel(exportDir('bad-config-eos'), { task: 'text-generation', output: path.join(root, 'x.tar.gz') })).rejects.toThrow(/config\.json: eos_token_id must be a token id, a list of token ids or null .*got "a"/);
+  });
+});
