@@ -164,7 +164,7 @@ describe('a generation_config.json with a wrong value is refused when packaging,
     ['eos_token_id "x"', { eos_token_id: 'x' }, /generation_config\.json: eos_token_id must be a token id, a list of token ids or null \(token ids 0 to 50256, below vocab_size 50257\), got "x"/],
     ['an eos id past vocab_size', { eos_token_id: [GPT2_END_OF_TEXT, GPT2_VOCAB_SIZE] }, /generation_config\.json: eos_token_id must be .* got 50257/],
     ['max_new_tokens 0', { max_new_tokens: 0 }, /generation_config\.json: max_new_tokens must be a whole number >= 1, got 0/],
-    ['temperature 0', { temperature: 0 }, /generation_config\.json: temperature must be a number above 0, got 0/],
+    ['temperature 0 with do_sample true', { temperature: 0, do_sample: true }, /generation_config\.json: temperature must be a number above 0 \(0 only where do_sample is not true: greedy\), got 0/],
     ['do_sample "yes"', { do_sample: 'yes' }, /generation_config\.json: do_sample must be true or false, got "yes"/],
     ['top_k 1.5', { top_k: 1.5 }, /generation_config\.json: top_k must be a whole number >= 0 \(0 = off\), got 1\.5/],
   ];

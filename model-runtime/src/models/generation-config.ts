@@ -77,7 +77,9 @@ export function parseGenerationConfig(text: string, source: string, vocabSize: n
   const defaults: GenerationDefaults = {
     maxNewTokens: integer('max_new_tokens', 1, 'a whole number >= 1'),
     doSample: set('do_sample') ? (record.do_sample as boolean) : undefined,
-    temperature: number('temperature', (v) => v > 0, 'a number above 0'),
+    // transformers ignores temperature unless do_sample is true, and exports do ship
+    // `"temperature": 0` beside greedy settings: not set then. With do_sample true it must be > 0.
+    temperature: record.temperature === 0 && record.do_sample !== true ? undefined : number('temperature', (v) => v > 0, 'a number above 0 (0 only where do_sample is not true: greedy)'),
     topK: integer('top_k', 0, 'a whole number >= 0 (0 = off)'),
     topP: number('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1] (1 = off)'),
   };

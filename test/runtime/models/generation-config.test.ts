@@ -44,6 +44,10 @@ describe('generation rules from config.json and generation_config.json', () => {
     const file = { max_new_tokens: 3, do_sample: true, temperature: 0.6, top_k: 40, top_p: 0.9, max_length: 4096, repetition_penalty: 1.1, pad_token_id: 0, custom_key: 'x' };
     expect(rules(gpt2ConfigJson(gpt, 1), file).defaults).toEqual({ maxNewTokens: 3, doSample: true, temperature: 0.6, topK: 40, topP: 0.9 });
     expect(rules(gpt2ConfigJson(gpt, 1), { temperature: null, top_k: null }).defaults).toEqual({});
+    // temperature 0 beside greedy decoding is harmless (transformers ignores it); with do_sample true it is not.
+    expect(rules(gpt2ConfigJson(gpt, 1), { temperature: 0, do_sample: false }).defaults).toEqual({ doSample: false });
+    expect(rules(gpt2ConfigJson(gpt, 1), { temperature: 0 }).defaults).toEqual({});
+    expect(() => parseGenerationConfig(JSON.stringify({ temperature: 0, do_sample: true }), 'g.json', 100)).toThrow('g.json: temperature must be a number above 0 (0 only where do_sample is not true: greedy), got 0');
   });
 
   test('a wrong value names the file, the field and the allowed range', () => {
