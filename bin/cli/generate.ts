@@ -1,7 +1,10 @@
 /**
  * `modelstack generate <model> "prompt"`: continues the prompt with a language model written by
  * `modelstack train --algorithm language-model`, printing the text to stdout as the tokens come.
- * Greedy unless a sampling option (--temperature, --top-k, --top-p, --seed or --sample) is given.
+ * Greedy unless a sampling option (--temperature, --top-k, --top-p, --seed or --sample) is given,
+ * or the model's generation_config.json says do_sample; an option left out takes the value
+ * generation_config.json gives (max_new_tokens, temperature, top_k, top_p), as a request to the
+ * served model does, else the runtime's own default.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadArtifact } from '../../model-runtime/src/artifact/load.ts';
@@ -11,8 +14,11 @@ import { loadGenerationModel, pretrainedTokenizer, promptIds } from '../../model
 import { openModel } from './model-source.ts';
 import { parseWholeNumber } from './serve.ts';
 
+/** New tokens when neither --max-new-tokens nor the model's generation_config.json says. */
+const DEFAULT_MAX_NEW_TOKENS = 100;
+
 interface GenerateOptions {
-  readonly maxNewTokens: number;
+  readonly maxNewTokens?: number;
   readonly temperature?: number;
   readonly topK?: number;
   readonly topP?: number;
@@ -26,7 +32,7 @@ export function generateCommand(): Command {
     .description('Continue a prompt with a language model (algorithm=language-model), streaming the text as it is generated.')
     .argument('<model>', 'model.tar.gz written by `modelstack train --algorithm language-model`, or an extracted model folder')
     .argument('<prompt>', 'the text to continue')
-    .option('-n, --max-new-tokens <count>', 'tokens to generate at most', parseWholeNumber('max-new-tokens', 1, 1_000_000), 100)
+    .option('-n, --max-new-tokens <count>', `tokens to generate at most (default: generation_config.json's max_new_tokens, else ${DEFAULT_MAX_NEW_TOKENS})`, parseWholeNumber('max-new-tokens', 1, 1_000_000))
     .option('-t, --temperature <value>', 'sampling temperature above 0 (implies sampling)', parsePositive('temperature'))
     .option('-k, --top-k <count>', 'sample from the k most likely tokens only (implies sampling)', parseWholeNumber('top-k', 1, 1_000_000_000))
     .option('--top-p <value>', 'sample from the smallest set of tokens whose probability reaches p, in (0, 1] (implies sampling)', parseProbability)
@@ -52,13 +58,14 @@ The window slides when prompt plus new tokens exceed the model's context length.
           { log: () => {} },
         );
         try {
-          const sampling = options.sample === true || [options.temperature, options.topK, options.topP, options.seed].some((v) => v !== undefined);
+          const defaults = model.generation.defaults;
+          const sampling = options.sample === true || [options.temperature, options.topK, options.topP, options.seed].some((v) => v !== undefined) || defaults.doSample === true;
           const settings: GenerationSettings = {
-            maxNewTokens: options.maxNewTokens,
+            maxNewTokens: options.maxNewTokens ?? defaults.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
             doSample: sampling,
-            temperature: options.temperature ?? 1,
-            topK: options.topK ?? 0,
-            topP: options.topP ?? 1,
+            temperature: options.temperature ?? defaults.temperature ?? 1,
+            topK: options.topK ?? defaults.topK ?? 0,
+            topP: options.topP ?? defaults.topP ?? 1,
             seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
             stop: options.stop,
             eosTokenIds: model.generation.eosTokenIds,

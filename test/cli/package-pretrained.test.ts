@@ -48,6 +48,25 @@ describe('modelstack package <folder> --task ...', () => {
     }
   }, 60_000);
 
+  it("takes generation_config.json's max_new_tokens when --max-new-tokens is left out", async () => {
+    const folder = path.join(work, 'three-new-tokens');
+    await writeGpt2ExportFolder(folder, { generationConfig: { eos_token_id: 50256, max_new_tokens: 3 } });
+    const archive = path.join(work, 'three.tar.gz');
+    const pack = runCli(['package', folder, '--task', 'text-generation', '-o', archive]);
+    expect(await pack.exited, pack.stderr()).toBe(0);
+    const continuation = async (...options: string[]): Promise<string> => {
+      const run = runCli(['generate', archive, 'Hello world', ...options]);
+      expect(await run.exited, run.stderr()).toBe(0);
+      return run.stdout();
+    };
+    const byDefault = await continuation();
+    // Greedy both times: the default's 3 tokens are the start of 8, and the same as asking for 3.
+    const eight = await continuation('--max-new-tokens', '8');
+    expect(byDefault).toBe(await continuation('--max-new-tokens', '3'));
+    expect(eight.startsWith(byDefault.trimEnd())).toBe(true);
+    expect(eight.length).toBeGreaterThan(byDefault.length);
+  }, 60_000);
+
   it('exits non-zero naming what the folder lacks for the task', async () => {
     const pack = runCli(['package', path.join(work, 'encoder-onnx'), '--task', 'text-generation', '-o', path.join(work, 'x.tar.gz')]);
     expect(await pack.exited).not.toBe(0);
