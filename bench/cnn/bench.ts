@@ -11,6 +11,8 @@
  * 2. Time per step at 1 and 2 threads, in interleaved rounds (runtime, PyTorch, PyTorch,
  *    runtime, ...), medians over every timed step, reported as runtime / PyTorch, with the
  *    spread (quartiles) of each engine's steps.
+ * 3. Against the limit: the step's matmul FLOPs (step-flops.ts) over its median time, as a share
+ *    of the best rate of a 1024^3 float32 MatMul in ONNX Runtime at the same threads.
  *
  * Usage: npx tsx bench/cnn/bench.ts [--rounds N] [--steps-per-round N] [--write-results]
  */
@@ -25,6 +27,8 @@ import { ConvClassifier } from '../../model-runtime/src/models/conv-classifier.t
 import { imageClassifierSpec } from '../../model-runtime/src/models/image-classifier.ts';
 import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
 import { describeCpu } from '../machine.ts';
+import { bestMatmulRate } from '../matmul-rate.ts';
+import { cnnStepFlops } from './step-flops.ts';
 import { TorchPeer, maxRelative, median, writeSection, writeTensors } from '../peer-process.ts';
 import { stepLosses, timeSteps } from '../runtime-steps.ts';
 
@@ -112,6 +116,10 @@ interface Row {
   readonly torchMs: number;
   readonly runtimeIqr: [number, number];
   readonly torchIqr: [number, number];
+  /** The step's matmul FLOPs. */
+  readonly flops: number;
+  /** GFLOP/s of the best 1024^3 MatMul at these threads. */
+  readonly matmulRate: number;
 }
 
 async function main(): Promise<void> {
@@ -147,6 +155,8 @@ async function main(): Promise<void> {
   const peers = THREADS.map((t) => new TorchPeer(join(import.meta.dirname, 'torch_peer.py'), DATA_DIR, t));
   const torchVersion = (await Promise.all(peers.map((p) => p.ready())))[0]!;
   const load = os.loadavg()[0]!;
+  const matmulRates = new Map<number, number>();
+  for (const t of THREADS) matmulRates.set(t, await bestMatmulRate(t));
 
   const rows: Row[] = [];
   for (const c of CASES) {
@@ -170,6 +180,8 @@ async function main(): Promise<void> {
         name: c.name, threads, maxRelative: maxRelative(runtime, torch),
         firstLast: [runtime[0]!, runtime.at(-1)!, torch[0]!, torch.at(-1)!],
         runtimeMs: median(runtimeTimes), torchMs: median(torchTimes), runtimeIqr: quartiles(runtimeTimes), torchIqr: quartiles(torchTimes),
+        flops: cnnStepFlops({ batch: BATCH, height: c.height, width: c.width, channels: c.channels, widths: WIDTHS, kernel: 3, dense: DENSE, classes: CLASSES }),
+        matmulRate: matmulRates.get(threads)!,
       };
       rows.push(row);
       console.log(`${c.name}, ${threads} thread(s): losses max relative ${row.maxRelative.toExponential(2)}; runtime ${row.runtimeMs.toFixed(1)} ms, PyTorch ${row.torchMs.toFixed(1)} ms, ratio ${(row.runtimeMs / row.torchMs).toFixed(2)}`);
@@ -199,9 +211,15 @@ function renderSection(torchVersion: string, rows: readonly Row[], timedSteps: n
     `Time is the median over ${timedSteps} timed steps per engine in interleaved rounds; IQR = the middle half of the steps.`,
     `Machine: ${describeCpu()} shared with other agents' builds and tests; load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.`,
     '',
-    '| input | threads | losses: max relative difference over 20 steps | runtime ms/step (IQR) | PyTorch ms/step (IQR) | ratio (runtime / PyTorch) |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.threads} | ${r.maxRelative.toExponential(1)} | ${r.runtimeMs.toFixed(1)} (${iqr(r.runtimeIqr)}) | ${r.torchMs.toFixed(1)} (${iqr(r.torchIqr)}) | ${(r.runtimeMs / r.torchMs).toFixed(2)} |`),
+    '| input | threads | losses: max relative difference over 20 steps | runtime ms/step (IQR) | PyTorch ms/step (IQR) | ratio (runtime / PyTorch) | runtime GFLOP/s: share of the best MatMul rate | PyTorch GFLOP/s: share |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const rate = (ms: number): string => `${(r.flops / (ms / 1000) / 1e9).toFixed(0)}: ${((100 * r.flops) / (ms / 1000) / 1e9 / r.matmulRate).toFixed(0)}%`;
+      return `| ${r.name} | ${r.threads} | ${r.maxRelative.toExponential(1)} | ${r.runtimeMs.toFixed(1)} (${iqr(r.runtimeIqr)}) | ${r.torchMs.toFixed(1)} (${iqr(r.torchIqr)}) | ${(r.runtimeMs / r.torchMs).toFixed(2)} | ${rate(r.runtimeMs)} | ${rate(r.torchMs)} |`;
+    }),
+    '',
+    `Matmul FLOPs per step (step-flops.ts: conv forward, input and weight gradients, dense layers): ${CASES.map((c) => `${c.name} ${(rows.find((r) => r.name === c.name)!.flops / 1e9).toFixed(2)} GFLOP`).join(', ')}. `
+      + `The limit: ONNX Runtime's best 1024^3 float32 MatMul, ${THREADS.map((t) => `${rows.find((r) => r.threads === t)!.matmulRate.toFixed(0)} GFLOP/s at ${t} thread(s)`).join(', ')}.`,
     '',
     ...CASES.map((c) => {
       const r = rows.find((row) => row.name === c.name)!;
