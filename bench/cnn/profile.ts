@@ -3,7 +3,7 @@
  * batch 64) under ONNX Runtime's profiler and sums the kernel time of each op type per step,
  * for the before/after tables in bench/RESULTS.md.
  *
- * Usage: npx tsx bench/cnn/profile.ts [--case 28x28x1|64x64x3] [--threads N] [--steps N] [--level L] [--graph F] [--nodes]
+ * Usage: npx tsx bench/cnn/profile.ts [--case 28x28x1|64x64x3] [--threads N] [--steps N] [--level L] [--graph F] [--nodes] [--batch-norm]
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { sessionOptions, type GraphOptimizationLevel } from '../../model-runtime/src/engine/session.ts';
 import { buildTrainingGraph } from '../../model-runtime/src/models/conv-classifier.ts';
 import { imageClassifierSpec } from '../../model-runtime/src/models/image-classifier.ts';
-import { cnnParameters } from '../../model-runtime/src/models/cnn.ts';
+import { cnnParameters, cnnRunningStatistics } from '../../model-runtime/src/models/cnn.ts';
 import type { OptimizerConfig } from '../../model-runtime/src/optim/optimizer-config.ts';
 import { scalarInputValues } from '../../model-runtime/src/optim/optimizers.ts';
 import { createRandom } from '../../model-runtime/src/data/random.ts';
@@ -41,15 +41,16 @@ async function main(): Promise<void> {
     .option('--level <level>', 'ONNX Runtime graph optimization level (basic, extended, all); default extended, as ConvClassifier trains')
     .option('--graph <file>', "profile this training graph (an .onnx of the same network, e.g. an older build's) instead of today's")
     .option('--nodes', 'also list the 15 slowest nodes')
+    .option('--batch-norm', 'the network with batch_norm=true (BatchNorm after each conv)')
     .parse()
-    .opts<{ case: string; threads: number; steps: number; level?: GraphOptimizationLevel; graph?: string; nodes?: boolean }>();
+    .opts<{ case: string; threads: number; steps: number; level?: GraphOptimizationLevel; graph?: string; nodes?: boolean; batchNorm?: boolean }>();
   if (options.level !== undefined && !['basic', 'extended', 'all'].includes(options.level)) throw new Error(`--level must be basic, extended or all, got ${options.level}`);
   const shape = SHAPES[options.case];
   if (shape === undefined) throw new Error(`--case must be one of ${Object.keys(SHAPES).join(', ')}, got ${options.case}`);
   const [height, width, channels] = shape;
   const spec = imageClassifierSpec({
     height, width, channels, channelMean: new Array<number>(channels).fill(0.5), channelStd: new Array<number>(channels).fill(0.25),
-    cnn: { widths: [32, 64], convsPerBlock: 1, kernelSize: 3, denseUnits: 128, classes: 10 },
+    cnn: { widths: [32, 64], convsPerBlock: 1, kernelSize: 3, denseUnits: 128, classes: 10, ...(options.batchNorm === true ? { batchNorm: { momentum: 0.1 } } : {}) },
   });
   const dir = mkdtempSync(join(os.tmpdir(), 'cnn-profile-'));
   const model = options.graph === undefined ? buildTrainingGraph(spec, optimizer) : readFileSync(options.graph);
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   const fill = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (random() - 0.5) * scale);
   const feeds: Record<string, ort.Tensor> = {};
   for (const p of cnnParameters(spec.cnn)) feeds[p.name] = new ort.Tensor('float32', fill(p.shape.reduce((a, b) => a * b, 1), 0.1), [...p.shape]);
+  for (const p of cnnRunningStatistics(spec.cnn)) feeds[p.name] = new ort.Tensor('float32', new Float32Array(p.shape[0]!).fill(p.init === 'ones' ? 1 : 0), [...p.shape]);
   for (const [name, value] of Object.entries(scalarInputValues(optimizer, 0))) feeds[name] = new ort.Tensor('float32', Float32Array.of(value), []);
   feeds[spec.inputName] = new ort.Tensor('float32', Float32Array.from({ length: BATCH * height * width * channels }, () => random() * 255), [BATCH, ...spec.exampleShape]);
   feeds.y = new ort.Tensor('float32', Float32Array.from({ length: BATCH }, () => Math.floor(random() * 10)), [BATCH]);

@@ -111,6 +111,10 @@ export interface Hyperparameters {
   readonly convsPerBlock: number;
   /** Units of the head's hidden layer; 0 = none. */
   readonly denseUnits: number;
+  /** Batch normalisation after each convolution (which then has no bias). */
+  readonly batchNorm: boolean;
+  /** Weight of each batch's statistics in batch normalisation's running ones (torch's momentum). */
+  readonly batchNormMomentum: number;
   /** Classes an answer lists. */
   readonly topK: number;
   /** image-classifier: (height, width) every image is resized to. */
@@ -491,6 +495,22 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
     fallback: () => 128,
     parse: integer(0, 65_536),
   }),
+  batch_norm: spec({
+    field: 'batchNorm',
+    defaultText: 'false',
+    allowed: BOOLEANS.join(' | '),
+    description: 'image-classifier, audio-classifier: batch normalisation (torch\'s BatchNorm2d) between each convolution and its ReLU, the convolution then without bias: trained on each batch\'s statistics, evaluated and served with the running ones (saved in model.onnx and in checkpoints).',
+    fallback: () => false,
+    parse: boolean,
+  }),
+  batch_norm_momentum: spec({
+    field: 'batchNormMomentum',
+    defaultText: '0.1',
+    allowed: 'number > 0 and <= 1',
+    description: 'image-classifier, audio-classifier with batch_norm=true: weight of each batch\'s mean and (unbiased) variance in the running statistics, as torch\'s momentum: running = (1 - m) running + m batch.',
+    fallback: () => 0.1,
+    parse: number({ min: 0, minExclusive: true, max: 1 }),
+  }),
   top_k: spec({
     field: 'topK',
     defaultText: '5 (at most the number of classes)',
@@ -594,7 +614,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
 };
 
 /** Keys of the CNN classifiers, and those of one of them only. */
-const CNN_ONLY_KEYS = ['conv_widths', 'convs_per_block', 'dense_units', 'top_k'];
+const CNN_ONLY_KEYS = ['conv_widths', 'convs_per_block', 'dense_units', 'batch_norm', 'batch_norm_momentum', 'top_k'];
 const IMAGE_ONLY_KEYS = ['image_size', 'image_channels', 'augment_flip', 'augment_crop'];
 const AUDIO_ONLY_KEYS = ['sample_rate', 'clip_seconds', 'n_fft', 'hop_length', 'n_mels', 'augment_noise', 'augment_shift'];
 
@@ -730,6 +750,9 @@ function checkCnnCombinations(hp: Hyperparameters, given: ReadonlyMap<string, st
     }
   }
   if (hp.task === 'regression') throw new HyperparameterError(`algorithm=${hp.algorithm} fits task=binary or multiclass, but task=regression`);
+  if (given.has('batch_norm_momentum') && !hp.batchNorm) {
+    throw new HyperparameterError('hyperparameter batch_norm_momentum applies with batch_norm=true only; set batch_norm=true or leave the momentum out');
+  }
   if (hp.algorithm === 'image-classifier') {
     refuseKeys(given, AUDIO_ONLY_KEYS, 'algorithm=audio-classifier', hp.algorithm);
     if (hp.augmentCrop >= Math.min(...hp.imageSize)) {

@@ -50,8 +50,8 @@ export function gradients(g: GraphBuilder, loss: Value, wrt: readonly Value[]): 
     if (dy === undefined) continue;
     const wants = node.inputs.map((v) => v !== null && needs.has(v.name));
     if (!wants.some(Boolean)) continue;
-    const rule = GRADIENT_RULES[node.op];
-    if (rule === undefined) throw new Error(`gradients: no gradient rule for op ${node.op} (node output ${node.outputs[0]!.name})`);
+    const rule = GRADIENT_RULES[node.gradient ?? node.op];
+    if (rule === undefined) throw new Error(`gradients: no gradient rule ${node.gradient ?? `for op ${node.op}`} (node output ${node.outputs[0]!.name})`);
     const inputGrads = rule(g, node, dy, wants);
     node.inputs.forEach((v, k) => {
       const grad = inputGrads[k];

@@ -493,6 +493,16 @@ export class GraphBuilder {
     return output;
   }
 
+  /**
+   * Differentiates the node that computed `value` by the gradient rule `rule` (a key of
+   * GRADIENT_RULES) instead of its op's rule; the ONNX node itself is unchanged.
+   */
+  differentiateBy(value: Value, rule: string): void {
+    const index = this.nodes.findIndex((n) => n.outputs.includes(value));
+    if (index < 0) throw new Error(`differentiateBy: no node of graph ${this.name} computes ${value.name}`);
+    this.nodes[index] = { ...this.nodes[index]!, gradient: rule };
+  }
+
   /** Appends a node with several outputs (LayerNormalization's Y, Mean, InvStdDev). */
   multiNode(op: string, inputs: readonly (Value | null)[], attributes: Readonly<Record<string, Attribute>>, outputs: readonly { dtype: DType; shape: Shape }[]): Value[] {
     const values = outputs.map((o) => ({ name: this.fresh(op.toLowerCase()), dtype: o.dtype, shape: o.shape }));

@@ -54,6 +54,12 @@ export interface NodeRecord {
   readonly inputs: readonly (Value | null)[];
   readonly outputs: readonly Value[];
   readonly attributes: Readonly<Record<string, Attribute>>;
+  /**
+   * The gradient rule (a key of gradients.ts's GRADIENT_RULES) to differentiate this node by
+   * instead of its op's: for a node whose inputs mean more than the op knows, as a
+   * BatchNormalization fed its own input's batch statistics. @default the op's rule
+   */
+  readonly gradient?: string;
 }
 
 export function isFloat(dtype: DType): boolean {

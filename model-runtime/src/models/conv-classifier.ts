@@ -9,6 +9,10 @@
  * The front end (normalisation of pixels, the log-mel spectrogram of audio) sits inside every
  * graph, so the served model takes what a client sends, decoded, and nothing else.
  *
+ * With batch normalisation the running statistics are GraphTrainer buffers: the training graph
+ * normalises by the batch and outputs their next values, the evaluation graph normalises by them
+ * (inputs), and model.onnx holds them as initializers of its BatchNormalization nodes.
+ *
  * ConvClassifier runs them through GraphTrainer, one ONNX Runtime run per optimizer step.
  */
 import * as ort from 'onnxruntime-node';
@@ -18,12 +22,12 @@ import { GraphBuilder } from '../graph/builder.ts';
 import { toModelBytes } from '../graph/proto.ts';
 import type { Value } from '../graph/types.ts';
 import type { OptimizerConfig } from '../optim/optimizer-config.ts';
-import { cnnForward, cnnParameters, type CnnConfig } from './cnn.ts';
+import { cnnForward, cnnParameters, cnnRunningStatistics, type CnnConfig, type CnnStatistics } from './cnn.ts';
 import { GraphTrainer, type TensorValues } from './graph-trainer.ts';
 import { softmaxCrossEntropy } from './losses.ts';
 import type { ParameterSpec } from './network.ts';
 import type { Evaluation, TrainingState } from './trainable-model.ts';
-import { LOSS, appendTrainingStep, declareTrainingInputs } from './training-step.ts';
+import { LOSS, appendTrainingStep, declareBufferInputs, declareTrainingInputs, outputBuffers } from './training-step.ts';
 
 /** The graph input of the labels, (B) class ids as floats. */
 export const CLASS_IDS = 'y';
@@ -40,39 +44,51 @@ export interface ConvClassifierSpec {
   readonly cnn: CnnConfig;
 }
 
-function forward(g: GraphBuilder, spec: ConvClassifierSpec, params: Readonly<Record<string, Value>>): { raw: Value; logits: Value } {
+function forward(g: GraphBuilder, spec: ConvClassifierSpec, params: Readonly<Record<string, Value>>, statistics: CnnStatistics): { logits: Value; updatedStatistics: Readonly<Record<string, Value>> } {
   const raw = g.input(spec.inputName, 'float32', ['B', ...spec.exampleShape]); // (B, ...)
-  const logits = cnnForward(g, spec.frontEnd(g, raw), params, spec.cnn); // (B, K)
-  return { raw, logits };
+  return cnnForward(g, spec.frontEnd(g, raw), params, spec.cnn, statistics); // logits (B, K)
 }
 
 export function buildTrainingGraph(spec: ConvClassifierSpec, optimizer: OptimizerConfig): Uint8Array {
   const g = new GraphBuilder('training_step');
   const parameters = cnnParameters(spec.cnn);
+  const buffers = cnnRunningStatistics(spec.cnn);
   const inputs = declareTrainingInputs(g, parameters, optimizer);
-  const { logits } = forward(g, spec, inputs.params); // (B, K)
+  const running = declareBufferInputs(g, buffers);
+  const { logits, updatedStatistics } = forward(g, spec, inputs.params, { mode: 'batch', running }); // (B, K)
   const y = g.input(CLASS_IDS, 'float32', ['B']); // (B)
   appendTrainingStep(g, softmaxCrossEntropy(g, logits, y), parameters, inputs, optimizer);
+  outputBuffers(g, buffers, updatedStatistics);
   return toModelBytes(g);
 }
 
 export function buildEvaluationGraph(spec: ConvClassifierSpec): Uint8Array {
   const g = new GraphBuilder('evaluation');
   const params = Object.fromEntries(cnnParameters(spec.cnn).map((p) => [p.name, g.input(p.name, 'float32', p.shape)]));
-  const { logits } = forward(g, spec, params); // (B, K)
+  const running = declareBufferInputs(g, cnnRunningStatistics(spec.cnn));
+  const { logits } = forward(g, spec, params, { mode: 'running', running }); // (B, K)
   const y = g.input(CLASS_IDS, 'float32', ['B']); // (B)
   g.output(softmaxCrossEntropy(g, logits, y), LOSS); // ()
   g.output(g.softmax(logits, 1), CLASS_PROBABILITIES); // (B, K)
   return toModelBytes(g);
 }
 
-/** model.onnx: `inputName` (N, ...exampleShape) -> `probabilities` (N, K). */
+/**
+ * model.onnx: `inputName` (N, ...exampleShape) -> `probabilities` (N, K). `values` holds the
+ * parameters and, with batch normalisation, the running statistics.
+ */
 export function buildInferenceGraph(spec: ConvClassifierSpec, values: TensorValues): Uint8Array {
   const g = new GraphBuilder('inference');
-  const params = Object.fromEntries(
-    cnnParameters(spec.cnn).map((p) => [p.name, g.initializer(p.name, { dtype: 'float32', dims: p.shape, values: values[p.name]!.data })]),
-  );
-  const { logits } = forward(g, spec, params); // (N, K)
+  const baked = (specs: readonly ParameterSpec[]): Record<string, Value> =>
+    Object.fromEntries(
+      specs.map((p) => {
+        const value = values[p.name];
+        if (value === undefined) throw new Error(`model.onnx needs a value for ${p.name}; none was given`);
+        return [p.name, g.initializer(p.name, { dtype: 'float32', dims: p.shape, values: value.data })];
+      }),
+    );
+  const params = baked(cnnParameters(spec.cnn));
+  const { logits } = forward(g, spec, params, { mode: 'running', running: baked(cnnRunningStatistics(spec.cnn)) }); // (N, K)
   g.output(g.softmax(logits, 1), CLASS_PROBABILITIES); // (N, K)
   return toModelBytes(g);
 }
@@ -94,6 +110,7 @@ export class ConvClassifier {
     const parameters = cnnParameters(spec.cnn);
     const trainer = await GraphTrainer.create({
       parameters,
+      buffers: cnnRunningStatistics(spec.cnn),
       optimizer,
       trainingGraph: buildTrainingGraph(spec, optimizer),
       evaluationGraph: buildEvaluationGraph(spec),
@@ -144,14 +161,19 @@ export class ConvClassifier {
     this.trainer.setState(state);
   }
 
-  /** model.onnx with the current parameters. */
+  /** model.onnx with the current parameters (and running statistics). */
   exportInference(): Uint8Array {
-    return buildInferenceGraph(this.spec, this.trainer.parameterValues());
+    return buildInferenceGraph(this.spec, { ...this.trainer.parameterValues(), ...this.trainer.bufferValues() });
   }
 
   /** The current parameters (views: copy before the next step), e.g. to hand to a peer. */
   parameterValues(): TensorValues {
     return this.trainer.parameterValues();
+  }
+
+  /** The current running statistics of batch normalisation (views, as parameterValues); empty without it. */
+  runningStatistics(): TensorValues {
+    return this.trainer.bufferValues();
   }
 
   release(): Promise<void> {

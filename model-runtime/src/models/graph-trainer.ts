@@ -3,8 +3,12 @@
  * for any model: the parameters and optimizer state stay as ort.Tensor objects in JavaScript
  * between steps, and each step's `:next` outputs become the next step's inputs. The caller
  * feeds only its batch (and whatever else its graph declares); this adds the parameters, the
- * optimizer state, the step's scalars and, for graphs with seeded in-graph dropout
+ * optimizer state, the buffers, the step's scalars and, for graphs with seeded in-graph dropout
  * (graph/dropout.ts), the run's seed and the step, so a resumed run draws the same masks.
+ *
+ * Buffers (torch's word: batch normalisation's running statistics) are carried like parameters,
+ * fed in and read back as `:next` each step, fed to evaluation, kept in the state, but the
+ * training graph computes their next values itself: no gradient, no optimizer, no weight decay.
  */
 import * as ort from 'onnxruntime-node';
 // The data pipeline's seeded generator (Mulberry32) and hash, so one seed drives everything random.
@@ -31,10 +35,15 @@ export type TensorValues = Record<string, { readonly dims: readonly number[]; re
 
 export interface GraphTrainerOptions {
   readonly parameters: readonly ParameterSpec[];
+  /**
+   * Tensors the training graph takes in and outputs as `<name>:next` beside the parameters, that
+   * the evaluation graph takes too, but that the optimizer does not update. @default none
+   */
+  readonly buffers?: readonly ParameterSpec[];
   readonly optimizer: OptimizerConfig;
   /** ONNX bytes: declareTrainingInputs + the model's forward and loss + appendTrainingStep. */
   readonly trainingGraph: Uint8Array;
-  /** ONNX bytes taking the parameters (same names) and the batch; its outputs are returned by evaluate(). */
+  /** ONNX bytes taking the parameters and buffers (same names) and the batch; its outputs are returned by evaluate(). */
   readonly evaluationGraph: Uint8Array;
   /** Seeds the initial weights and the in-graph dropout. */
   readonly seed: number;
@@ -45,7 +54,7 @@ export interface GraphTrainerOptions {
 
 export class GraphTrainer {
   private steps = 0;
-  /** Parameters and optimizer state by graph-input name, fed to every training run. */
+  /** Parameters, optimizer state and buffers by graph-input name, fed to every training run. */
   private tensors = new Map<string, ort.Tensor>();
   /**
    * Same-shaped buffers the next run writes its `:next` outputs into (ONNX Runtime fills
@@ -53,6 +62,7 @@ export class GraphTrainer {
    */
   private spare = new Map<string, ort.Tensor>();
   private readonly feedsDropout: boolean;
+  private readonly buffers: readonly ParameterSpec[];
 
   private constructor(
     private readonly options: GraphTrainerOptions,
@@ -60,6 +70,7 @@ export class GraphTrainer {
     private readonly evalSession: ort.InferenceSession,
   ) {
     this.feedsDropout = trainSession.inputNames.includes(DROPOUT_SEED_INPUT) && trainSession.inputNames.includes(DROPOUT_STEP_INPUT);
+    this.buffers = options.buffers ?? [];
     this.initialise();
   }
 
@@ -75,7 +86,7 @@ export class GraphTrainer {
     }
   }
 
-  /** Parameters from the seeded initialisers, optimizer state at zero, step 0. */
+  /** Parameters from the seeded initialisers, optimizer state at zero, buffers at their initial values, step 0. */
   private initialise(): void {
     const random = createRandom(hash32(this.options.seed, WEIGHTS_STREAM));
     for (const p of this.options.parameters) {
@@ -84,6 +95,8 @@ export class GraphTrainer {
         this.tensors.set(s, new ort.Tensor('float32', new Float32Array(p.shape.reduce((a, b) => a * b, 1)), [...p.shape]));
       }
     }
+    // After the parameters, so the weights draw the same numbers with buffers as without.
+    for (const b of this.buffers) this.tensors.set(b.name, new ort.Tensor('float32', initialValues(b.init, b.shape, random), [...b.shape]));
     this.spare = cloneShapes(this.tensors);
     this.steps = 0;
   }
@@ -111,21 +124,30 @@ export class GraphTrainer {
     return (results[LOSS] as ort.Tensor).data[0] as number;
   }
 
-  /** The evaluation graph's outputs for `batch`, with the current parameters. */
+  /** The evaluation graph's outputs for `batch`, with the current parameters and buffers. */
   async evaluate(batch: Readonly<Record<string, ort.Tensor>>): Promise<ort.InferenceSession.ReturnType> {
     const feeds: Record<string, ort.Tensor> = { ...batch };
-    for (const p of this.options.parameters) feeds[p.name] = this.tensors.get(p.name)!;
+    for (const p of [...this.options.parameters, ...this.buffers]) feeds[p.name] = this.tensors.get(p.name)!;
     return this.evalSession.run(feeds);
   }
 
   /** The current parameters (views, not copies: export them before the next step). */
   parameterValues(): TensorValues {
+    return this.values(this.options.parameters);
+  }
+
+  /** The current buffers (views, as parameterValues). */
+  bufferValues(): TensorValues {
+    return this.values(this.buffers);
+  }
+
+  private values(specs: readonly ParameterSpec[]): TensorValues {
     const values: TensorValues = {};
-    for (const p of this.options.parameters) values[p.name] = { dims: p.shape, data: this.tensors.get(p.name)!.data as Float32Array };
+    for (const p of specs) values[p.name] = { dims: p.shape, data: this.tensors.get(p.name)!.data as Float32Array };
     return values;
   }
 
-  /** A copy of the parameters and optimizer state, for a checkpoint or the best model so far. */
+  /** A copy of the parameters, optimizer state and buffers, for a checkpoint or the best model so far. */
   getState(): TrainingState {
     const tensors: TensorValues = {};
     for (const [name, t] of this.tensors) tensors[name] = { dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) };

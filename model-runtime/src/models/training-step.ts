@@ -3,6 +3,8 @@
  * their optimizer state and the step's scalar inputs; after the model has appended its forward
  * pass and loss, append the backward pass (autodiff), gradient clipping (grad_clip > 0) and the
  * optimizer update, and output `loss` and `<name>:next` for every parameter and state tensor.
+ * A model with buffers (running statistics) declares and outputs them with the two helpers
+ * between: their next values come from its forward pass, not from the optimizer.
  *
  * GraphTrainer (graph-trainer.ts) runs what this builds: it feeds each step's outputs back as
  * the next step's inputs.
@@ -33,6 +35,23 @@ export function declareTrainingInputs(g: GraphBuilder, parameters: readonly Para
   const state = Object.fromEntries(parameters.map((p) => [p.name, optimizerStateNames(optimizer, p.name).map((s) => g.input(s, 'float32', p.shape))]));
   const scalars = Object.fromEntries(scalarInputNames(optimizer).map((s) => [s, g.input(s, 'float32', [])]));
   return { params, state, scalars };
+}
+
+/**
+ * Buffers (GraphTrainer's: tensors carried from step to step that the optimizer does not update,
+ * as running statistics) as inputs of their own names.
+ */
+export function declareBufferInputs(g: GraphBuilder, buffers: readonly ParameterSpec[]): Record<string, Value> {
+  return Object.fromEntries(buffers.map((b) => [b.name, g.input(b.name, 'float32', b.shape)]));
+}
+
+/** Outputs each buffer's next value, computed by the model's forward pass, as `<name>:next`. */
+export function outputBuffers(g: GraphBuilder, buffers: readonly ParameterSpec[], next: Readonly<Record<string, Value>>): void {
+  for (const b of buffers) {
+    const value = next[b.name];
+    if (value === undefined) throw new Error(`the training graph computes no next value for buffer ${b.name}; it has ${Object.keys(next).join(', ') || 'none'}`);
+    g.output(value, nextName(b.name));
+  }
 }
 
 /** Outputs `loss`, then the backward pass, clipping and update of every parameter as `<name>:next` outputs. */

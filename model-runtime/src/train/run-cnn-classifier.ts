@@ -18,6 +18,7 @@ import { listClassFiles } from '../data/class-folders.ts';
 import { DataError } from '../data/data-error.ts';
 import { decodeExamples } from '../data/decode-examples.ts';
 import { ExampleBatchSource, stratifiedSplit, type Augment, type ExampleSet } from '../data/example-set.ts';
+import type { CnnConfig } from '../models/cnn.ts';
 import { ConvClassifier, type ConvClassifierSpec } from '../models/conv-classifier.ts';
 import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type EpochMetrics } from './checkpoint.ts';
 import { classReport, classReportLines, type ClassReport } from './confusion.ts';
@@ -178,6 +179,7 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The CNN shape hyperparameters every family shares. */
-export function cnnBody(hp: Hyperparameters, classes: number): { widths: readonly number[]; convsPerBlock: number; kernelSize: number; denseUnits: number; classes: number } {
-  return { widths: hp.convWidths, convsPerBlock: hp.convsPerBlock, kernelSize: 3, denseUnits: hp.denseUnits, classes };
+export function cnnBody(hp: Hyperparameters, classes: number): Omit<CnnConfig, 'inputShape'> {
+  const body = { widths: hp.convWidths, convsPerBlock: hp.convsPerBlock, kernelSize: 3, denseUnits: hp.denseUnits, classes };
+  return hp.batchNorm ? { ...body, batchNorm: { momentum: hp.batchNormMomentum } } : body;
 }

@@ -3,7 +3,7 @@
  * loads, serves PNG, JPEG and JSON pixel bodies through /invocations and the AWS SDK, refuses
  * bad images with a named 4xx, reads a manifest, and resumes after a stop to the same model.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +11,8 @@ import { loadArtifact } from '../../../model-runtime/src/artifact/load.ts';
 import type { ImageClassifierDescription } from '../../../model-runtime/src/artifact/model-description.ts';
 import type { RuntimePaths } from '../../../model-runtime/src/contract/paths.ts';
 import { encodeWav16 } from '../../../model-runtime/src/data/wav-decode.ts';
-import { TrainingStopped } from '../../../model-runtime/src/train/fit.ts';
 import { runTraining } from '../../../model-runtime/src/train/run.ts';
+import { expectResumedRunToMatch } from './stop-and-resume.ts';
 import { trainAndServe, type TrainedServer } from './trained-server.ts';
 import { makeTree } from '../train/tree.ts';
 import { SHAPES, drawShape, shapeImage, writeShapeFolders } from './generated-data.ts';
@@ -114,25 +114,8 @@ describe('image-classifier', () => {
       await writeFile(path.join(tree.channel('train'), 'train.manifest'), `${lines.join('\n')}\n`);
       return tree;
     };
-    const whole = await make();
-    const straight = await runTraining(whole, { onEvent: () => undefined });
+    const straight = await expectResumedRunToMatch(make);
     expect((straight.description as ImageClassifierDescription).labels).toEqual([...SHAPES]);
-
-    const stopped = await make();
-    const controller = new AbortController();
-    let batches = 0;
-    const first = runTraining(stopped, {
-      signal: controller.signal,
-      onEvent: (event) => {
-        if (event.kind === 'batch' && ++batches === 4) controller.abort();
-      },
-    });
-    await expect(first).rejects.toBeInstanceOf(TrainingStopped);
-    const resumed = await runTraining(stopped, { onEvent: () => undefined });
-    expect(resumed.manifest.digest).toBe(straight.manifest.digest);
-    expect(await readFile(path.join(stopped.model, 'model.onnx'))).toEqual(await readFile(path.join(whole.model, 'model.onnx')));
-    await rm(whole.root, { recursive: true, force: true });
-    await rm(stopped.root, { recursive: true, force: true });
   }, 60_000);
 
   it('names what is wrong with the training data', async () => {

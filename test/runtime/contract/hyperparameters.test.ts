@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   HYPERPARAMETER_SPECS,
+  HyperparameterError,
   formatHyperparameters,
   parseHyperparameters,
 } from '../../../model-runtime/src/contract/hyperparameters.ts';
@@ -80,6 +81,19 @@ describe('parseHyperparameters', () => {
     expect(() => parseHyperparameters({ algorithm: 'linear-regression', hidden_sizes: '8' })).toThrow(
       /hidden_sizes applies to algorithm=mlp only/,
     );
+  });
+
+  it('gives the CNN classifiers batch normalisation off by default, a momentum in (0, 1], and refuses both keys elsewhere', () => {
+    expect(parseHyperparameters({ algorithm: 'image-classifier' })).toMatchObject({ batchNorm: false, batchNormMomentum: 0.1 });
+    expect(parseHyperparameters({ algorithm: 'audio-classifier', batch_norm: 'true', batch_norm_momentum: '1' })).toMatchObject({ batchNorm: true, batchNormMomentum: 1 });
+    for (const momentum of ['0', '2']) {
+      const parse = () => parseHyperparameters({ algorithm: 'image-classifier', batch_norm: 'true', batch_norm_momentum: momentum });
+      expect(parse).toThrow(HyperparameterError);
+      expect(parse).toThrow(`hyperparameter batch_norm_momentum="${momentum}" is not allowed; expected number > 0 and <= 1`);
+    }
+    expect(() => parseHyperparameters({ algorithm: 'image-classifier', batch_norm: 'yes' })).toThrow(/batch_norm="yes" is not allowed; expected true \| false/);
+    expect(() => parseHyperparameters({ algorithm: 'image-classifier', batch_norm_momentum: '0.05' })).toThrow(/batch_norm_momentum applies with batch_norm=true only/);
+    expect(() => parseHyperparameters({ algorithm: 'mlp', batch_norm: 'true' })).toThrow(/batch_norm applies to the CNN classifiers \(algorithm=image-classifier or audio-classifier\) only, but algorithm=mlp/);
   });
 
   it('rejects a value that is not a string or number', () => {

@@ -148,6 +148,12 @@ describe('batch normalization in training mode', () => {
       return batchNormTraining(g, x!, scale!, bias!, running).output;
     });
     expect(result.maxError).toBeLessThan(1e-6);
+    // (N, C) as after a Linear layer; the statistics are over the batch axis alone.
+    const flat = await gradCheck([{ shape: [5, 3] }, { shape: [3] }, { shape: [3] }], (g, [x, scale, bias]) => {
+      const running = { mean: g.initializer('rm', { dtype: 'float64', dims: [3], values: [0, 0, 0] }), variance: g.initializer('rv', { dtype: 'float64', dims: [3], values: [1, 1, 1] }) };
+      return batchNormTraining(g, x!, scale!, bias!, running).output;
+    });
+    expect(flat.maxError).toBeLessThan(1e-6);
   });
 
   test('normalises each channel and keeps the running statistics as torch does (unbiased variance, momentum 0.1)', async () => {
