@@ -107,7 +107,7 @@ describe('modelstack tune', () => {
     [{ hp: { learning_rate: '0.1' }, hpRange: ['learning_rate=1e-4:1e-1:log'] }, 'learning_rate is both fixed (--hp learning_rate=0.1) and searched'],
     [{ hp: { seed: '4' } }, '--hp seed is set by the tuner'],
     [{ hp: { validation_fraction: '0' } }, 'needs validation rows, but validation_fraction=0'],
-    [{ algorithm: 'logistic-regression', hpRange: ['hidden_sizes=8|16'] }, 'trial 1 would fail: hyperparameter hidden_sizes applies to algorithm=mlp only'],
+    [{ algorithm: 'logistic-regression', hpRange: ['hidden_sizes=8|16'] }, 'trial 1 would fail: hyperparameter hidden_sizes does not apply to algorithm=logistic-regression; it applies to algorithm=mlp only'],
     [{ hpRange: ['batch_size=16,32', 'batch_size=64:128'] }, 'batch_size has two ranges'],
   ])('names the problem with %j', async (options, message) => {
     const defaults: TuneOptions = { trials: '4', objective: 'validation_loss', hpRange: [], hp: {}, seed: '0', halving: true, output: path.join(work, 'never') };

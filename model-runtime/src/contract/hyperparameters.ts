@@ -9,7 +9,9 @@
  * `HYPERPARAMETER_SPECS` is the single table of names, defaults and ranges: parsing, the
  * resolved values stored in model.json and the README's table all come from it.
  */
-import { ALGORITHMS, TASKS, isCnnAlgorithm, isTextAlgorithm, type Algorithm, type Task } from '../artifact/model-description.ts';
+import {
+  ALGORITHMS, CNN_ALGORITHMS, RECOMMENDER_ALGORITHMS, TABULAR_ALGORITHMS, TASKS, TEXT_ALGORITHMS, isCnnAlgorithm, isTextAlgorithm, type Algorithm, type Task,
+} from '../artifact/model-description.ts';
 import { parseDecimal } from '../numbers.ts';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
@@ -145,6 +147,11 @@ export class HyperparameterError extends Error {
 /** How to read one key: parse a string (already trimmed, unquoted) or throw with the allowed range. */
 interface Spec<K extends keyof Hyperparameters> {
   readonly field: K;
+  /**
+   * The algorithms the key configures. Given for another, it is refused naming these; model.json
+   * lists only the keys of its algorithm.
+   */
+  readonly appliesTo: readonly Algorithm[];
   /** What the README says the default is. */
   readonly defaultText: string;
   /** What the README and errors say is allowed. */
@@ -164,10 +171,14 @@ function spec<K extends keyof Hyperparameters>(s: Spec<K>): Spec<keyof Hyperpara
   return s as unknown as Spec<keyof Hyperparameters>;
 }
 
+const ALL: readonly Algorithm[] = ALGORITHMS;
+const except = (...left: readonly Algorithm[]): readonly Algorithm[] => ALGORITHMS.filter((a) => !left.includes(a));
+
 /** Order matters: a fallback may read only fields of keys listed before it. */
 export const HYPERPARAMETER_SPECS: SpecTable = {
   algorithm: spec({
     field: 'algorithm',
+    appliesTo: ALL,
     defaultText: 'mlp',
     allowed: ALGORITHMS.join(' | '),
     description: 'The model: a linear model for regression, a (softmax) logistic regression, or a multilayer perceptron for either (tables of numbers); a transformer text classifier, or a GPT-style language model (text); a CNN classifier of images or sounds (one folder per class); matrix factorization of explicit ratings (rating,user,item).',
@@ -176,6 +187,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   task: spec({
     field: 'task',
+    appliesTo: except('language-model', 'matrix-factorization'),
     defaultText: 'inferred from the labels',
     allowed: TASKS.join(' | '),
     description: 'What the label is. Unset: classification when a label is not a number, or when all labels are integers with at most 10 distinct values (binary when 2); otherwise regression. The choice is logged.',
@@ -185,6 +197,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   epochs: spec({
     field: 'epochs',
+    appliesTo: ALL,
     defaultText: '100 (tabular; 200 for an mlp classifier of <= 5000 rows, none for linear models solved by L-BFGS: see train/tabular-defaults.ts), 10 (text-classifier, image-classifier, audio-classifier), 1 (language-model), 20 (matrix-factorization)',
     allowed: 'integer 1 to 100000',
     description: 'Passes over the training data (fewer when early stopping or max_steps ends the run).',
@@ -193,6 +206,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   batch_size: spec({
     field: 'batchSize',
+    appliesTo: ALL,
     defaultText: '32 (min(200, rows) for an mlp classifier of <= 5000 rows); 12 (language-model); 256 (matrix-factorization)',
     allowed: 'integer 1 to 65536',
     description: 'Rows (language-model: sequences of context_length tokens) per optimizer step.',
@@ -201,6 +215,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   learning_rate: spec({
     field: 'learningRate',
+    appliesTo: ALL,
     defaultText: '0.01 (linear-regression, logistic-regression, matrix-factorization), 0.001 (the others)',
     allowed: 'number > 0 and <= 10',
     description: 'Peak step size of the optimizer.',
@@ -209,6 +224,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   optimizer: spec({
     field: 'optimizer',
+    appliesTo: ALL,
     defaultText: 'adam; adamw (text-classifier, language-model)',
     allowed: OPTIMIZERS.join(' | '),
     description: 'SGD with momentum, Adam, or AdamW (decoupled weight decay).',
@@ -217,6 +233,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   momentum: spec({
     field: 'momentum',
+    appliesTo: ALL,
     defaultText: '0.9',
     allowed: 'number >= 0 and < 1',
     description: 'sgd only: momentum of the velocity.',
@@ -225,6 +242,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   beta1: spec({
     field: 'beta1',
+    appliesTo: ALL,
     defaultText: '0.9',
     allowed: 'number >= 0 and < 1',
     description: 'adam/adamw: decay of the first-moment estimate.',
@@ -233,6 +251,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   beta2: spec({
     field: 'beta2',
+    appliesTo: ALL,
     defaultText: '0.999',
     allowed: 'number >= 0 and < 1',
     description: 'adam/adamw: decay of the second-moment estimate.',
@@ -241,6 +260,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   epsilon: spec({
     field: 'epsilon',
+    appliesTo: ALL,
     defaultText: '1e-8',
     allowed: 'number > 0 and < 1',
     description: 'adam/adamw: added to the denominator for numerical stability.',
@@ -249,6 +269,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   weight_decay: spec({
     field: 'weightDecay',
+    appliesTo: ALL,
     defaultText: '0.01 (adamw), 0 (sgd, adam); 0.1 (language-model with adamw, as nanoGPT)',
     allowed: 'number >= 0 and <= 1',
     description: 'adamw: decoupled weight decay; sgd/adam: L2 penalty added to the gradient.',
@@ -257,6 +278,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   grad_clip: spec({
     field: 'gradClip',
+    appliesTo: ALL,
     defaultText: '0 (off); 1 (text-classifier, language-model)',
     allowed: 'number >= 0 and <= 1000000',
     description: 'clips the gradients to this global L2 norm before each update (torch.nn.utils.clip_grad_norm_); 0 = no clipping.',
@@ -265,6 +287,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   lr_schedule: spec({
     field: 'lrSchedule',
+    appliesTo: ALL,
     defaultText: 'constant; cosine (text-classifier, language-model)',
     allowed: LR_SCHEDULES.join(' | '),
     description: 'constant, or cosine decay to 0 over all epochs x batches, or max_steps (after warm-up).',
@@ -273,6 +296,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   warmup_steps: spec({
     field: 'warmupSteps',
+    appliesTo: ALL,
     defaultText: '0; 100 (language-model)',
     allowed: 'integer 0 to 1000000000',
     description: 'Optimizer steps of linear warm-up from 0 to learning_rate.',
@@ -281,39 +305,44 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   hidden_sizes: spec({
     field: 'hiddenSizes',
+    appliesTo: ['mlp'],
     defaultText: '64,64 (100,100 for an mlp classifier of <= 5000 rows)',
     allowed: '1 to 16 comma-separated integers 1 to 65536',
-    description: 'mlp only: width of each hidden layer.',
+    description: 'Width of each hidden layer.',
     fallback: () => [64, 64],
     parse: integerList(1, 16, 1, 65_536),
     format: (value) => value.join(','),
   }),
   activation: spec({
     field: 'activation',
+    appliesTo: ['mlp'],
     defaultText: 'relu',
     allowed: ACTIVATIONS.join(' | '),
-    description: 'mlp only: non-linearity after each hidden layer.',
+    description: 'Non-linearity after each hidden layer.',
     fallback: () => 'relu',
     parse: oneOf(ACTIVATIONS),
   }),
   dropout: spec({
     field: 'dropout',
+    appliesTo: ['mlp', ...TEXT_ALGORITHMS],
     defaultText: '0',
     allowed: 'number >= 0 and < 1',
-    description: 'mlp, text-classifier, language-model: probability of zeroing an activation during training (the transformers: after attention, the MLP and the embeddings, as nanoGPT).',
+    description: 'Probability of zeroing an activation during training (the transformers: after attention, the MLP and the embeddings, as nanoGPT).',
     fallback: () => 0,
     parse: number({ min: 0, max: 1, maxExclusive: true }),
   }),
   early_stopping_patience: spec({
     field: 'earlyStoppingPatience',
+    appliesTo: except('language-model'),
     defaultText: '10',
     allowed: 'integer 0 to 100000 (0 = off)',
-    description: 'Stop after this many epochs without a lower validation loss; the model saved is the one of the best epoch.',
+    description: 'Stop after this many epochs without a lower validation loss; the model saved is the one of the best epoch. (An mlp classifier of <= 5000 rows, without this key, instead stops after 10 epochs without a 1e-4 lower training loss.)',
     fallback: () => 10,
     parse: integer(0, 100_000),
   }),
   cv_folds: spec({
     field: 'cvFolds',
+    appliesTo: TABULAR_ALGORITHMS,
     defaultText: '0 (off)',
     allowed: '0, or integer 2 to 100',
     description: 'k-fold cross-validation: trains k models, prints the mean and standard deviation of their validation metrics (cv_* lines), then trains the final model on all data for the folds\' mean best epoch count.',
@@ -325,6 +354,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   seed: spec({
     field: 'seed',
+    appliesTo: ALL,
     defaultText: '0',
     allowed: 'integer 0 to 4294967295',
     description: 'Seeds initial weights, dropout, shuffling, the validation split and the folds: the same seed and data give the same losses.',
@@ -333,6 +363,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   label_column: spec({
     field: 'labelColumn',
+    appliesTo: [...TABULAR_ALGORITHMS, 'text-classifier'],
     defaultText: 'first CSV column; JSON Lines key `label`; text-classifier: `label`',
     allowed: 'a CSV header name or JSON key; for CSV without a header, a 0-based column index',
     description: 'Which column holds the label; every other column is a feature (text-classifier: the text is text_column).',
@@ -342,6 +373,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   content_type: spec({
     field: 'contentType',
+    appliesTo: except(...CNN_ALGORITHMS),
     defaultText: "the channel's ContentType in inputdataconfig.json, else the file extension",
     allowed: `${Object.keys(CONTENT_TYPE_ALIASES).join(' | ')}; text models also text/plain | txt | text`,
     description: 'Format of the data files.',
@@ -351,6 +383,7 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   checkpoint_every_steps: spec({
     field: 'checkpointEverySteps',
+    appliesTo: ALL,
     defaultText: '0 (each epoch end and on SIGTERM only)',
     allowed: 'integer 0 to 1000000000',
     description: 'Also write a checkpoint to checkpoints/ every this many optimizer steps.',
@@ -359,171 +392,192 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   validation_fraction: spec({
     field: 'validationFraction',
+    appliesTo: ALL,
     defaultText: '0.1 without a validation channel',
     allowed: 'number >= 0 and <= 0.5 (0 = no validation)',
-    description: 'Share of training rows held out (chosen by seed) for validation and early stopping when there is no validation channel.',
+    description: 'Share of training rows held out (chosen by seed) for validation and early stopping when there is no validation channel; not combinable with a validation channel or cv_folds.',
     fallback: () => null,
     parse: number({ min: 0, max: 0.5 }),
     format: (value) => (value === null ? '' : String(value)),
   }),
   n_layer: spec({
     field: 'nLayer',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: '2 (text-classifier), 4 (language-model)',
     allowed: 'integer 1 to 96',
-    description: 'text models: transformer blocks (pre-norm multi-head self-attention and a GELU MLP of 4 x n_embd).',
+    description: 'Transformer blocks (pre-norm multi-head self-attention and a GELU MLP of 4 x n_embd).',
     fallback: (p) => (p.algorithm === 'language-model' ? 4 : 2),
     parse: integer(1, 96),
   }),
   n_head: spec({
     field: 'nHead',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: '4',
     allowed: 'integer 1 to 128, dividing n_embd',
-    description: 'text models: attention heads per block.',
+    description: 'Attention heads per block.',
     fallback: () => 4,
     parse: integer(1, 128),
   }),
   n_embd: spec({
     field: 'nEmbd',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: '128',
     allowed: 'integer 1 to 16384, a multiple of n_head',
-    description: 'text models: width of the token and position embeddings and of each block.',
+    description: 'Width of the token and position embeddings and of each block.',
     fallback: () => 128,
     parse: integer(1, 16_384),
   }),
   context_length: spec({
     field: 'contextLength',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: '128 (text-classifier), 64 (language-model)',
     allowed: 'integer 1 to 8192',
-    description: 'text models: most tokens read at once. text-classifier: longer texts are truncated, shorter ones padded (masked); language-model: the block size.',
+    description: 'Most tokens read at once. text-classifier: longer texts are truncated, shorter ones padded (masked); language-model: the block size.',
     fallback: (p) => (p.algorithm === 'language-model' ? 64 : 128),
     parse: integer(1, 8192),
   }),
   tokenizer: spec({
     field: 'tokenizer',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: 'bpe',
     allowed: TOKENIZERS.join(' | '),
-    description: 'text models: byte-level BPE learned from the training text to vocab_size tokens, or one token per character seen in it. Saved as tokenizer.json.',
+    description: 'Byte-level BPE learned from the training text to vocab_size tokens, or one token per character seen in it. Saved as tokenizer.json.',
     fallback: () => 'bpe',
     parse: oneOf(TOKENIZERS),
   }),
   vocab_size: spec({
     field: 'vocabSize',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: '1024',
     allowed: 'integer 258 to 1048576 (the 256 bytes and special tokens at least)',
-    description: 'text models with tokenizer=bpe: most tokens the learned vocabulary holds (fewer when the text has no more pairs seen twice).',
+    description: 'With tokenizer=bpe: most tokens the learned vocabulary holds (fewer when the text has no more pairs seen twice).',
     fallback: () => 1024,
     parse: integer(258, 1 << 20),
   }),
   bias: spec({
     field: 'bias',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: 'true',
     allowed: BOOLEANS.join(' | '),
-    description: 'text models: biases in the Linear layers and LayerNorms (nanoGPT\'s bias; false is a little better and faster).',
+    description: 'Biases in the Linear layers and LayerNorms (nanoGPT\'s bias; false is a little better and faster).',
     fallback: () => true,
     parse: boolean,
   }),
   max_steps: spec({
     field: 'maxSteps',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: '0 (train for epochs); 2000 (language-model)',
     allowed: 'integer 0 to 1000000000',
-    description: 'text models: stop after this many optimizer steps (text-classifier: or after epochs, whichever comes first).',
+    description: 'Stop after this many optimizer steps (text-classifier: or after epochs, whichever comes first).',
     fallback: (p) => (p.algorithm === 'language-model' ? 2000 : 0),
     parse: integer(0, 1e9),
   }),
   eval_interval: spec({
     field: 'evalInterval',
+    appliesTo: ['language-model'],
     defaultText: '250',
     allowed: 'integer 1 to 1000000000',
-    description: 'language-model: evaluate on the validation text, and print metric lines, every this many steps (and at the last).',
+    description: 'Evaluate on the validation text, and print metric lines, every this many steps (and at the last).',
     fallback: () => 250,
     parse: integer(1, 1e9),
   }),
   eval_steps: spec({
     field: 'evalSteps',
+    appliesTo: ['language-model'],
     defaultText: '20',
     allowed: 'integer 1 to 1000000',
-    description: 'language-model: batches of validation text per evaluation.',
+    description: 'Batches of validation text per evaluation.',
     fallback: () => 20,
     parse: integer(1, 1e6),
   }),
   text_column: spec({
     field: 'textColumn',
+    appliesTo: TEXT_ALGORITHMS,
     defaultText: 'text',
     allowed: 'a JSON Lines key or CSV header name',
-    description: 'text models: which JSON Lines key (or CSV column, named in the header) holds the text.',
+    description: 'Which JSON Lines key (or CSV column, named in the header) holds the text.',
     fallback: () => 'text',
     parse: (text) => (text === '' ? undefined : text),
   }),
   embedding_dim: spec({
     field: 'embeddingDim',
+    appliesTo: RECOMMENDER_ALGORITHMS,
     defaultText: '32',
     allowed: 'integer 1 to 1024',
-    description: 'matrix-factorization: width of each user\'s and item\'s factor vector.',
+    description: 'Width of each user\'s and item\'s factor vector.',
     fallback: () => 32,
     parse: integer(1, 1024),
   }),
   regularization: spec({
     field: 'regularization',
+    appliesTo: RECOMMENDER_ALGORITHMS,
     defaultText: '0.02',
     allowed: 'number >= 0 and <= 10',
-    description: 'matrix-factorization: L2 penalty on the user and item biases and factors each rating touches.',
+    description: 'L2 penalty on the user and item biases and factors each rating touches.',
     fallback: () => 0.02,
     parse: number({ min: 0, max: 10 }),
   }),
   conv_widths: spec({
     field: 'convWidths',
+    appliesTo: CNN_ALGORITHMS,
     defaultText: '32,64',
     allowed: '1 to 8 comma-separated integers 1 to 1024',
-    description: 'image-classifier, audio-classifier: output channels of each conv block (3 x 3 convolutions with ReLU, then 2 x 2 max pooling); one entry per block.',
+    description: 'Output channels of each conv block (3 x 3 convolutions with ReLU, then 2 x 2 max pooling); one entry per block.',
     fallback: () => [32, 64],
     parse: integerList(1, 8, 1, 1024),
     format: (value) => value.join(','),
   }),
   convs_per_block: spec({
     field: 'convsPerBlock',
+    appliesTo: CNN_ALGORITHMS,
     defaultText: '1',
     allowed: 'integer 1 to 8',
-    description: 'image-classifier, audio-classifier: convolutions in each block before its pooling.',
+    description: 'Convolutions in each block before its pooling.',
     fallback: () => 1,
     parse: integer(1, 8),
   }),
   dense_units: spec({
     field: 'denseUnits',
+    appliesTo: CNN_ALGORITHMS,
     defaultText: '128',
     allowed: 'integer 0 to 65536 (0 = no hidden layer)',
-    description: 'image-classifier, audio-classifier: units of the hidden layer (ReLU) between the conv blocks and the classes.',
+    description: 'Units of the hidden layer (ReLU) between the conv blocks and the classes.',
     fallback: () => 128,
     parse: integer(0, 65_536),
   }),
   batch_norm: spec({
     field: 'batchNorm',
+    appliesTo: CNN_ALGORITHMS,
     defaultText: 'false',
     allowed: BOOLEANS.join(' | '),
-    description: 'image-classifier, audio-classifier: batch normalisation (torch\'s BatchNorm2d) between each convolution and its ReLU, the convolution then without bias: trained on each batch\'s statistics, evaluated and served with the running ones (saved in model.onnx and in checkpoints).',
+    description: 'Batch normalisation (torch\'s BatchNorm2d) between each convolution and its ReLU, the convolution then without bias: trained on each batch\'s statistics, evaluated and served with the running ones (saved in model.onnx and in checkpoints).',
     fallback: () => false,
     parse: boolean,
   }),
   batch_norm_momentum: spec({
     field: 'batchNormMomentum',
+    appliesTo: CNN_ALGORITHMS,
     defaultText: '0.1',
     allowed: 'number > 0 and <= 1',
-    description: 'image-classifier, audio-classifier with batch_norm=true: weight of each batch\'s mean and (unbiased) variance in the running statistics, as torch\'s momentum: running = (1 - m) running + m batch.',
+    description: 'With batch_norm=true: weight of each batch\'s mean and (unbiased) variance in the running statistics, as torch\'s momentum: running = (1 - m) running + m batch.',
     fallback: () => 0.1,
     parse: number({ min: 0, minExclusive: true, max: 1 }),
   }),
   top_k: spec({
     field: 'topK',
+    appliesTo: CNN_ALGORITHMS,
     defaultText: '5 (at most the number of classes)',
     allowed: 'integer 1 to 1000',
-    description: 'image-classifier, audio-classifier: classes each answer lists, most probable first, as {"label", "score"}.',
+    description: 'Classes each answer lists, most probable first, as {"label", "score"}.',
     fallback: () => 5,
     parse: integer(1, 1000),
   }),
   image_size: spec({
     field: 'imageSize',
+    appliesTo: ['image-classifier'],
     defaultText: '32',
     allowed: 'integer 4 to 1024 (square), or height,width',
-    description: 'image-classifier: every image is resized to this many pixels (training and serving alike).',
+    description: 'Every image is resized to this many pixels (training and serving alike).',
     fallback: () => [32, 32],
     parse: (text) => {
       const values = integerList(1, 2, 4, 1024)(text);
@@ -533,98 +587,95 @@ export const HYPERPARAMETER_SPECS: SpecTable = {
   }),
   image_channels: spec({
     field: 'imageChannels',
+    appliesTo: ['image-classifier'],
     defaultText: '3',
     allowed: '1 (grayscale) | 3 (RGB)',
-    description: 'image-classifier: colour channels the model reads. Training images are converted; a served image must have this many (alpha is dropped).',
+    description: 'Colour channels the model reads. Training images are converted; a served image must have this many (alpha is dropped).',
     fallback: () => 3,
     parse: (text) => (text === '1' ? 1 : text === '3' ? 3 : undefined),
   }),
   augment_flip: spec({
     field: 'augmentFlip',
+    appliesTo: ['image-classifier'],
     defaultText: 'false',
     allowed: BOOLEANS.join(' | '),
-    description: 'image-classifier: mirror each training image left-right with probability 1/2 (seeded per epoch and image).',
+    description: 'Mirror each training image left-right with probability 1/2 (seeded per epoch and image).',
     fallback: () => false,
     parse: boolean,
   }),
   augment_crop: spec({
     field: 'augmentCrop',
+    appliesTo: ['image-classifier'],
     defaultText: '0 (off)',
     allowed: 'integer 0 to 256',
-    description: 'image-classifier: random crops: shift each training image by up to this many pixels each way, edges repeated (seeded per epoch and image).',
+    description: 'Random crops: shift each training image by up to this many pixels each way, edges repeated (seeded per epoch and image).',
     fallback: () => 0,
     parse: integer(0, 256),
   }),
   sample_rate: spec({
     field: 'sampleRate',
+    appliesTo: ['audio-classifier'],
     defaultText: '16000',
     allowed: 'integer 1000 to 192000',
-    description: 'audio-classifier: WAV files and request bodies are mixed down to mono and resampled to this rate.',
+    description: 'WAV files and request bodies are mixed down to mono and resampled to this rate.',
     fallback: () => 16_000,
     parse: integer(1000, 192_000),
   }),
   clip_seconds: spec({
     field: 'clipSeconds',
+    appliesTo: ['audio-classifier'],
     defaultText: '1',
     allowed: 'number > 0 and <= 60',
-    description: 'audio-classifier: clip length: longer recordings are cut, shorter ones padded with silence.',
+    description: 'Clip length: longer recordings are cut, shorter ones padded with silence.',
     fallback: () => 1,
     parse: number({ min: 0, minExclusive: true, max: 60 }),
   }),
   n_fft: spec({
     field: 'nFft',
+    appliesTo: ['audio-classifier'],
     defaultText: '400 (25 ms at 16 kHz)',
     allowed: 'integer 16 to 8192',
-    description: 'audio-classifier: samples per spectrogram frame (Hann window).',
+    description: 'Samples per spectrogram frame (Hann window).',
     fallback: () => 400,
     parse: integer(16, 8192),
   }),
   hop_length: spec({
     field: 'hopLength',
+    appliesTo: ['audio-classifier'],
     defaultText: '160 (10 ms at 16 kHz)',
     allowed: 'integer 1 to 8192',
-    description: 'audio-classifier: samples between spectrogram frames.',
+    description: 'Samples between spectrogram frames.',
     fallback: () => 160,
     parse: integer(1, 8192),
   }),
   n_mels: spec({
     field: 'nMels',
+    appliesTo: ['audio-classifier'],
     defaultText: '40',
     allowed: 'integer 4 to 256',
-    description: 'audio-classifier: mel bands of the log-mel spectrogram.',
+    description: 'Mel bands of the log-mel spectrogram.',
     fallback: () => 40,
     parse: integer(4, 256),
   }),
   augment_noise: spec({
     field: 'augmentNoise',
+    appliesTo: ['audio-classifier'],
     defaultText: '0 (off)',
     allowed: 'number >= 0 and <= 1',
-    description: 'audio-classifier: standard deviation of Gaussian noise added to each training clip (full scale = 1), seeded per epoch and clip.',
+    description: 'Standard deviation of Gaussian noise added to each training clip (full scale = 1), seeded per epoch and clip.',
     fallback: () => 0,
     parse: number({ min: 0, max: 1 }),
   }),
   augment_shift: spec({
     field: 'augmentShift',
+    appliesTo: ['audio-classifier'],
     defaultText: '0 (off)',
     allowed: 'number >= 0 and <= 60',
-    description: 'audio-classifier: shift each training clip in time by up to this many seconds either way (silence fills in), seeded per epoch and clip.',
+    description: 'Shift each training clip in time by up to this many seconds either way (silence fills in), seeded per epoch and clip.',
     fallback: () => 0,
     parse: number({ min: 0, max: 60 }),
   }),
 };
-
-/** Keys of the CNN classifiers, and those of one of them only. */
-const CNN_ONLY_KEYS = ['conv_widths', 'convs_per_block', 'dense_units', 'batch_norm', 'batch_norm_momentum', 'top_k'];
-const IMAGE_ONLY_KEYS = ['image_size', 'image_channels', 'augment_flip', 'augment_crop'];
-const AUDIO_ONLY_KEYS = ['sample_rate', 'clip_seconds', 'n_fft', 'hop_length', 'n_mels', 'augment_noise', 'augment_shift'];
-
-/** Keys that configure matrix factorization only. */
-const RECOMMENDER_ONLY_KEYS = ['embedding_dim', 'regularization'];
-
-/** Keys that configure a text model only, refused for the tabular algorithms. */
-const TEXT_ONLY_KEYS = ['n_layer', 'n_head', 'n_embd', 'context_length', 'tokenizer', 'vocab_size', 'bias', 'max_steps', 'eval_interval', 'eval_steps', 'text_column'];
-/** Keys that configure a tabular model only, refused for the text algorithms. */
-const TABULAR_ONLY_KEYS = ['hidden_sizes', 'activation', 'cv_folds'];
 
 function isText(p: Partial<Hyperparameters>): boolean {
   return p.algorithm !== undefined && isTextAlgorithm(p.algorithm);
@@ -691,6 +742,12 @@ export function parseHyperparameters(raw: unknown): Hyperparameters {
 
 /** Rules between keys, checked once every key is parsed. */
 function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
+  for (const name of given.keys()) {
+    const owners = HYPERPARAMETER_SPECS[name]!.appliesTo;
+    if (!owners.includes(hp.algorithm)) {
+      throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=${hp.algorithm}${WHAT_IT_READS[hp.algorithm] ?? ''}; it applies to ${only(describeAlgorithms(owners))}`);
+    }
+  }
   if (hp.algorithm === 'linear-regression' && hp.task !== null && hp.task !== 'regression') {
     throw new HyperparameterError(
       `algorithm=linear-regression fits task=regression only, but task=${hp.task}; use logistic-regression or mlp for classification`,
@@ -705,16 +762,6 @@ function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, strin
     checkCnnCombinations(hp, given);
     return;
   }
-  refuseKeys(given, [...CNN_ONLY_KEYS, ...IMAGE_ONLY_KEYS, ...AUDIO_ONLY_KEYS], 'the CNN classifiers (algorithm=image-classifier or audio-classifier)', hp.algorithm);
-  if (hp.algorithm !== 'matrix-factorization') {
-    refuseKeys(given, RECOMMENDER_ONLY_KEYS, 'algorithm=matrix-factorization', hp.algorithm);
-  } else {
-    for (const name of [...TEXT_ONLY_KEYS, ...TABULAR_ONLY_KEYS, 'task', 'label_column', 'dropout']) {
-      if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=matrix-factorization (its rows are rating,user,item)`);
-    }
-    if (hp.contentType === 'text/plain') throw new HyperparameterError('algorithm=matrix-factorization reads text/csv or application/jsonlines ratings, not plain text');
-    return;
-  }
   if (isTextAlgorithm(hp.algorithm)) {
     checkTextCombinations(hp, given);
     return;
@@ -722,45 +769,46 @@ function checkCombinations(hp: Hyperparameters, given: ReadonlyMap<string, strin
   if (hp.contentType === 'text/plain') {
     throw new HyperparameterError(`content_type=${given.get('content_type')} (plain text) is read by the text models only; algorithm=${hp.algorithm} reads text/csv or application/jsonlines`);
   }
-  for (const name of TEXT_ONLY_KEYS) {
-    if (given.has(name)) {
-      throw new HyperparameterError(`hyperparameter ${name} applies to the text models (algorithm=text-classifier or language-model) only, but algorithm=${hp.algorithm}`);
-    }
-  }
-  if (hp.algorithm !== 'mlp') {
-    for (const name of ['hidden_sizes', 'activation', 'dropout']) {
-      if (given.has(name)) {
-        throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=mlp only, but algorithm=${hp.algorithm}`);
-      }
-    }
-  }
 }
 
-function refuseKeys(given: ReadonlyMap<string, string>, keys: readonly string[], owners: string, algorithm: string): void {
-  for (const name of keys) {
-    if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} applies to ${owners} only, but algorithm=${algorithm}`);
-  }
+const only = (owners: string): string => (owners.startsWith('every') ? owners : `${owners} only`);
+
+/** Why a family takes no keys of the others: what its training data is. */
+const WHAT_IT_READS: Partial<Record<Algorithm, string>> = {
+  'matrix-factorization': ' (its rows are rating,user,item)',
+  'language-model': ' (it predicts the next token of the text)',
+  'image-classifier': ', which reads one folder per class (or a manifest of "source-ref" and "class")',
+  'audio-classifier': ', which reads one folder per class (or a manifest of "source-ref" and "class")',
+};
+
+/** "the tabular models (linear-regression, logistic-regression, mlp)", "algorithm=mlp", ... */
+export function describeAlgorithms(algorithms: readonly Algorithm[]): string {
+  const families: [string, readonly Algorithm[]][] = [
+    ['every algorithm', ALGORITHMS],
+    ['the tabular models', TABULAR_ALGORITHMS],
+    ['the text models', TEXT_ALGORITHMS],
+    ['the CNN classifiers', CNN_ALGORITHMS],
+  ];
+  const same = (a: readonly Algorithm[], b: readonly Algorithm[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+  const family = families.find(([, members]) => same(members, algorithms));
+  if (family !== undefined) return family[1] === ALGORITHMS ? family[0] : `${family[0]} (${algorithms.join(', ')})`;
+  const left = ALGORITHMS.filter((a) => !algorithms.includes(a));
+  if (left.length <= 2) return `every algorithm but ${left.join(' and ')}`;
+  return `algorithm=${algorithms.join(', ')}`;
 }
 
-/** The CNN classifiers read one folder per class: no table keys, no text keys, the other family's keys refused. */
+/** The CNN classifiers: the image and audio keys' own rules. */
 function checkCnnCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
-  for (const name of [...TABULAR_ONLY_KEYS, ...TEXT_ONLY_KEYS, ...RECOMMENDER_ONLY_KEYS, 'dropout', 'label_column', 'content_type']) {
-    if (given.has(name)) {
-      throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=${hp.algorithm}, which reads one folder per class (or a manifest of "source-ref" and "class")`);
-    }
-  }
   if (hp.task === 'regression') throw new HyperparameterError(`algorithm=${hp.algorithm} fits task=binary or multiclass, but task=regression`);
   if (given.has('batch_norm_momentum') && !hp.batchNorm) {
     throw new HyperparameterError('hyperparameter batch_norm_momentum applies with batch_norm=true only; set batch_norm=true or leave the momentum out');
   }
   if (hp.algorithm === 'image-classifier') {
-    refuseKeys(given, AUDIO_ONLY_KEYS, 'algorithm=audio-classifier', hp.algorithm);
     if (hp.augmentCrop >= Math.min(...hp.imageSize)) {
       throw new HyperparameterError(`augment_crop=${hp.augmentCrop} must be smaller than image_size (${hp.imageSize.join('x')}); a few pixels (e.g. ${Math.max(1, Math.floor(Math.min(...hp.imageSize) / 8))}) is usual`);
     }
     return;
   }
-  refuseKeys(given, IMAGE_ONLY_KEYS, 'algorithm=image-classifier', hp.algorithm);
   const samples = Math.round(hp.sampleRate * hp.clipSeconds);
   if (samples < hp.nFft) {
     throw new HyperparameterError(`clip_seconds=${hp.clipSeconds} at sample_rate=${hp.sampleRate} gives ${samples} samples, fewer than one spectrogram frame (n_fft=${hp.nFft}); lengthen the clip or lower n_fft`);
@@ -769,37 +817,22 @@ function checkCnnCombinations(hp: Hyperparameters, given: ReadonlyMap<string, st
 }
 
 function checkTextCombinations(hp: Hyperparameters, given: ReadonlyMap<string, string>): void {
-  for (const name of TABULAR_ONLY_KEYS) {
-    if (given.has(name)) {
-      throw new HyperparameterError(`hyperparameter ${name} applies to the tabular models (linear-regression, logistic-regression, mlp) only, but algorithm=${hp.algorithm}`);
-    }
-  }
   if (hp.nEmbd % hp.nHead !== 0) {
     throw new HyperparameterError(`n_embd=${hp.nEmbd} must be a multiple of n_head=${hp.nHead} (each head gets n_embd / n_head dimensions); e.g. n_embd=${Math.max(1, Math.round(hp.nEmbd / hp.nHead)) * hp.nHead}`);
   }
   if (given.has('vocab_size') && hp.tokenizer === 'char') {
     throw new HyperparameterError('hyperparameter vocab_size applies to tokenizer=bpe only; tokenizer=char takes one token per character of the training text');
   }
-  if (hp.algorithm === 'language-model') {
-    for (const name of ['task', 'label_column', 'early_stopping_patience']) {
-      if (given.has(name)) throw new HyperparameterError(`hyperparameter ${name} does not apply to algorithm=language-model (it predicts the next token of the text)`);
-    }
-    return;
-  }
-  if (hp.task === 'regression') {
+  if (hp.algorithm === 'text-classifier' && hp.task === 'regression') {
     throw new HyperparameterError('algorithm=text-classifier fits task=binary or multiclass, but task=regression');
-  }
-  for (const name of ['eval_interval', 'eval_steps']) {
-    if (given.has(name)) {
-      throw new HyperparameterError(`hyperparameter ${name} applies to algorithm=language-model only; the text classifier evaluates on the whole validation set at the end of each epoch (and at max_steps)`);
-    }
   }
 }
 
-/** Every hyperparameter as resolved for the run, as strings, for model.json. */
+/** The hyperparameters of the run's algorithm as resolved, as strings, for model.json (the other families' keys left out). */
 export function formatHyperparameters(hp: Hyperparameters): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, s] of Object.entries(HYPERPARAMETER_SPECS)) {
+    if (!s.appliesTo.includes(hp.algorithm)) continue;
     const value = hp[s.field];
     out[name] = s.format ? s.format(value) : String(value);
   }

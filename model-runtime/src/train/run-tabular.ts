@@ -27,7 +27,7 @@ import { createTrainableModel } from '../models/index.ts';
 import { CheckpointError, clearCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint, type EpochMetrics, type FoldResult } from './checkpoint.ts';
 import { modelConfig, optimizerConfig, totalSteps, type TabularHyperparameters } from './configs.ts';
 import { evaluate, fit, type FitDone } from './fit.ts';
-import { chooseTabularPlan, type TabularPlan } from './tabular-defaults.ts';
+import { MINI_BATCH_KEYS, chooseTabularPlan, type TabularPlan } from './tabular-defaults.ts';
 import type { TrainingEvent, TrainingResult } from './training-events.ts';
 import { runtimeVersions, type TrainingJob } from './training-job.ts';
 import { sha256Hex } from '../artifact/digest.ts';
@@ -51,7 +51,9 @@ export async function runTabularTraining(job: TrainingJob, algorithm: TabularAlg
   // The mini-batch settings the rule chose are what model.json records.
   const hp: TabularHyperparameters =
     plan.solver === 'minibatch' ? { ...given, epochs: plan.epochs, batchSize: plan.batchSize, hiddenSizes: plan.hiddenSizes, earlyStoppingPatience: plan.patience } : given;
-  const resolved = formatHyperparameters({ ...hp, task: data.task.task });
+  const formatted = formatHyperparameters({ ...hp, task: data.task.task });
+  // L-BFGS reads no optimizer, batch or epoch key: model.json does not claim they shaped the model.
+  const resolved = plan.solver === 'lbfgs' ? Object.fromEntries(Object.entries(formatted).filter(([name]) => !MINI_BATCH_KEYS.includes(name))) : formatted;
   const fingerprint = sha256Hex(
     new TextEncoder().encode(JSON.stringify({ resolved, plan, schema: data.schema, rows: data.rows, rowsPerPartition: data.scan.rowsPerPartition })),
   );

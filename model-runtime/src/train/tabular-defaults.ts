@@ -31,8 +31,8 @@ export const SMALL_DATA_ROWS = 5000;
 /** Training rows up to which linear models are solved full-batch. */
 export const FULL_BATCH_ROWS = 100_000;
 
-/** Keys that ask for mini-batch training of a linear model. */
-const MINI_BATCH_KEYS = [
+/** Keys that ask for mini-batch training of a linear model (and that an L-BFGS run's model.json leaves out: nothing used them). */
+export const MINI_BATCH_KEYS: readonly string[] = [
   'optimizer', 'learning_rate', 'batch_size', 'epochs', 'momentum', 'beta1', 'beta2', 'epsilon', 'weight_decay',
   'grad_clip', 'lr_schedule', 'warmup_steps', 'early_stopping_patience', 'checkpoint_every_steps',
 ];

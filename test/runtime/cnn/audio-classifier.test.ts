@@ -89,7 +89,7 @@ describe('audio-classifier', () => {
 
   it('refuses hyperparameters of the other family and a clip shorter than a frame', async () => {
     const tree = await makeTree({ algorithm: 'audio-classifier', image_size: '32' }, {});
-    await expect(runTraining(tree, { onEvent: () => undefined })).rejects.toThrow(/image_size applies to algorithm=image-classifier only/);
+    await expect(runTraining(tree, { onEvent: () => undefined })).rejects.toThrow('hyperparameter image_size does not apply to algorithm=audio-classifier, which reads one folder per class (or a manifest of "source-ref" and "class"); it applies to algorithm=image-classifier only');
     await rm(tree.root, { recursive: true, force: true });
     const short = await makeTree({ algorithm: 'audio-classifier', clip_seconds: '0.01' }, {});
     await expect(runTraining(short, { onEvent: () => undefined })).rejects.toThrow(/gives 160 samples, fewer than one spectrogram frame \(n_fft=400\)/);

@@ -25,7 +25,11 @@ describe('parseHyperparameters', () => {
       seed: 0,
       validationFraction: null,
     });
-    expect(Object.keys(formatHyperparameters(hp))).toEqual(Object.keys(HYPERPARAMETER_SPECS));
+    // model.json lists the keys of its algorithm only: an mlp's, no text, CNN or recommender keys.
+    const mlpKeys = Object.entries(HYPERPARAMETER_SPECS).filter(([, s]) => s.appliesTo.includes('mlp')).map(([name]) => name);
+    expect(Object.keys(formatHyperparameters(hp))).toEqual(mlpKeys);
+    expect(mlpKeys).toEqual(expect.arrayContaining(['algorithm', 'epochs', 'hidden_sizes', 'cv_folds', 'label_column']));
+    for (const other of ['n_layer', 'conv_widths', 'embedding_dim', 'eval_steps', 'image_size']) expect(mlpKeys).not.toContain(other);
   });
 
   it('reads SageMaker strings into typed values, with defaults that follow the algorithm and optimizer', () => {
@@ -79,7 +83,7 @@ describe('parseHyperparameters', () => {
     );
     expect(() => parseHyperparameters({ algorithm: 'logistic-regression', task: 'regression' })).toThrow(/fits task=binary or multiclass/);
     expect(() => parseHyperparameters({ algorithm: 'linear-regression', hidden_sizes: '8' })).toThrow(
-      /hidden_sizes applies to algorithm=mlp only/,
+      'hyperparameter hidden_sizes does not apply to algorithm=linear-regression; it applies to algorithm=mlp only',
     );
   });
 
@@ -93,7 +97,7 @@ describe('parseHyperparameters', () => {
     }
     expect(() => parseHyperparameters({ algorithm: 'image-classifier', batch_norm: 'yes' })).toThrow(/batch_norm="yes" is not allowed; expected true \| false/);
     expect(() => parseHyperparameters({ algorithm: 'image-classifier', batch_norm_momentum: '0.05' })).toThrow(/batch_norm_momentum applies with batch_norm=true only/);
-    expect(() => parseHyperparameters({ algorithm: 'mlp', batch_norm: 'true' })).toThrow(/batch_norm applies to the CNN classifiers \(algorithm=image-classifier or audio-classifier\) only, but algorithm=mlp/);
+    expect(() => parseHyperparameters({ algorithm: 'mlp', batch_norm: 'true' })).toThrow('hyperparameter batch_norm does not apply to algorithm=mlp; it applies to the CNN classifiers (image-classifier, audio-classifier) only');
   });
 
   it('rejects a value that is not a string or number', () => {

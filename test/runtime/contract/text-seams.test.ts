@@ -38,12 +38,13 @@ describe('text hyperparameters', () => {
   });
 
   it('refuse keys of the other family, heads that do not divide the width, and settings that do not apply', () => {
-    expect(() => parseHyperparameters({ algorithm: 'mlp', n_layer: '2' })).toThrow(/n_layer applies to the text models .* only, but algorithm=mlp/);
-    expect(() => parseHyperparameters({ algorithm: 'text-classifier', hidden_sizes: '8' })).toThrow(/hidden_sizes applies to the tabular models .* only, but algorithm=text-classifier/);
+    expect(() => parseHyperparameters({ algorithm: 'mlp', n_layer: '2' })).toThrow('hyperparameter n_layer does not apply to algorithm=mlp; it applies to the text models (text-classifier, language-model) only');
+    expect(() => parseHyperparameters({ algorithm: 'text-classifier', hidden_sizes: '8' })).toThrow('hyperparameter hidden_sizes does not apply to algorithm=text-classifier; it applies to algorithm=mlp only');
     expect(() => parseHyperparameters({ algorithm: 'text-classifier', n_embd: '30', n_head: '4' })).toThrow(/n_embd=30 must be a multiple of n_head=4 .*e\.g\. n_embd=32/);
     expect(() => parseHyperparameters({ algorithm: 'text-classifier', tokenizer: 'char', vocab_size: '500' })).toThrow(/vocab_size applies to tokenizer=bpe only/);
     expect(() => parseHyperparameters({ algorithm: 'text-classifier', task: 'regression' })).toThrow(/fits task=binary or multiclass/);
-    expect(() => parseHyperparameters({ algorithm: 'language-model', label_column: 'y' })).toThrow(/label_column does not apply to algorithm=language-model/);
+    expect(() => parseHyperparameters({ algorithm: 'language-model', label_column: 'y' })).toThrow('hyperparameter label_column does not apply to algorithm=language-model (it predicts the next token of the text); it applies to algorithm=linear-regression, logistic-regression, mlp, text-classifier only');
+    expect(() => parseHyperparameters({ algorithm: 'text-classifier', eval_steps: '5' })).toThrow('hyperparameter eval_steps does not apply to algorithm=text-classifier; it applies to algorithm=language-model only');
     expect(() => parseHyperparameters({ algorithm: 'mlp', content_type: 'text/plain' })).toThrow(/plain text\) is read by the text models only/);
     expect(() => parseHyperparameters({ algorithm: 'text-classifier', bias: 'yes' })).toThrow(/bias="yes" is not allowed; expected true \| false/);
   });

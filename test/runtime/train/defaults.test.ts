@@ -106,6 +106,9 @@ describe('tabular defaults (only algorithm set)', () => {
     expect(last).toMatch(/validation_loss=\S+; validation_accuracy=\S+;/);
     expect(result.description.metrics.validation_accuracy).toBeGreaterThan(0.6);
     expect(result.description.metrics.train_accuracy).toBeGreaterThan(0.7);
+    // model.json claims no optimizer, batch or epoch setting: L-BFGS used none.
+    expect(result.description.hyperparameters).toMatchObject({ algorithm: 'logistic-regression', seed: '0' });
+    for (const unused of ['learning_rate', 'batch_size', 'epochs', 'optimizer', 'early_stopping_patience', 'hidden_sizes']) expect(result.description.hyperparameters).not.toHaveProperty(unused);
     await rm(paths.root, { recursive: true, force: true });
   });
 
