@@ -2,14 +2,15 @@
  * Continuous batching in the served language model, over real HTTP on loopback: concurrent
  * requests (streamed and not, prompts of different lengths, joining at different times) get
  * the answers they get one at a time, greedy and seeded alike, in far fewer decoder runs; a
- * client that disconnects mid-batch takes out only its own row; past the batch and its queue a
- * request is answered 429 with Retry-After and a message naming the bound; bad settings are
- * refused by variable name.
+ * client that disconnects mid-batch takes out only its own row; a request's prompts of
+ * different lengths are prefilled together; past the batch and its queue a request is answered
+ * 429 with Retry-After (whole seconds from 1 to 60, estimated from the batch) and a message
+ * naming the bound; bad settings are refused by variable name.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimePaths } from '../../model-runtime/src/contract/paths.ts';
-import { batchLimitsFromEnv, BatchingSettingError, DEFAULT_BATCH_LIMITS } from '../../model-runtime/src/serve/generation-batching.ts';
+import { batchLimitsFromEnv, BatchingSettingError, DEFAULT_BATCH_LIMITS, retryAfterSeconds } from '../../model-runtime/src/serve/generation-batching.ts';
 import type { ServedModel } from '../../model-runtime/src/serve/served-model.ts';
 import type { TextGenerationModel } from '../../model-runtime/src/serve/text-generation-model.ts';
 import { trainTinyLanguageModel } from './fixtures/language-model.ts';
@@ -124,6 +125,20 @@ describe('continuous batching over /invocations', () => {
     expect(batched).toBeLessThan(sequential / 2);
   });
 
+  it("a request's prompts of different lengths are prefilled together, each answered as alone", async () => {
+    const parameters = { max_new_tokens: 6, do_sample: true, temperature: 2, top_k: 8, seed: 3 };
+    const alone: string[] = [];
+    for (const prompt of PROMPTS) alone.push(await generatedText(server.url, prompt, parameters));
+    const start = runs(server);
+    const answer = await invoke(server.url, JSON.stringify({ inputs: PROMPTS, parameters }));
+    const batchedRuns = runs(server) - start;
+    expect(answer.status).toBe(200);
+    expect((answer.json() as [{ generated_text: string }][]).map(([a]) => a.generated_text)).toEqual(alone);
+    // Two prefill runs (the one-character prompts, then the rest: 4 to 10), then at most five steps;
+    // one prompt at a time would be eight prefills.
+    expect(batchedRuns).toBeLessThanOrEqual(2 + 5);
+  });
+
   it('a client that disconnects mid-batch takes out only its own row', async () => {
     const parameters = { max_new_tokens: 30, do_sample: true, temperature: 2, top_k: 8, seed: 5 };
     const alone = [await generatedText(server.url, 'hello', parameters), await generatedText(server.url, 'world', parameters)];
@@ -158,9 +173,14 @@ describe('the bounds', () => {
 
     const refused = await fetch(`${small.url}/invocations`, { method: 'POST', body: JSON.stringify({ inputs: 'hello', parameters: { max_new_tokens: 5 } }), headers: { 'content-type': 'application/json' } });
     expect(refused.status).toBe(429);
-    expect(refused.headers.get('retry-after')).toBe('1');
+    // The running row has about 100 000 tokens left: whole seconds, capped at a minute.
+    const retryAfter = refused.headers.get('retry-after')!;
+    expect(retryAfter).toMatch(/^\d+$/);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(60);
     const body = (await refused.json()) as { type: string; message: string };
     expect(body.type).toBe('TooManyRequests');
+    expect(body.message).toContain(`retry after ${retryAfter} s`);
     expect(body.message).toMatch(/1 sequences are generating \(at most 1\) and 1 requests wait \(at most 1\) \(MODEL_RUNTIME_MAX_BATCH_SEQUENCES, MODEL_RUNTIME_MAX_BATCH_QUEUE\)/);
     const streamedRefusal = await streamLines(small.url, { inputs: 'hello', parameters: { max_new_tokens: 5 } });
     expect(streamedRefusal.status).toBe(429);
@@ -181,6 +201,10 @@ describe('the bounds', () => {
     } finally {
       await tight.close();
     }
+  });
+
+  it('tells a refused client whole seconds from 1 to 60: the floor before any step was timed', () => {
+    expect([null, 0, 0.2, 1, 2.5, 59.1, 60, 1000, Infinity].map(retryAfterSeconds)).toEqual([1, 1, 1, 1, 3, 60, 60, 60, 60]);
   });
 
   it('reads its settings from the environment with documented defaults, and names a bad one', () => {

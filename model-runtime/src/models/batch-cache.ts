@@ -9,8 +9,8 @@
  * appends one column for all rows alike. The attention mask's zeros hide the padding, and
  * position_ids count each row from its own first token, so a row attends as it would alone.
  *
- * Rows join (a prompt prefilled alone, its (1, H, L, D) cache packed in) and leave (finished,
- * cancelled) between steps; repacking copies each kept row's real columns and drops the
+ * Rows join (prompts prefilled together, each row of their (B', H, L, D) cache packed in) and
+ * leave (finished, cancelled) between steps; repacking copies each kept row's real columns and drops the
  * leading columns that only padding still occupies.
  */
 import * as ort from 'onnxruntime-node';

@@ -1,8 +1,9 @@
 /**
  * One ONNX Runtime session over a decoder in Hugging Face's "text-generation-with-past" layout
  * (this runtime's model.onnx, or a GPT-2 class export): feed new tokens and the cache, get the
- * next-token logits and the cache grown by those tokens: one sequence at a time (`step`), or one
- * new token for each row of a left-padded batch (`stepBatch`, batch-cache.ts).
+ * next-token logits and the cache grown by those tokens: one sequence at a time (`step`), several
+ * prompts left-padded into one first pass (`prefillBatch`), or one new token for each row of a
+ * left-padded batch (`stepBatch`, batch-cache.ts).
  *
  * Inputs beyond input_ids, attention_mask and the cache are fed only when the session declares
  * them, so this runtime's older model.onnx files and Hugging Face exports both load:
@@ -35,9 +36,9 @@ export interface KvCache {
 }
 
 export interface BatchStep {
-  /** Per row, the logits (V) for the token after the one fed. */
+  /** Per row, the logits (V) for the token after the last one fed. */
   readonly logits: readonly Float32Array[];
-  /** The batch's cache one column wider, every row one position longer. */
+  /** The rows' cache holding what was fed: stepBatch's one column wider, prefillBatch's as wide as its longest row. */
   readonly cache: BatchCache;
 }
 
@@ -99,6 +100,47 @@ export class CausalDecoder {
     const out = await this.run(feeds, cache.length > 0, cache);
     const last = out.logits.subarray((ids.length - 1) * out.vocabSize, ids.length * out.vocabSize);
     return { logits: Float32Array.from(last), cache: { length: total, keys: out.keys, values: out.values } };
+  }
+
+  /**
+   * The first pass of several sequences in one session run: each row's tokens left-padded to the
+   * longest, the attention mask 0 over the padding and each row's position_ids counting from its
+   * own first token, over an empty past; out come each row's logits at its last token and the
+   * rows' cache, (B, H, Tmax, D) left-padded as batch-cache.ts packs it. A row's logits are its
+   * lone step's up to float rounding: padded keys are masked out of every real query's softmax.
+   * Padded queries see only masked keys, so their (discarded) outputs are a finite mean, not NaN.
+   * Needs position_ids, as stepBatch does.
+   */
+  async prefillBatch(rows: readonly (readonly number[])[]): Promise<BatchStep> {
+    const { contextLength, nLayer, nHead, headDim } = this.shape;
+    if (!this.takesPositionIds) throw new Error('decoder prefill: a padded batch needs a model with a position_ids input');
+    if (rows.length === 0 || rows.some((ids) => ids.length === 0)) throw new Error('decoder prefill: needs at least one row, each of at least one token');
+    const lengths = rows.map((ids) => ids.length);
+    const width = Math.max(...lengths);
+    if (width > contextLength) throw new Error(`decoder prefill: ${width} positions exceed the context length ${contextLength}`);
+    const ids = new BigInt64Array(rows.length * width); // padding: token 0, masked out
+    const mask = new BigInt64Array(rows.length * width);
+    const positions = new BigInt64Array(rows.length * width); // padding: position 0
+    rows.forEach((row, b) => {
+      const pad = width - row.length;
+      row.forEach((id, j) => {
+        ids[b * width + pad + j] = BigInt(id);
+        mask[b * width + pad + j] = 1n;
+        positions[b * width + pad + j] = BigInt(j);
+      });
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      [INPUT_IDS]: new ort.Tensor('int64', ids, [rows.length, width]),
+      [ATTENTION_MASK]: new ort.Tensor('int64', mask, [rows.length, width]),
+      [POSITION_IDS]: new ort.Tensor('int64', positions, [rows.length, width]),
+    };
+    const empty = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [rows.length, nHead, 0, headDim]);
+    const out = await this.run(feeds, false, { keys: Array.from({ length: nLayer }, empty), values: Array.from({ length: nLayer }, empty) });
+    const v = out.vocabSize;
+    return {
+      logits: rows.map((_, b) => Float32Array.from(out.logits.subarray((b * width + width - 1) * v, (b * width + width) * v))), // (B, T, V) at each row's last column
+      cache: { lengths, width, keys: out.keys, values: out.values },
+    };
   }
 
   /**

@@ -141,6 +141,11 @@ export class GenerationSequence {
     return Math.min(this.promptLength + this.settings.maxNewTokens, this.contextLength);
   }
 
+  /** New tokens it may still make: max_new_tokens less those made (an end token or a stop may come sooner). */
+  get remainingNewTokens(): number {
+    return this.done ? 0 : this.settings.maxNewTokens - this.generated.length;
+  }
+
   /**
    * The next position must have an embedding: when the window is full, keep its newest half.
    * true = the window moved, and the cache must be rebuilt from `window` (one pass).

@@ -9,8 +9,9 @@
  *   MODEL_RUNTIME_MAX_BATCH_QUEUE       requests waiting for room                 default 64
  *
  * The bounds hold per worker process (SAGEMAKER_MODEL_SERVER_WORKERS), each having its own
- * model. Past the queue a request is answered 429 with Retry-After, which SageMaker passes on
- * and the SDK's retry strategy honours.
+ * model. Past the queue a request is answered 429 with Retry-After (estimated from the batch's
+ * step time and its rows' tokens left: RETRY_AFTER_RANGE), which SageMaker passes on and the
+ * SDK's retry strategy honours.
  */
 import type { SchedulerFullError, SchedulerLimits } from '../models/generation-scheduler.ts';
 import { HttpError } from './http-error.ts';
@@ -21,8 +22,27 @@ export const MAX_BATCH_QUEUE_ENV = 'MODEL_RUNTIME_MAX_BATCH_QUEUE';
 
 export const DEFAULT_BATCH_LIMITS: SchedulerLimits = { maxSequences: 16, maxTokens: 16_384, maxQueued: 64 };
 
-/** Seconds a refused client is told to wait: about the time a few generations take to make room. */
-export const RETRY_AFTER_SECONDS = 1;
+/**
+ * Retry-After, the whole seconds a refused client is told to wait: until the queue's head is
+ * admitted, which frees a place in the queue (or, with no queue, until the request itself fits):
+ *
+ *     Retry-After = clamp(ceil(stepSeconds x stepsUntilRoom), 1, 60)
+ *
+ * stepSeconds: the exponentially weighted mean (newest step 0.2) of the scheduler's measured
+ * step times; stepsUntilRoom: the running rows taken fewest new tokens left (max_new_tokens less
+ * those made) first, until the bounds leave room (models/admission-estimate.ts). Before any step
+ * was timed, the floor. The floor keeps clients from spinning on an estimate of a few
+ * milliseconds; the ceiling keeps one long max_new_tokens from sending them away for minutes
+ * when rows usually end early, at an end token or a stop.
+ */
+export const RETRY_AFTER_RANGE = { min: 1, max: 60 } as const;
+
+/** The estimate in seconds (null: none yet) as Retry-After's whole seconds, within RETRY_AFTER_RANGE. */
+export function retryAfterSeconds(waitSeconds: number | null): number {
+  const { min, max } = RETRY_AFTER_RANGE;
+  if (waitSeconds === null || !Number.isFinite(waitSeconds)) return waitSeconds === Infinity ? max : min;
+  return Math.min(max, Math.max(min, Math.ceil(waitSeconds)));
+}
 
 /** A batching variable that is not a whole number in its range. */
 export class BatchingSettingError extends Error {
@@ -48,12 +68,8 @@ export function batchLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Schedu
 /** 429 naming the bound that was hit and the variable that sets it. */
 export function batchFullResponse(error: SchedulerFullError): HttpError {
   const variable = error.limit === 'sequences' ? MAX_BATCH_SEQUENCES_ENV : MAX_BATCH_TOKENS_ENV;
-  return new HttpError(
-    429,
-    'TooManyRequests',
-    `the model is at capacity: ${error.message} (${variable}, ${MAX_BATCH_QUEUE_ENV}); retry after ${RETRY_AFTER_SECONDS} s`,
-    { 'retry-after': String(RETRY_AFTER_SECONDS) },
-  );
+  const seconds = retryAfterSeconds(error.waitSeconds);
+  return new HttpError(429, 'TooManyRequests', `the model is at capacity: ${error.message} (${variable}, ${MAX_BATCH_QUEUE_ENV}); retry after ${seconds} s`, { 'retry-after': String(seconds) });
 }
 
 function whole(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {

@@ -6,16 +6,21 @@
  * sequences) in far fewer decoder runs; a reader that stops leaves only its own row; the bounds
  * queue requests and refuse them past the queue, naming the bound. Models with Optimum's
  * use_cache_branch input, and models without position_ids, generate the same tokens.
+ * Prompts of different lengths arriving together are prefilled in one padded run, each row's
+ * logits and cache its lone pass's, and get the tokens each gets alone; a refusal says how long
+ * until the queue moves, from the measured step time and the running rows' tokens left.
  */
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRandom } from '../../../model-runtime/src/data/random.ts';
-import { loneRow, packRows } from '../../../model-runtime/src/models/batch-cache.ts';
+import { batchRow, loneRow, packRows } from '../../../model-runtime/src/models/batch-cache.ts';
 import { CausalDecoder, USE_CACHE_BRANCH } from '../../../model-runtime/src/models/generation-decoder.ts';
 import type { DecoderShape } from '../../../model-runtime/src/models/generation-decoder.ts';
 import type { GeneratedToken, GenerationResult, GenerationSettings } from '../../../model-runtime/src/models/generation.ts';
 import { generate, GenerationRequestError } from '../../../model-runtime/src/models/generation.ts';
-import { GenerationScheduler, SchedulerFullError, type SchedulerLimits } from '../../../model-runtime/src/models/generation-scheduler.ts';
+import { GenerationScheduler, prefillRun, SchedulerFullError, type SchedulerLimits } from '../../../model-runtime/src/models/generation-scheduler.ts';
+import { buildGpt2Export } from '../../../model-runtime/src/models/pretrained-export-layout.ts';
+import { batchFullResponse } from '../../../model-runtime/src/serve/generation-batching.ts';
 import type { GptConfig } from '../../../model-runtime/src/models/gpt.ts';
 import { ATTENTION_MASK, buildGptInferenceGraph, gptForward, gptParameters, INPUT_IDS, LOGITS, pastKeyName, pastValueName, POSITION_IDS, presentKeyName, presentValueName } from '../../../model-runtime/src/models/gpt.ts';
 import { GraphBuilder } from '../../../model-runtime/src/graph/builder.ts';
@@ -92,10 +97,66 @@ function gptWithCacheBranch(weights: TensorValues): Uint8Array {
 const PROMPTS = ['the', 'the quick brown', 'fox', 'lazy dog 42', 'jumps over the lazy', 'q', '0123', 'brown fox jumps'];
 
 let decoder: CausalDecoder;
+/** The GPT with use_cache_branch switching the sign of its logits (gptWithCacheBranch). */
+let merged: CausalDecoder;
+/** A GPT-2 class export in Optimum's merged layout (an If on use_cache_branch), with this test's vocabulary. */
+let optimum: CausalDecoder;
 beforeAll(async () => {
   decoder = await CausalDecoder.create(buildGptInferenceGraph(config, randomWeights(5)), shape, engine);
+  merged = await CausalDecoder.create(gptWithCacheBranch(randomWeights(5)), shape, engine);
+  optimum = await CausalDecoder.create(buildGpt2Export(config, { merged: true, seed: 7 }), shape, engine);
 });
-afterAll(async () => decoder.release());
+afterAll(async () => {
+  await decoder.release();
+  await merged.release();
+  await optimum.release();
+});
+
+const gap = (a: Float32Array, b: Float32Array): number => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+/** The decoders by name, and the index each has in `decoders()` once they are loaded. */
+const DECODER_NAMES = [["this runtime's GPT", 0], ['the GPT with use_cache_branch', 1], ["Optimum's merged GPT-2 export (If on use_cache_branch)", 2]] as const;
+const decoders = (): CausalDecoder[] => [decoder, merged, optimum];
+
+describe('a padded prefill', () => {
+  test.each(DECODER_NAMES)("%s: gives each row its lone pass's logits and cache, and stepping the packed rows their lone steps", async (_, which) => {
+    const model = decoders()[which]!;
+    const prompts = [[3, 1, 4], [1, 5, 9, 2, 6, 5, 3], [5], [8, 9, 7, 9, 3]];
+    const alone = await Promise.all(prompts.map((p) => model.step(p, model.emptyCache())));
+    const together = await model.prefillBatch(prompts);
+    expect(together.cache.lengths).toEqual([3, 7, 1, 5]);
+    expect(together.cache.keys[0]!.dims).toEqual([4, 2, 7, 8]);
+    alone.forEach((step, r) => expect(gap(together.logits[r]!, step.logits)).toBeLessThan(1e-4));
+    expect(gap(together.logits[0]!, together.logits[1]!)).toBeGreaterThan(1e-2);
+    // Each row's real columns hold its lone cache.
+    const packed = packRows(prompts.map((_, r) => batchRow(together.cache, r)), shape);
+    const lone = packRows(alone.map((step) => loneRow(step.cache)), shape);
+    packed.keys.forEach((keys, i) => expect(gap(keys.data as Float32Array, lone.keys[i]!.data as Float32Array)).toBeLessThan(1e-4));
+    packed.values.forEach((values, i) => expect(gap(values.data as Float32Array, lone.values[i]!.data as Float32Array)).toBeLessThan(1e-4));
+    const fed = [2, 7, 1, 8];
+    const next = await model.stepBatch(fed, packed);
+    const nextAlone = await Promise.all(alone.map((step, r) => model.step([fed[r]!], step.cache)));
+    nextAlone.forEach((step, r) => expect(gap(next.logits[r]!, step.logits)).toBeLessThan(1e-4));
+  });
+
+  test('is refused for a model without position_ids, by name', async () => {
+    const older = await CausalDecoder.create(buildGptInferenceGraph(config, randomWeights(5), { positionIds: false }), shape, engine);
+    try {
+      await expect(older.prefillBatch([[1, 2], [3]])).rejects.toThrow(/a padded batch needs a model with a position_ids input/);
+    } finally {
+      await older.release();
+    }
+  });
+
+  test('runs the shortest windows together, within the padded size, and keeps a long one among short ones apart', () => {
+    expect(prefillRun([5, 5, 5, 5], 2048)).toEqual([0, 1, 2, 3]);
+    expect(prefillRun([5, 5, 5, 5], 12)).toEqual([0, 1]);
+    // A window longer than the bound still runs, alone.
+    expect(prefillRun([30, 40], 24)).toEqual([0]);
+    // 16 rows padded to 200 would be mostly padding: the short ones go first, the long one later.
+    expect(prefillRun([16, 200, 14, 18], 2048)).toEqual([2, 0, 3]);
+    expect(prefillRun([200], 2048)).toEqual([0]);
+  });
+});
 
 describe('a padded batch step', () => {
   test('gives each row the logits of its lone step, and the padded columns contribute nothing', async () => {
@@ -107,7 +168,6 @@ describe('a padded batch step', () => {
     expect(batch.width).toBe(7);
     expect(batch.keys[0]!.dims).toEqual([4, 2, 7, 8]);
     const together = await decoder.stepBatch(fed, batch);
-    const gap = (a: Float32Array, b: Float32Array): number => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
     alone.forEach((step, r) => expect(gap(together.logits[r]!, step.logits)).toBeLessThan(1e-5));
     // Not trivially equal: the rows' logits differ.
     expect(gap(together.logits[0]!, together.logits[1]!)).toBeGreaterThan(1e-2);
@@ -190,8 +250,50 @@ describe('the scheduler', () => {
     await Promise.all(prompts.map((p) => drain(scheduler.generate(p, settings))));
     const batched = decoder.steps - start;
     expect(sequential).toBe(16 * 5);
-    // 16 prefills (each gives its first token), then one run per further token for the whole batch.
-    expect(batched).toBe(16 + 4);
+    // The 16 arrive together: two prefill runs of similar lengths (1 to 4 characters, 11 to 19),
+    // each giving its rows' first tokens, then one run per further token for the whole batch.
+    expect(batched).toBe(2 + 4);
+  });
+
+  const together: [string, GenerationSettings][] = [
+    ['greedy', greedy],
+    ['seeded draws', sampled],
+    ['top-k and top-p draws with a stop sequence', { ...sampled, topK: 5, topP: 0.8, stop: ['o'] }],
+  ];
+  test.each(DECODER_NAMES.flatMap(([model, which]) => together.map(([name, base]) => [model, name, which, base] as const)))(
+    '%s, %s: prompts of different lengths arriving together are prefilled together and get the tokens each gets alone',
+    async (_model, _name, which, base) => {
+      const model = decoders()[which]!;
+      const alone: GenerationResult[] = [];
+      for (const [i, prompt] of PROMPTS.entries()) alone.push(await generate(model, tokenizer, tokenizer.encode(prompt), settingsFor(i, base)));
+      const scheduler = new GenerationScheduler(model, tokenizer, roomy);
+      const start = model.steps;
+      const results = await Promise.all(PROMPTS.map((prompt, i) => drain(scheduler.generate(tokenizer.encode(prompt), settingsFor(i, base)))));
+      const runs = model.steps - start;
+      results.forEach((result, i) => {
+        expect(result.tokenIds, PROMPTS[i]).toEqual(alone[i]!.tokenIds);
+        expect(result.text).toBe(alone[i]!.text);
+        expect(result.finishReason).toBe(alone[i]!.finishReason);
+      });
+      // The greedy and seeded ones run to max_new_tokens (6 to 21); prefilled one at a time the
+      // 8 prompts would take 8 runs before the first step.
+      const longest = Math.max(...alone.map((r) => r.tokenIds.length));
+      expect(runs).toBeLessThan(PROMPTS.length + longest - 1);
+    },
+  );
+
+  test('a prefill run stays within maxPrefillPositions (or one context length, when more)', async () => {
+    const settings = { ...greedy, maxNewTokens: 5 };
+    const prompts = Array.from({ length: 16 }, () => tokenizer.encode('the'));
+    const runsOf = async (limits: SchedulerLimits): Promise<number> => {
+      const scheduler = new GenerationScheduler(decoder, tokenizer, limits);
+      const start = decoder.steps;
+      await Promise.all(prompts.map((p) => drain(scheduler.generate(p, settings))));
+      return decoder.steps - start;
+    };
+    // 16 rows of 3 positions: one run by default; at most 24 positions (the context), two runs of 8.
+    expect(await runsOf(roomy)).toBe(1 + 4);
+    expect(await runsOf({ ...roomy, maxPrefillPositions: 1 })).toBe(2 + 4);
   });
 
   test('a reader that stops mid-batch takes out only its own row', async () => {
@@ -247,8 +349,7 @@ describe('the scheduler', () => {
   });
 
   test("a model declaring use_cache_branch (Optimum's merged decoder) is told false on the first pass and true after, alone and batched", async () => {
-    const merged = await CausalDecoder.create(gptWithCacheBranch(randomWeights(5)), shape, engine);
-    try {
+    {
       const settings = { ...greedy, maxNewTokens: 12 };
       const alone = await Promise.all(PROMPTS.slice(0, 4).map((p) => generate(decoder, tokenizer, tokenizer.encode(p), settings)));
       const mergedAlone = await Promise.all(PROMPTS.slice(0, 4).map((p) => generate(merged, tokenizer, tokenizer.encode(p), settings)));
@@ -258,8 +359,6 @@ describe('the scheduler', () => {
         expect(mergedAlone[i]!.tokenIds).toEqual(r.tokenIds);
         expect(batched[i]!.tokenIds).toEqual(r.tokenIds);
       });
-    } finally {
-      await merged.release();
     }
   });
 
@@ -274,5 +373,41 @@ describe('the scheduler', () => {
     } finally {
       await older.release();
     }
+  });
+
+  test('a refusal says how long until the queue moves: the measured step time times the running rows\' tokens left, as Retry-After', async () => {
+    const limits: SchedulerLimits = { maxSequences: 1, maxTokens: 10_000, maxQueued: 1 };
+    const refusalWith = async (scheduler: GenerationScheduler, newTokens: number): Promise<SchedulerFullError> => {
+      // In one turn of the event loop, before any step: a row with `newTokens` to make, one queued behind it, one refused.
+      const running = scheduler.generate(tokenizer.encode('fox'), { ...greedy, maxNewTokens: newTokens });
+      const queued = scheduler.generate(tokenizer.encode('the'), { ...greedy, maxNewTokens: 3 });
+      const first = running.next();
+      const waits = queued.next();
+      const refused = (await scheduler.generate(tokenizer.encode('q'), greedy).next().then(() => null, (e: unknown) => e)) as SchedulerFullError;
+      expect(refused).toBeInstanceOf(SchedulerFullError);
+      await first;
+      await running.return(undefined as never);
+      await waits;
+      await drain(queued);
+      return refused;
+    };
+    // Every step is timed at 1/16 s by this clock (read at a step's start and end, a sixteenth apart).
+    let clock = 0;
+    const scheduler = new GenerationScheduler(decoder, tokenizer, limits, { now: () => (clock += 1 / 16) });
+    const retryAfter = (error: SchedulerFullError): string | undefined => batchFullResponse(error).headers['retry-after'];
+    // Nothing timed yet: the floor, 1 s.
+    const untimed = await refusalWith(scheduler, 40);
+    expect(untimed.waitSeconds).toBeNull();
+    expect(retryAfter(untimed)).toBe('1');
+    // The queue's head gets in when the running row leaves: 40 tokens x 1/16 s = 2.5 s, then 200 x 1/16 = 12.5 s.
+    const short = await refusalWith(scheduler, 40);
+    expect(short.waitSeconds).toBe(2.5);
+    expect(retryAfter(short)).toBe('3');
+    const long = await refusalWith(scheduler, 200);
+    expect(long.waitSeconds).toBe(12.5);
+    expect(retryAfter(long)).toBe('13');
+    expect(batchFullResponse(long).message).toMatch(/retry after 13 s$/);
+    // More than a minute's worth: the ceiling.
+    expect(retryAfter(await refusalWith(scheduler, 2000))).toBe('60');
   });
 });
