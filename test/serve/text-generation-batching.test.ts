@@ -209,8 +209,8 @@ describe('the bounds', () => {
 
   it('reads its settings from the environment with documented defaults, and names a bad one', () => {
     expect(batchLimitsFromEnv({})).toEqual(DEFAULT_BATCH_LIMITS);
-    expect(batchLimitsFromEnv({ MODEL_RUNTIME_MAX_BATCH_SEQUENCES: '4', MODEL_RUNTIME_MAX_BATCH_TOKENS: '2048', MODEL_RUNTIME_MAX_BATCH_QUEUE: '0' })).toEqual({ maxSequences: 4, maxTokens: 2048, maxQueued: 0 });
-    for (const [variable, value] of [['MODEL_RUNTIME_MAX_BATCH_SEQUENCES', '0'], ['MODEL_RUNTIME_MAX_BATCH_TOKENS', 'lots'], ['MODEL_RUNTIME_MAX_BATCH_QUEUE', '-1']] as const) {
+    expect(batchLimitsFromEnv({ MODEL_RUNTIME_MAX_BATCH_SEQUENCES: '4', MODEL_RUNTIME_MAX_BATCH_TOKENS: '2048', MODEL_RUNTIME_MAX_BATCH_QUEUE: '0', MODEL_RUNTIME_MAX_PREFILL_POSITIONS: '512' })).toEqual({ maxSequences: 4, maxTokens: 2048, maxQueued: 0, maxPrefillPositions: 512 });
+    for (const [variable, value] of [['MODEL_RUNTIME_MAX_BATCH_SEQUENCES', '0'], ['MODEL_RUNTIME_MAX_BATCH_TOKENS', 'lots'], ['MODEL_RUNTIME_MAX_BATCH_QUEUE', '-1'], ['MODEL_RUNTIME_MAX_PREFILL_POSITIONS', '0']] as const) {
       expect(() => batchLimitsFromEnv({ [variable]: value })).toThrow(BatchingSettingError);
       expect(() => batchLimitsFromEnv({ [variable]: value })).toThrow(new RegExp(`${variable}="${value}" must be a whole number from`));
     }

@@ -7,20 +7,24 @@
  *                                       each its prompt plus max_new_tokens
  *                                       (within the context length)
  *   MODEL_RUNTIME_MAX_BATCH_QUEUE       requests waiting for room                 default 64
+ *   MODEL_RUNTIME_MAX_PREFILL_POSITIONS padded positions of one prefill run       default 2048
+ *                                       (rows x longest prompt; at least one
+ *                                       context length): its logits' memory
  *
  * The bounds hold per worker process (SAGEMAKER_MODEL_SERVER_WORKERS), each having its own
  * model. Past the queue a request is answered 429 with Retry-After (estimated from the batch's
  * step time and its rows' tokens left: RETRY_AFTER_RANGE), which SageMaker passes on and the
  * SDK's retry strategy honours.
  */
-import type { SchedulerFullError, SchedulerLimits } from '../models/generation-scheduler.ts';
+import { DEFAULT_MAX_PREFILL_POSITIONS, type SchedulerFullError, type SchedulerLimits } from '../models/generation-scheduler.ts';
 import { HttpError } from './http-error.ts';
 
 export const MAX_BATCH_SEQUENCES_ENV = 'MODEL_RUNTIME_MAX_BATCH_SEQUENCES';
 export const MAX_BATCH_TOKENS_ENV = 'MODEL_RUNTIME_MAX_BATCH_TOKENS';
 export const MAX_BATCH_QUEUE_ENV = 'MODEL_RUNTIME_MAX_BATCH_QUEUE';
+export const MAX_PREFILL_POSITIONS_ENV = 'MODEL_RUNTIME_MAX_PREFILL_POSITIONS';
 
-export const DEFAULT_BATCH_LIMITS: SchedulerLimits = { maxSequences: 16, maxTokens: 16_384, maxQueued: 64 };
+export const DEFAULT_BATCH_LIMITS: SchedulerLimits = { maxSequences: 16, maxTokens: 16_384, maxQueued: 64, maxPrefillPositions: DEFAULT_MAX_PREFILL_POSITIONS };
 
 /**
  * Retry-After, the whole seconds a refused client is told to wait: until the queue's head is
@@ -62,6 +66,7 @@ export function batchLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Schedu
     maxSequences: whole(env, MAX_BATCH_SEQUENCES_ENV, DEFAULT_BATCH_LIMITS.maxSequences, 1, 4096),
     maxTokens: whole(env, MAX_BATCH_TOKENS_ENV, DEFAULT_BATCH_LIMITS.maxTokens, 1, 100_000_000),
     maxQueued: whole(env, MAX_BATCH_QUEUE_ENV, DEFAULT_BATCH_LIMITS.maxQueued, 0, 1_000_000),
+    maxPrefillPositions: whole(env, MAX_PREFILL_POSITIONS_ENV, DEFAULT_MAX_PREFILL_POSITIONS, 1, 100_000_000),
   };
 }
 
