@@ -9,6 +9,7 @@
  * or, from the S3 trigger, { "trigger": "s3", "objectKey": "data/churn/part-0001.csv" }, which
  * trains on the folder the new object landed in.
  */
+import { HyperparameterError, parseHyperparameters } from '../model-runtime/src/contract/hyperparameters.ts';
 import { InvalidInputError } from './shared/errors.ts';
 import { createLogger } from './shared/logger.ts';
 import { shortHash } from './shared/names.ts';
@@ -123,6 +124,14 @@ function mergeHyperparameters(
   }
   if (Object.keys(merged).length > MAX_HYPERPARAMETERS) {
     throw new InvalidInputError(`at most ${MAX_HYPERPARAMETERS} hyperparameters are allowed, got ${Object.keys(merged).length}`);
+  }
+  // The runtime's parser, before a training job is started on them: a bad override fails this
+  // step, naming the key, instead of the job after its instance has started.
+  try {
+    parseHyperparameters(merged);
+  } catch (error) {
+    if (error instanceof HyperparameterError) throw new InvalidInputError(`hyperparameters: ${error.message}`);
+    throw error;
   }
   return merged;
 }

@@ -9,6 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { HyperparameterError, parseHyperparameters } from '../../model-runtime/src/contract/hyperparameters.ts';
 import { METRIC_NAMES, type MetricName } from '../../model-runtime/src/contract/metrics.ts';
 import { ENDPOINT_DEFAULTS, type EndpointDeploymentSpec, type EndpointSpec } from '../endpoint/endpoint-spec.ts';
 import type { IInferenceEndpoint } from '../endpoint/inference-endpoint-base.ts';
@@ -563,6 +564,7 @@ export class TrainingPipeline extends Construct {
     for (const name of Object.keys(props.hyperparameters ?? {})) {
       requireMatch('TrainingPipeline.hyperparameters', name, /^[a-z][a-z0-9_]*$/, 'snake_case names such as learning_rate');
     }
+    checkHyperparameters(props.hyperparameters ?? {});
 
     const metric = props.objective?.metric ?? 'validation_loss';
     if (!(METRIC_NAMES as readonly string[]).includes(metric)) {
@@ -736,4 +738,19 @@ export class TrainingPipeline extends Construct {
 function deploymentSpecOf(spec: EndpointSpec): EndpointDeploymentSpec {
   const { autoScaling: _registeredByItsOwnStep, ...deployment } = spec;
   return deployment;
+}
+
+/**
+ * The runtime's own parser over the hyperparameters every run gets: an unknown key, a value out
+ * of range or a key of another algorithm fails `cdk synth` instead of a training job an hour and
+ * an instance later. Values that are tokens resolve at deploy time and are left to the job.
+ */
+function checkHyperparameters(hyperparameters: Readonly<Record<string, string>>): void {
+  if (Object.values(hyperparameters).some((v) => Token.isUnresolved(v))) return;
+  try {
+    parseHyperparameters(hyperparameters);
+  } catch (error) {
+    if (error instanceof HyperparameterError) throw new PropValidationError('TrainingPipeline.hyperparameters', error.message);
+    throw error;
+  }
 }

@@ -62,6 +62,10 @@ describe('run planning', () => {
     [{ mode: 'fast' as never }, /mode must be "train" or "tune"/],
     [{ hyperparameters: { 'Learning-Rate': 1 } }, /must be snake_case/],
     [{ hyperparameters: { epochs: { many: true } as never } }, /must be a string, number or boolean/],
+    // The runtime's parser, before a training job starts: out of range, misspelt, of another algorithm.
+    [{ hyperparameters: { epochs: 0 } }, /hyperparameters: hyperparameter epochs="0" is not allowed; expected integer 1 to 100000/],
+    [{ hyperparameters: { epoch: 5 } }, /unknown hyperparameter "epoch"; did you mean "epochs"\?/],
+    [{ hyperparameters: { n_layer: 2 } }, /hyperparameter n_layer does not apply to algorithm=mlp/],
   ])('rejects %j with a message saying what would be right', async (input, message) => {
     await expect(handler({ ...EVENT, input })).rejects.toMatchObject({ name: 'InvalidInputError', message: expect.stringMatching(message) });
   });

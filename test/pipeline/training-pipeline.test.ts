@@ -270,6 +270,9 @@ describe('TrainingPipeline validation', () => {
     ['an unknown approval mode', { approval: 'sometimes' as never }, /TrainingPipeline\.approval: must be "automatic" or "manual"/],
     ['a poll interval under 10 s', { pollInterval: Duration.seconds(1) }, /TrainingPipeline\.pollInterval \(seconds\): must be an integer from 10 to 3600/],
     ['a spot wait the execution timeout cuts off', { maxWait: Duration.days(10) }, /TrainingPipeline\.maxWait: a training job may take up to 864000 s, but TrainingPipeline\.timeout stops the execution after 604800 s/],
+    ['a hyperparameter of another algorithm', { hyperparameters: { algorithm: 'mlp', n_layer: '4' } }, /TrainingPipeline\.hyperparameters: hyperparameter n_layer does not apply to algorithm=mlp; it applies to the text models/],
+    ['a hyperparameter out of range', { hyperparameters: { learning_rate: '-1' } }, /TrainingPipeline\.hyperparameters: hyperparameter learning_rate="-1" is not allowed; expected number > 0 and <= 10/],
+    ['a misspelt hyperparameter', { hyperparameters: { learning_rte: '0.1' } }, /TrainingPipeline\.hyperparameters: unknown hyperparameter "learning_rte"; did you mean "learning_rate"\?/],
     ['an on-demand run longer than the execution timeout', { spot: false, maxRuntime: Duration.days(8) }, /TrainingPipeline\.maxRuntime: a training job may take up to 691200 s, but TrainingPipeline\.timeout stops the execution after 604800 s/],
   ] as const)('rejects %s, naming the prop', (_case, overrides, message) => {
     expect(() => pipelineStack(overrides)).toThrow(message);
