@@ -80,6 +80,47 @@ describe('an untrained model (logits far from uniform)', () => {
     expect(others.some((ids) => ids.join() !== first.join())).toBe(true);
   });
 
+  /** The first greedy tokens computed here from the decoder's raw logits (the whole window each step), penalised by `penalize`. */
+  const referenceGreedy = async (count: number, penalize: (logits: Float32Array, history: readonly number[]) => Float32Array): Promise<number[]> => {
+    const tokens = prompt();
+    const made: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const { logits } = await decoder.step(tokens, decoder.emptyCache());
+      const id = argMax(penalize(Float32Array.from(logits), tokens));
+      tokens.push(id);
+      made.push(id);
+    }
+    return made;
+  };
+
+  test('repetition_penalty changes greedy tokens exactly as the CTRL rule on the raw logits says', async () => {
+    const penalty = 4;
+    const ctrl = (logits: Float32Array, history: readonly number[]): Float32Array => {
+      for (const id of new Set(history)) logits[id] = logits[id]! > 0 ? logits[id]! / penalty : logits[id]! * penalty;
+      return logits;
+    };
+    const expected = await referenceGreedy(4, ctrl);
+    const plain = await referenceGreedy(4, (l) => l);
+    expect(expected).not.toEqual(plain);
+    const penalised = await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4, repetitionPenalty: penalty });
+    expect(penalised.tokenIds).toEqual(expected);
+    expect((await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4 })).tokenIds).toEqual(plain);
+    // The cache changes nothing with a penalty on either, across window slides.
+    const settings = { ...greedy, maxNewTokens: 30, repetitionPenalty: 1.5 };
+    expect((await generate(decoder, tokenizer, prompt(), settings)).tokenIds).toEqual((await generate(decoder, tokenizer, prompt(), { ...settings, useCache: false })).tokenIds);
+  });
+
+  test("frequency_penalty subtracts penalty x the token's share of prompt and generated tokens (TGI's rule)", async () => {
+    const penalty = 2;
+    const frequency = (logits: Float32Array, history: readonly number[]): Float32Array => {
+      for (const id of new Set(history)) logits[id] = logits[id]! - penalty * (history.filter((t) => t === id).length / history.length);
+      return logits;
+    };
+    const expected = await referenceGreedy(4, frequency);
+    expect(expected).not.toEqual(await referenceGreedy(4, (l) => l));
+    expect((await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4, frequencyPenalty: penalty })).tokenIds).toEqual(expected);
+  });
+
   test('a model.onnx without position_ids (exported before it existed) still loads and generates the same tokens', async () => {
     expect(decoder.takesPositionIds).toBe(true);
     const older = await CausalDecoder.create(buildGptInferenceGraph(config, randomWeights(config, 5), { positionIds: false }), decoderShape(config), engine);
@@ -109,6 +150,8 @@ describe('an untrained model (logits far from uniform)', () => {
     expect(await refused(prompt(), { ...sampled, topP: 1.5 })).toMatch(/top_p must be in \(0, 1\]/);
     expect(await refused(prompt(), { ...greedy, maxNewTokens: 0 })).toMatch(/max_new_tokens must be a whole number >= 1, got 0/);
     expect(await refused([], greedy)).toMatch(/the prompt is empty/);
+    expect(await refused(prompt(), { ...greedy, repetitionPenalty: 0 })).toMatch(/repetition_penalty must be a number above 0 \(1 = off\), got 0/);
+    expect(await refused(prompt(), { ...greedy, frequencyPenalty: -3 })).toMatch(/frequency_penalty must be a number from -2 to 2 \(0 = off\), got -3/);
     // Within the window, 'refuse' generates.
     expect((await generate(decoder, tokenizer, prompt(), { ...greedy, overflow: 'refuse', maxNewTokens: 5 })).tokenIds).toHaveLength(5);
   });
