@@ -209,6 +209,9 @@ describe('the scheduler', () => {
     ['greedy', greedy],
     ['seeded draws', sampled],
     ['top-k and top-p draws with a stop sequence', { ...sampled, topK: 5, topP: 0.8, stop: ['o'] }],
+    // Each row's penalties come from its own prompt and tokens, whoever else is in the batch.
+    ['greedy with repetition and frequency penalties', { ...greedy, repetitionPenalty: 1.8, frequencyPenalty: 0.7 }],
+    ['seeded draws with a repetition penalty below 1', { ...sampled, repetitionPenalty: 0.6 }],
   ] as const)('%s: requests joining at different times get the tokens each gets alone, windows sliding, in far fewer runs', async (_, base) => {
     const alone: GenerationResult[] = [];
     const runsBefore = decoder.steps;
@@ -259,6 +262,7 @@ describe('the scheduler', () => {
     ['greedy', greedy],
     ['seeded draws', sampled],
     ['top-k and top-p draws with a stop sequence', { ...sampled, topK: 5, topP: 0.8, stop: ['o'] }],
+    ['greedy with repetition and frequency penalties', { ...greedy, repetitionPenalty: 1.8, frequencyPenalty: 0.7 }],
   ];
   test.each(DECODER_NAMES.flatMap(([model, which]) => together.map(([name, base]) => [model, name, which, base] as const)))(
     '%s, %s: prompts of different lengths arriving together are prefilled together and get the tokens each gets alone',
