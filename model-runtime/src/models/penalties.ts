@@ -1,6 +1,7 @@
 /**
  * The penalties TGI applies to a step's logits before temperature, top-k and top-p, each from
- * one sequence's own history (its prompt, after truncation, and the tokens it generated):
+ * one sequence's own history (its prompt, after truncation, and the tokens it generated, those a
+ * sliding window no longer shows the model included):
  *
  * - repetition_penalty (CTRL, transformers' RepetitionPenaltyLogitsProcessor): every id seen at
  *   least once has its logit divided by the penalty when positive, multiplied by it when

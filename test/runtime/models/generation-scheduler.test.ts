@@ -3,7 +3,7 @@
  * gets alone, and padding contributes nothing (garbage in the padded columns changes no logit);
  * the scheduler's requests, joining at different times with prompts of different lengths, get
  * exactly the tokens generate gives each alone (greedy and seeded draws, window slides, stop
- * sequences) in far fewer decoder runs; a reader that stops leaves only its own row; the bounds
+ * sequences, repetition and frequency penalties from each row's own history) in far fewer decoder runs; a reader that stops leaves only its own row; the bounds
  * queue requests and refuse them past the queue, naming the bound. Models with Optimum's
  * use_cache_branch input, and models without position_ids, generate the same tokens.
  * Prompts of different lengths arriving together are prefilled in one padded run, each row's
