@@ -23,7 +23,7 @@ import type { Tokenizer } from '../text/tokenizer.ts';
 import type { CausalDecoder, KvCache } from './generation-decoder.ts';
 import { penalizeLogits, penaltySettingsProblem, TokenCounts, type PenaltySettings } from './penalties.ts';
 import type { SamplingSettings } from './sampling.ts';
-import { logProbability, sampleToken, samplingSettingsProblem } from './sampling.ts';
+import { chooseToken, samplingSettingsProblem } from './sampling.ts';
 import { StableText } from './stable-text.ts';
 
 export interface GenerationSettings extends SamplingSettings, PenaltySettings {
@@ -48,9 +48,9 @@ export interface GeneratedToken {
   /** Text made final by this token (may be empty; see the file comment). */
   readonly text: string;
   /**
-   * ln p(id): the log-softmax of the step's logits after the repetition and frequency penalties
-   * (TGI's for greedy decoding; for a sampled one TGI's also counts temperature, top-k and top-p,
-   * which this leaves out so the number says how likely the model found the token).
+   * ln p(id) under the distribution it was chosen from, as TGI reports it: the log-softmax of the
+   * step's logits after the repetition and frequency penalties; when sampling, also after
+   * temperature, top-k and top-p (renormalised over the tokens they keep).
    */
   readonly logprob: number;
   /** The eos token: it ends the generation and adds no text of its own. */
@@ -176,8 +176,7 @@ export class GenerationSequence {
     if (this.done) throw new Error('generation: accept after the generation ended');
     // Penalties before temperature, top-k and top-p, as TGI and transformers order them.
     const scores = penalizeLogits(logits, this.history, this.settings);
-    const id = sampleToken(scores, this.settings, this.random);
-    const logprob = logProbability(scores, id);
+    const { id, logprob } = chooseToken(scores, this.settings, this.random);
     if (this.settings.eosTokenIds.includes(id)) {
       this.finishReason = 'eos';
       return { id, text: this.text.finish(), logprob, special: true, finishReason: 'eos' };

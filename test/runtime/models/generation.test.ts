@@ -17,7 +17,7 @@ import { buildGptEvaluationGraph, buildGptInferenceGraph, buildGptTrainingGraph,
 import { GraphTrainer } from '../../../model-runtime/src/models/graph-trainer.ts';
 import type { TensorValues } from '../../../model-runtime/src/models/graph-trainer.ts';
 import { initialValues } from '../../../model-runtime/src/models/init.ts';
-import { argMax, sampleToken } from '../../../model-runtime/src/models/sampling.ts';
+import { argMax, chooseToken, sampleToken } from '../../../model-runtime/src/models/sampling.ts';
 import type { OptimizerConfig } from '../../../model-runtime/src/optim/optimizer-config.ts';
 import { learnTokenizer } from '../../../model-runtime/src/text/learn-tokenizer.ts';
 import type { Tokenizer } from '../../../model-runtime/src/text/tokenizer.ts';
@@ -105,6 +105,13 @@ describe('an untrained model (logits far from uniform)', () => {
     const penalised = await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4, repetitionPenalty: penalty });
     expect(penalised.tokenIds).toEqual(expected);
     expect((await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4 })).tokenIds).toEqual(plain);
+    // The first token's logprob is the log-softmax of the penalised logits it was chosen from.
+    const first = await generateTokens(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 1, repetitionPenalty: penalty }).next();
+    const scores = ctrl(Float32Array.from((await decoder.step(prompt(), decoder.emptyCache())).logits), prompt());
+    const max = Math.max(...scores);
+    const expectedLogprob = scores[expected[0]!]! - max - Math.log(scores.reduce((a, x) => a + Math.exp(x - max), 0));
+    if (first.done === true) throw new Error('no first token');
+    expect(first.value.logprob).toBeCloseTo(expectedLogprob, 5);
     // The cache changes nothing with a penalty on either, across window slides.
     const settings = { ...greedy, maxNewTokens: 30, repetitionPenalty: 1.5 };
     expect((await generate(decoder, tokenizer, prompt(), settings)).tokenIds).toEqual((await generate(decoder, tokenizer, prompt(), { ...settings, useCache: false })).tokenIds);
@@ -237,6 +244,19 @@ describe('sampling', () => {
       expect(sampleToken(logits, { doSample: true, temperature: 1, topK: 1, topP: 1 }, random)).toBe(1);
       expect(sampleToken(logits, { doSample: true, temperature: 1, topK: 0, topP: 0.01 }, random)).toBe(1);
     }
+  });
+
+  test("a token's logprob is under the distribution it was drawn from (TGI's): all logits greedy, the kept ones over temperature sampled", () => {
+    const logSoftmax = (xs: number[], i: number): number => xs[i]! - Math.log(xs.reduce((a, x) => a + Math.exp(x), 0));
+    expect(chooseToken(logits, { doSample: false, temperature: 2, topK: 2, topP: 1 }, createRandom(1))).toEqual({ id: 1, logprob: expect.closeTo(logSoftmax(Array.from(logits), 1), 6) });
+    const random = createRandom(3);
+    const seen = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const { id, logprob } = chooseToken(logits, { doSample: true, temperature: 2, topK: 2, topP: 1 }, random);
+      seen.add(id);
+      expect(logprob).toBeCloseTo(logSoftmax([3 / 2, 2.5 / 2], id === 1 ? 0 : 1), 6);
+    }
+    expect([...seen].sort()).toEqual([1, 2]);
   });
 
   test('draws follow softmax(logits / temperature), restricted to the top-k and renormalised', () => {
