@@ -3,8 +3,9 @@
  * `modelstack train --algorithm language-model`, printing the text to stdout as the tokens come.
  * Greedy unless a sampling option (--temperature, --top-k, --top-p, --seed or --sample) is given,
  * or the model's generation_config.json says do_sample; an option left out takes the value
- * generation_config.json gives (max_new_tokens, temperature, top_k, top_p), as a request to the
- * served model does, else the runtime's own default.
+ * generation_config.json gives (max_new_tokens, temperature, top_k, top_p, repetition_penalty), as
+ * a request to the served model does, else the runtime's own default. --repetition-penalty does
+ * not imply sampling: it reshapes the logits greedy decoding picks from too.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadArtifact } from '../../model-runtime/src/artifact/load.ts';
@@ -22,6 +23,7 @@ interface GenerateOptions {
   readonly temperature?: number;
   readonly topK?: number;
   readonly topP?: number;
+  readonly repetitionPenalty?: number;
   readonly seed?: number;
   readonly sample?: boolean;
   readonly stop: string[];
@@ -36,6 +38,7 @@ export function generateCommand(): Command {
     .option('-t, --temperature <value>', 'sampling temperature above 0 (implies sampling)', parsePositive('temperature'))
     .option('-k, --top-k <count>', 'sample from the k most likely tokens only (implies sampling)', parseWholeNumber('top-k', 1, 1_000_000_000))
     .option('--top-p <value>', 'sample from the smallest set of tokens whose probability reaches p, in (0, 1] (implies sampling)', parseProbability)
+    .option('--repetition-penalty <value>', "divide a positive logit (multiply a negative one) of every token already in the prompt or the text by this, above 0; 1 = off (default: generation_config.json's repetition_penalty, else 1)", parsePositive('repetition-penalty'))
     .option('-s, --seed <number>', 'seed of the sampling draws: the same seed gives the same text (implies sampling)', parseWholeNumber('seed', 0, 2 ** 32 - 1))
     .option('--sample', 'sample (temperature 1) instead of taking the most likely token')
     .option('--stop <text>', 'stop once the text contains this, repeatable', (value: string, previous: string[]) => [...previous, value], [])
@@ -66,6 +69,7 @@ The window slides when prompt plus new tokens exceed the model's context length.
             temperature: options.temperature ?? defaults.temperature ?? 1,
             topK: options.topK ?? defaults.topK ?? 0,
             topP: options.topP ?? defaults.topP ?? 1,
+            repetitionPenalty: options.repetitionPenalty ?? defaults.repetitionPenalty ?? 1,
             seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
             stop: options.stop,
             eosTokenIds: model.generation.eosTokenIds,

@@ -29,6 +29,12 @@ export interface GenerationParameters {
   readonly seed?: number;
   readonly stop?: readonly string[];
   readonly return_full_text?: boolean;
+  /** > 0, 1 = off (CTRL's rule over the prompt's and the text's tokens). */
+  readonly repetition_penalty?: number;
+  /** -2 to 2, 0 = off (TGI's rule: each token's share of the prompt and the text). */
+  readonly frequency_penalty?: number;
+  /** Feed only the prompt's last N tokens. */
+  readonly truncate?: number;
 }
 
 export type { ClassPrediction, Prediction };

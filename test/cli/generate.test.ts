@@ -1,7 +1,8 @@
 /**
  * `modelstack train corpus.txt --algorithm language-model` then `modelstack generate
  * model.tar.gz "prompt"`: the continuation on stdout, greedy by default, reproducible under
- * --seed; a model that is not a language model is refused by name.
+ * --seed; --repetition-penalty reshapes greedy decoding without turning sampling on; a model that
+ * is not a language model is refused by name.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -34,6 +35,17 @@ describe('modelstack generate', () => {
     expect(generate.stdout()).toBe('ld. hell\n');
   });
 
+  it('applies --repetition-penalty to greedy decoding: the same text each run, not the unpenalised one', async () => {
+    const penalised = async (): Promise<string> => {
+      const run = runCli(['generate', archive, 'hello wor', '--max-new-tokens', '8', '--repetition-penalty', '0.05']);
+      expect(await run.exited, run.stderr()).toBe(0);
+      return run.stdout();
+    };
+    const first = await penalised();
+    expect(first).not.toBe('ld. hell\n');
+    expect(await penalised()).toBe(first);
+  });
+
   it('samples reproducibly under --seed', async () => {
     const sampled = async (seed: string): Promise<string> => {
       const run = runCli(['generate', archive, 'hello', '--max-new-tokens', '20', '--temperature', '3', '--seed', seed]);
@@ -58,5 +70,8 @@ describe('modelstack generate', () => {
     const bad = runCli(['generate', archive, 'hello', '--temperature', '0']);
     expect(await bad.exited).not.toBe(0);
     expect(bad.stderr()).toMatch(/temperature must be a number above 0, not '0'/);
+    const badPenalty = runCli(['generate', archive, 'hello', '--repetition-penalty', '0']);
+    expect(await badPenalty.exited).not.toBe(0);
+    expect(badPenalty.stderr()).toMatch(/repetition-penalty must be a number above 0, not '0'/);
   });
 });

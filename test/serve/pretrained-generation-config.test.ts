@@ -7,8 +7,11 @@
  * - config.json's eos_token_id may be a list (Llama 3, Qwen, Gemma): the generation stops on
  *   any of its ids, the second as well as the first, finish reason eos;
  * - generation_config.json's eos_token_id and bos_token_id win over config.json's;
- * - its max_new_tokens, do_sample, temperature and top_k are the defaults of a request that
- *   leaves them out, and a request's own values win;
+ * - its max_new_tokens, do_sample, temperature, top_k and repetition_penalty are the defaults of
+ *   a request that leaves them out, and a request's own values win; a repetition penalty changes
+ *   the greedy tokens exactly as the CTRL rule applied to the raw logits says;
+ * - TGI's `details` (finish reason, token count, seed, each token's id, text and logprob; the
+ *   ids decode to the generated text) and `truncate` (the answer of the prompt's last N tokens);
  * - a generation_config.json with a wrong value is refused when packaging, naming the field;
  * - the packaged generation_config.json is sealed: edited or removed, the package stops serving.
  */
@@ -98,6 +101,14 @@ describe("config.json's eos_token_id as a list", () => {
     expect(last.token).toMatchObject({ id: stopId, special: true });
     expect(last.details).toMatchObject({ finish_reason: 'eos_token', generated_tokens: 3 });
     expect(last.generated_text).toBe(text(greedy.slice(0, 2)));
+    // details: the eos token listed last, special, with its own text; generated_text leaves it out.
+    const answer = await invoke(server.url, JSON.stringify({ inputs: PROMPT, parameters: { max_new_tokens: 8, details: true } }));
+    const [detailed] = answer.json() as [{ generated_text: string; details: { finish_reason: string; generated_tokens: number; tokens: { id: number; text: string; special: boolean }[] } }];
+    expect(detailed.generated_text).toBe(text(greedy.slice(0, 2)));
+    expect(detailed.details).toMatchObject({ finish_reason: 'eos_token', generated_tokens: 3 });
+    expect(detailed.details.tokens.map((t) => [t.id, t.special])).toEqual([[greedy[0], false], [greedy[1], false], [stopId, true]]);
+    expect(detailed.details.tokens[2]!.text).toBe(text([stopId]));
+    expect(text(detailed.details.tokens.filter((t) => !t.special).map((t) => t.id))).toBe(detailed.generated_text);
   });
 });
 
@@ -158,6 +169,70 @@ describe("generation_config.json's defaults", () => {
   });
 });
 
+describe("TGI's repetition_penalty, details and truncate", () => {
+  // Below 1 (allowed, 1 = off): the export's random weights never repeat a token greedily, so a
+  // penalty above 1 would change nothing; one below 1 favours the prompt's tokens and does.
+  const PENALTY = 0.6;
+  let server: LocalServer;
+  const onnx = (): string => path.join(exportDir('base'), 'decoder_model_merged.onnx');
+  beforeAll(async () => {
+    ({ server } = await serveExport('penalised', { generationConfig: { eos_token_id: GPT2_END_OF_TEXT, repetition_penalty: PENALTY } }));
+  }, 60_000);
+
+  it("generation_config.json's repetition_penalty is the default, and changes greedy tokens as the CTRL rule on the raw logits says", async () => {
+    const penalised = await directGreedy(onnx(), config, gpt2.encode(PROMPT).ids, 8, [GPT2_END_OF_TEXT], PENALTY);
+    expect(penalised).not.toEqual(greedy);
+    expect(await generated(server, PROMPT, { max_new_tokens: 8 })).toBe(text(penalised));
+  });
+
+  it("loses to the request's own repetition_penalty", async () => {
+    expect(await generated(server, PROMPT, { max_new_tokens: 8, repetition_penalty: 1 })).toBe(text(greedy));
+    const stronger = await directGreedy(onnx(), config, gpt2.encode(PROMPT).ids, 8, [GPT2_END_OF_TEXT], 0.3);
+    expect(stronger).not.toEqual(greedy);
+    expect(stronger).not.toEqual(await directGreedy(onnx(), config, gpt2.encode(PROMPT).ids, 8, [GPT2_END_OF_TEXT], PENALTY));
+    expect(await generated(server, PROMPT, { max_new_tokens: 8, repetition_penalty: 0.3 })).toBe(text(stronger));
+  });
+
+  it("details: TGI's fields, one token per generated token, their ids decoding to generated_text", async () => {
+    const answer = await invoke(server.url, JSON.stringify({ inputs: PROMPT, parameters: { max_new_tokens: 6, repetition_penalty: 1, details: true, decoder_input_details: false, watermark: false, best_of: 1 } }));
+    expect(answer.status, answer.text).toBe(200);
+    const [only] = answer.json() as [{ generated_text: string; details: { tokens: { id: number; text: string; logprob: number; special: boolean }[] } }];
+    expect(only).toEqual({
+      generated_text: text(greedy.slice(0, 6)),
+      details: { finish_reason: 'length', generated_tokens: 6, seed: null, prefill: [], tokens: expect.any(Array) },
+    });
+    expect(only.details.tokens.map((t) => t.id)).toEqual(greedy.slice(0, 6));
+    expect(text(only.details.tokens.map((t) => t.id))).toBe(only.generated_text);
+    expect(only.details.tokens.map((t) => t.text).join('')).toBe(only.generated_text);
+    for (const token of only.details.tokens) {
+      expect(Object.keys(token)).toEqual(['id', 'text', 'logprob', 'special']);
+      expect(token.special).toBe(false);
+      expect(token.logprob).toBeLessThanOrEqual(0);
+    }
+    // The streamed answer's last line carries the same finish reason and count.
+    const lines = await streamed(server, { max_new_tokens: 6, repetition_penalty: 1 });
+    expect(lines.map((l) => l.token.id)).toEqual(greedy.slice(0, 6));
+    expect(lines.at(-1)!.details).toEqual({ finish_reason: 'length', generated_tokens: 6, seed: null });
+    // Without details the answer is the plain one; a sampled one reports its seed.
+    expect(await generated(server, PROMPT, { max_new_tokens: 2, repetition_penalty: 1 })).toBe(text(greedy.slice(0, 2)));
+    const sampled = await invoke(server.url, JSON.stringify({ inputs: [PROMPT, PROMPT], parameters: { max_new_tokens: 2, do_sample: true, seed: 9, details: true } }));
+    expect((sampled.json() as [[{ details: { seed: number } }], [{ details: { seed: number } }]]).map(([a]) => a.details.seed)).toEqual([9, 9]);
+  });
+
+  it('truncate keeps the prompt\'s last N tokens: the answer of a request with only those', async () => {
+    const long = 'The quick brown fox jumps over the lazy dog. Hello world';
+    const ids = gpt2.encode(long).ids;
+    expect(ids.length).toBeGreaterThan(4);
+    const last4 = ids.slice(-4);
+    const expected = await directGreedy(onnx(), config, last4, 5, [GPT2_END_OF_TEXT], PENALTY);
+    expect(expected).not.toEqual(await directGreedy(onnx(), config, ids, 5, [GPT2_END_OF_TEXT], PENALTY));
+    expect(await generated(server, long, { max_new_tokens: 5, truncate: 4 })).toBe(text(expected));
+    // A truncate at or past the prompt's length changes nothing; return_full_text still puts the whole prompt first, as TGI does.
+    expect(await generated(server, long, { max_new_tokens: 5, truncate: ids.length })).toBe(await generated(server, long, { max_new_tokens: 5 }));
+    expect(await generated(server, long, { max_new_tokens: 5, truncate: 4, return_full_text: true })).toBe(long + text(expected));
+  });
+});
+
 describe('a generation_config.json with a wrong value is refused when packaging, naming the field and its range', () => {
   const cases: readonly [string, Record<string, unknown>, RegExp][] = [
     ['top_p 2', { top_p: 2 }, /generation_config\.json: top_p must be a number in \(0, 1\] \(1 = off\), got 2/],
@@ -167,6 +242,7 @@ describe('a generation_config.json with a wrong value is refused when packaging,
     ['temperature 0 with do_sample true', { temperature: 0, do_sample: true }, /generation_config\.json: temperature must be a number above 0 \(0 only where do_sample is not true: greedy\), got 0/],
     ['do_sample "yes"', { do_sample: 'yes' }, /generation_config\.json: do_sample must be true or false, got "yes"/],
     ['top_k 1.5', { top_k: 1.5 }, /generation_config\.json: top_k must be a whole number >= 0 \(0 = off\), got 1\.5/],
+    ['repetition_penalty 0', { repetition_penalty: 0 }, /generation_config\.json: repetition_penalty must be a number above 0 \(1 = off\), got 0/],
   ];
   for (const [what, generationConfig, message] of cases) {
     it(what, async () => {

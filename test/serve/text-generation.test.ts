@@ -2,8 +2,9 @@
  * A language model trained through the training contract, saved, loaded and served: Hugging
  * Face's text-generation schema over /invocations and over the AWS SDK's InvokeEndpoint (the
  * runtime API path); greedy continuations, return_full_text, stop sequences, reproducible
- * seeded sampling, a window that slides; 400s that name the bad parameter, the max_new_tokens
- * limit, and a prompt longer than the context.
+ * seeded sampling, a window that slides, TGI's penalties; 400s that name the bad parameter (TGI's
+ * parameters this runtime cannot honour among them), the max_new_tokens limit, and a prompt
+ * longer than the context.
  */
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { rm } from 'node:fs/promises';
@@ -60,6 +61,25 @@ describe('text generation over /invocations', () => {
     expect(others.some((o) => JSON.stringify(o) !== JSON.stringify(first))).toBe(true);
   });
 
+  it("takes TGI's repetition and frequency penalties, and a huggingface_hub body with its unset parameters null", async () => {
+    // Below 1 the penalty favours the prompt's characters over 'd' and '.', which it lacks (this
+    // trained model is too sure of its next character for one above 1 to move it).
+    const penalised = (await generateText({ inputs: 'hello wor', parameters: { max_new_tokens: 8, repetition_penalty: 0.2 } })).json() as [{ generated_text: string }];
+    expect(penalised[0].generated_text).toHaveLength(8);
+    expect(penalised[0].generated_text).not.toBe('ld. hell');
+    expect((await generateText({ inputs: 'hello wor', parameters: { max_new_tokens: 8, repetition_penalty: 1, frequency_penalty: 0 } })).json()).toEqual([{ generated_text: 'ld. hell' }]);
+    // TGI's frequency penalty is per share of the history (count / length): at most 2 off a logit, too little to move this trained model.
+    expect((await generateText({ inputs: 'hello wor', parameters: { max_new_tokens: 8, frequency_penalty: 2 } })).json()).toEqual([{ generated_text: 'ld. hell' }]);
+    const hub = {
+      inputs: 'hello wor',
+      parameters: {
+        max_new_tokens: 8, best_of: null, decoder_input_details: false, details: false, do_sample: false, frequency_penalty: null, grammar: null, repetition_penalty: null,
+        return_full_text: false, seed: null, stop: [], temperature: null, top_k: null, top_n_tokens: null, top_p: null, truncate: null, typical_p: null, watermark: false, adapter_id: null,
+      },
+    };
+    expect((await generateText(hub)).json()).toEqual([{ generated_text: 'ld. hell' }]);
+  });
+
   it.each([
     [{ inputs: 'hello', parameters: { temperature: 0, do_sample: true } }, /parameter temperature must be a number above 0, got 0/],
     [{ inputs: 'hello', parameters: { max_new_tokens: 65 } }, /parameter max_new_tokens is 65, above this endpoint's limit of 64/],
@@ -68,7 +88,17 @@ describe('text generation over /invocations', () => {
     [{ inputs: 'hello', parameters: { top_k: -1 } }, /parameter top_k must be a whole number >= 0/],
     [{ inputs: 'hello', parameters: { stop: [''] } }, /parameter stop must be a list of at most 16 non-empty strings/],
     [{ inputs: 'hello', parameters: { do_sample: 'yes' } }, /parameter do_sample must be true or false, got "yes"/],
-    [{ inputs: 'hello', parameters: { repetition_penalty: 1.2 } }, /unknown parameter "repetition_penalty"; this endpoint takes max_new_tokens, temperature/],
+    [{ inputs: 'hello', parameters: { repetition_penalty: 0 } }, /parameter repetition_penalty must be a number above 0 \(1 = off\), got 0/],
+    [{ inputs: 'hello', parameters: { frequency_penalty: 3 } }, /parameter frequency_penalty must be a number from -2 to 2 \(0 = off\), got 3/],
+    [{ inputs: 'hello', parameters: { truncate: 0 } }, /parameter truncate must be a whole number >= 1 \(the prompt tokens to keep, from the end\), got 0/],
+    [{ inputs: 'hello', parameters: { details: 'yes' } }, /parameter details must be true or false, got "yes"/],
+    [{ inputs: 'hello', parameters: { grammar: { type: 'json', value: {} } } }, /parameter grammar is not supported by this endpoint \(constrained \(grammar or JSON schema\) decoding\), got \{"type":"json","value":\{\}\}; leave it out/],
+    [{ inputs: 'hello', parameters: { best_of: 2 } }, /parameter best_of is not supported by this endpoint \(several sequences per prompt\), got 2; leave it out or send 1/],
+    [{ inputs: 'hello', parameters: { watermark: true } }, /parameter watermark is not supported .*; leave it out or send false/],
+    [{ inputs: 'hello', parameters: { typical_p: 0.9 } }, /parameter typical_p is not supported by this endpoint \(typical decoding\), got 0.9; leave it out/],
+    [{ inputs: 'hello', parameters: { top_n_tokens: 3 } }, /parameter top_n_tokens is not supported .*; leave it out or send 0/],
+    [{ inputs: 'hello', parameters: { decoder_input_details: true } }, /parameter decoder_input_details is not supported .*; leave it out or send false/],
+    [{ inputs: 'hello', parameters: { length_penalty: 1.2 } }, /unknown parameter "length_penalty"; this endpoint takes max_new_tokens, temperature, .*repetition_penalty, frequency_penalty, truncate, details/],
     [{ inputs: 42 }, /"inputs" must be a prompt string or a non-empty list of prompt strings, got 42/],
     [{ prompt: 'hello' }, /unknown key "prompt" in the body/],
     [{ inputs: 'hello world. hello world.' }, /the prompt is 25 tokens, more than the model's context length of 16 tokens/],

@@ -10,14 +10,15 @@
  *   config.json's), as generate() starts from bos when it is given no input_ids; else the first
  *   eos id (GPT-2 begins and ends text with the same <|endoftext|>);
  * - the defaults of a request that leaves them out: max_new_tokens, do_sample, temperature,
- *   top_k, top_p. A request's own values win. max_length is checked but sets no default: it
+ *   top_k, top_p, repetition_penalty (applied whether or not the generation samples, as
+ *   transformers does). A request's own values win. max_length is checked but sets no default: it
  *   counts the prompt, transformers writes it only when someone set it, and TGI and vLLM do not
  *   derive a default from it either (this runtime's own language model writes max_length = its
  *   context length, which would otherwise turn its default of 20 new tokens into the whole window).
  *
  * Each field has the range a request's parameter has; a wrong type or range throws naming the
  * field and the range (`modelstack package` refuses the folder), null is "not set", and fields
- * this runtime does not use (pad_token_id, repetition_penalty, transformers_version ...) are ignored.
+ * this runtime does not use (pad_token_id, transformers_version ...) are ignored.
  */
 import type { DecoderConfig } from './gpt-config.ts';
 import { bosTokenId, eosTokenIds } from './special-token-ids.ts';
@@ -29,6 +30,7 @@ export interface GenerationDefaults {
   readonly temperature?: number;
   readonly topK?: number;
   readonly topP?: number;
+  readonly repetitionPenalty?: number;
 }
 
 /** generation_config.json, checked. */
@@ -82,6 +84,7 @@ export function parseGenerationConfig(text: string, source: string, vocabSize: n
     temperature: record.temperature === 0 && record.do_sample !== true ? undefined : number('temperature', (v) => v > 0, 'a number above 0 (0 only where do_sample is not true: greedy)'),
     topK: integer('top_k', 0, 'a whole number >= 0 (0 = off)'),
     topP: number('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1] (1 = off)'),
+    repetitionPenalty: number('repetition_penalty', (v) => v > 0, 'a number above 0 (1 = off)'),
   };
   return {
     eosTokenIds: eosTokenIds(record, source, vocabSize),

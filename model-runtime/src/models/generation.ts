@@ -21,11 +21,12 @@
 import { createRandom } from '../data/random.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import type { CausalDecoder, KvCache } from './generation-decoder.ts';
+import { penalizeLogits, penaltySettingsProblem, TokenCounts, type PenaltySettings } from './penalties.ts';
 import type { SamplingSettings } from './sampling.ts';
-import { logProbability, sampleToken, samplingSettingsProblem } from './sampling.ts';
+import { chooseToken, samplingSettingsProblem } from './sampling.ts';
 import { StableText } from './stable-text.ts';
 
-export interface GenerationSettings extends SamplingSettings {
+export interface GenerationSettings extends SamplingSettings, PenaltySettings {
   /** New tokens at most (the eos token, when it ends the generation, counts as one). */
   readonly maxNewTokens: number;
   /** Seeds the sampling draws; the same seed, prompt and model give the same tokens. */
@@ -46,7 +47,11 @@ export interface GeneratedToken {
   readonly id: number;
   /** Text made final by this token (may be empty; see the file comment). */
   readonly text: string;
-  /** ln p(id) under the model's distribution (log-softmax of the step's logits, before sampling filters). */
+  /**
+   * ln p(id) under the distribution it was chosen from, as TGI reports it: the log-softmax of the
+   * step's logits after the repetition and frequency penalties; when sampling, also after
+   * temperature, top-k and top-p (renormalised over the tokens they keep).
+   */
   readonly logprob: number;
   /** The eos token: it ends the generation and adds no text of its own. */
   readonly special: boolean;
@@ -71,6 +76,8 @@ export function generationProblem(promptLength: number, settings: GenerationSett
     const problem = samplingSettingsProblem(settings);
     if (problem !== null) return problem;
   }
+  const penaltyProblem = penaltySettingsProblem(settings);
+  if (penaltyProblem !== null) return penaltyProblem;
   if (promptLength < 1) return 'the prompt is empty: the model needs at least one token to continue from';
   if (promptLength > contextLength) return `the prompt is ${promptLength} tokens, more than the model's context length of ${contextLength} tokens`;
   if ((settings.overflow ?? 'slide') === 'refuse' && promptLength + settings.maxNewTokens > contextLength) {
@@ -110,6 +117,8 @@ export class GenerationSequence {
   readonly promptLength: number;
   private readonly tokens: number[];
   private readonly generated: number[] = [];
+  /** Prompt and generated ids, counted for the penalties: this sequence's own, whatever batch it runs in. */
+  private readonly history: TokenCounts;
   private readonly text: StableText;
   private readonly random: () => number;
   private readonly keepOnSlide: number;
@@ -127,6 +136,7 @@ export class GenerationSequence {
     if (problem !== null) throw new GenerationRequestError(problem);
     this.promptLength = promptIds.length;
     this.tokens = [...promptIds];
+    this.history = new TokenCounts(promptIds);
     this.text = new StableText(tokenizer, settings.stop);
     this.random = createRandom(settings.seed);
     this.keepOnSlide = Math.max(1, Math.ceil(contextLength / 2));
@@ -164,14 +174,16 @@ export class GenerationSequence {
   /** Chooses the token after the window from the step's logits (V); the last one carries finishReason. */
   accept(logits: Float32Array): GeneratedToken {
     if (this.done) throw new Error('generation: accept after the generation ended');
-    const id = sampleToken(logits, this.settings, this.random);
-    const logprob = logProbability(logits, id);
+    // Penalties before temperature, top-k and top-p, as TGI and transformers order them.
+    const scores = penalizeLogits(logits, this.history, this.settings);
+    const { id, logprob } = chooseToken(scores, this.settings, this.random);
     if (this.settings.eosTokenIds.includes(id)) {
       this.finishReason = 'eos';
       return { id, text: this.text.finish(), logprob, special: true, finishReason: 'eos' };
     }
     this.tokens.push(id);
     this.generated.push(id);
+    this.history.add(id);
     const update = this.text.push(this.generated);
     if (update.stopped) {
       this.finishReason = 'stop';

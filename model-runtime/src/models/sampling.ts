@@ -42,7 +42,19 @@ export function logProbability(logits: ArrayLike<number>, id: number): number {
 
 /** The next token id. `random` returns uniform numbers in [0, 1). */
 export function sampleToken(logits: ArrayLike<number>, settings: SamplingSettings, random: () => number): number {
-  if (!settings.doSample) return argMax(logits);
+  return chooseToken(logits, settings, random).id;
+}
+
+/**
+ * The next token and its log-probability under the distribution it was chosen from, as TGI
+ * reports it: greedy, the log-softmax of the logits; sampled, of the logits over temperature
+ * with the tokens top-k and top-p removed (renormalised over those kept).
+ */
+export function chooseToken(logits: ArrayLike<number>, settings: SamplingSettings, random: () => number): { readonly id: number; readonly logprob: number } {
+  if (!settings.doSample) {
+    const id = argMax(logits);
+    return { id, logprob: logProbability(logits, id) };
+  }
   const problem = samplingSettingsProblem(settings);
   if (problem !== null) throw new Error(problem);
   const n = logits.length;
@@ -65,10 +77,11 @@ export function sampleToken(logits: ArrayLike<number>, settings: SamplingSetting
     }
     total = weights.slice(0, count).reduce((s, w) => s + w, 0);
   }
+  const chosen = (i: number): { id: number; logprob: number } => ({ id: kept[i]!, logprob: Math.log(weights[i]! / total) });
   let r = random() * total;
   for (let i = 0; i < count; i++) {
     r -= weights[i]!;
-    if (r < 0) return kept[i]!;
+    if (r < 0) return chosen(i);
   }
-  return kept[count - 1]!; // r landed on the rounding error at the very end
+  return chosen(count - 1); // r landed on the rounding error at the very end
 }

@@ -16,6 +16,10 @@
  * A generation ends on any of the model's eos ids (generation_config.json's, else config.json's),
  * and the parameters a request leaves out take generation_config.json's values where it has them.
  *
+ * `"details": true` adds TGI's details to each answer (text-generation-details.ts); `truncate`
+ * keeps the prompt's last N tokens (return_full_text still puts the whole prompt before the text,
+ * as TGI does).
+ *
  * `"stream": true` answers a token at a time in TGI's shape (text-generation-stream.ts), as JSON
  * Lines, or as Server-Sent Events when Accept asks for text/event-stream.
  */
@@ -30,6 +34,7 @@ import { batchFullResponse, batchLimitsFromEnv } from './generation-batching.ts'
 import { badRequest, HttpError } from './http-error.ts';
 import { CSV_TYPE, JSON_TYPE } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
+import { tgiDetails, type TgiDetails } from './text-generation-details.ts';
 import { parseTextGenerationRequest, type TextGenerationParameters } from './text-generation-request.ts';
 import { STREAM_CONTENT_TYPES, tgiStream, tgiStreamError, type StreamFraming } from './text-generation-stream.ts';
 
@@ -75,19 +80,26 @@ export class TextGenerationModel implements ServedModel {
     }
     if (request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is the format of a streamed answer: add "stream": true to the body, or accept application/json');
     if (request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `a text-generation answer is JSON ([{"generated_text": ...}]); ${request.accept} is not available`);
-    const texts = await this.generateAll(prompts, parameters);
-    const answers = texts.map((generated_text) => ({ generated_text }));
+    const answers = await this.generateAll(prompts, parameters);
     return { contentType: JSON_TYPE, body: JSON.stringify(batched ? answers.map((a) => [a]) : answers), log: { rows: prompts.length } };
   }
 
-  /** The continuations of the prompts (after each prompt with return_full_text), generated together; one failing stops the others. */
-  async generateAll(prompts: readonly string[], p: TextGenerationParameters): Promise<string[]> {
-    const generations = prompts.map((prompt) => this.tokens(prompt, p, p.seed ?? randomInt(0, 2 ** 32)));
+  /** The continuations of the prompts (after each prompt with return_full_text), with details when asked, generated together; one failing stops the others. */
+  async generateAll(prompts: readonly string[], p: TextGenerationParameters): Promise<GenerationAnswer[]> {
+    const seeds = prompts.map(() => p.seed ?? randomInt(0, 2 ** 32));
+    const generations = prompts.map((prompt, i) => this.tokens(prompt, p, seeds[i]!));
     try {
-      return await Promise.all(generations.map(async (tokens, i) => {
+      return await Promise.all(generations.map(async (tokens, i): Promise<GenerationAnswer> => {
+        const seen: GeneratedToken[] = [];
         for (;;) {
           const next = await tokens.next();
-          if (next.done === true) return p.returnFullText ? prompts[i]! + next.value.text : next.value.text;
+          if (next.done !== true) {
+            if (p.details) seen.push(next.value);
+            continue;
+          }
+          const generated_text = p.returnFullText ? prompts[i]! + next.value.text : next.value.text;
+          if (!p.details) return { generated_text };
+          return { generated_text, details: tgiDetails(seen, next.value.finishReason, p.doSample ? seeds[i]! : null, (id) => this.model.tokenizer.decode([id])) };
         }
       }));
     } catch (error) {
@@ -110,7 +122,10 @@ export class TextGenerationModel implements ServedModel {
   /** Checked now (a 400 for what cannot be generated, a prompt the tokenizer refuses among them); joins the batch, or a 429 when it is full, on the first pull. */
   private tokens(prompt: string, p: TextGenerationParameters, seed: number): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
     try {
-      return refusalsAsHttpErrors(this.scheduler.generate(promptIds(this.model, prompt), this.settings(p, seed)));
+      const ids = promptIds(this.model, prompt);
+      // TGI's truncate: the prompt's last N tokens, the oldest dropped.
+      const kept = p.truncate !== null && ids.length > p.truncate ? ids.slice(ids.length - p.truncate) : ids;
+      return refusalsAsHttpErrors(this.scheduler.generate(kept, this.settings(p, seed)));
     } catch (error) {
       throw error instanceof GenerationRequestError ? badRequest(error.message) : error;
     }
@@ -123,6 +138,8 @@ export class TextGenerationModel implements ServedModel {
       temperature: p.temperature,
       topK: p.topK,
       topP: p.topP,
+      repetitionPenalty: p.repetitionPenalty,
+      frequencyPenalty: p.frequencyPenalty,
       seed,
       stop: p.stop,
       eosTokenIds: this.model.generation.eosTokenIds,
@@ -133,6 +150,12 @@ export class TextGenerationModel implements ServedModel {
   close(): Promise<void> {
     return this.model.decoder.release();
   }
+}
+
+/** One prompt's answer in TGI's shape; details only when the request asked. */
+interface GenerationAnswer {
+  readonly generated_text: string;
+  readonly details?: TgiDetails;
 }
 
 /** A full batch and queue (on the first pull) as a 429 with Retry-After. */

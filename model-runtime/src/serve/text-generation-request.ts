@@ -2,18 +2,27 @@
  * The text-generation request schema Hugging Face's containers on SageMaker take:
  *
  *     {"inputs": "prompt", "parameters": {"max_new_tokens": 50, "temperature": 0.7, "top_k": 40,
- *      "top_p": 0.9, "do_sample": true, "seed": 1, "stop": ["\n\n"], "return_full_text": false}}
+ *      "top_p": 0.9, "do_sample": true, "seed": 1, "stop": ["\n\n"], "return_full_text": false,
+ *      "repetition_penalty": 1.1, "frequency_penalty": 0.5, "truncate": 512, "details": true}}
  *
  * `inputs` may also be a list of prompts (each generates alone, answers in order). Every
  * parameter is optional; an unknown one, or one of the wrong type or out of range, is a 400
  * that names it and says what is allowed. Defaults follow Hugging Face's text-generation
  * containers: greedy (do_sample false), 20 new tokens, the generated text without the prompt;
  * a model's generation_config.json replaces the defaults of max_new_tokens (still capped by
- * the endpoint's limit), do_sample, temperature, top_k and top_p (models/generation-config.ts).
+ * the endpoint's limit), do_sample, temperature, top_k, top_p and repetition_penalty
+ * (models/generation-config.ts). The penalties are TGI's (models/penalties.ts); `truncate` keeps
+ * the last N prompt tokens; `details` adds TGI's details object to each answer.
+ *
+ * TGI parameters this runtime cannot honour (grammar, typical_p, adapter_id, watermark true,
+ * best_of above 1, top_n_tokens above 0, decoder_input_details true) are a 400 that says so
+ * rather than being ignored; their off values (and null, as huggingface_hub sends for unset
+ * ones) are accepted.
  * `"stream": true` beside "inputs" (TGI's flag) asks for the answer a token at a time; it takes
  * one prompt.
  */
 import type { GenerationDefaults } from '../models/generation-config.ts';
+import { FREQUENCY_PENALTY_LIMIT } from '../models/penalties.ts';
 import { badRequest } from './http-error.ts';
 
 export interface TextGenerationParameters {
@@ -27,6 +36,14 @@ export interface TextGenerationParameters {
   readonly seed: number | null;
   readonly stop: readonly string[];
   readonly returnFullText: boolean;
+  /** > 0; 1 = off. */
+  readonly repetitionPenalty: number;
+  /** In [-2, 2]; 0 = off. */
+  readonly frequencyPenalty: number;
+  /** Keep only the last N prompt tokens; null = the whole prompt. */
+  readonly truncate: number | null;
+  /** Answer with TGI's details (finish_reason, generated_tokens, seed, tokens). */
+  readonly details: boolean;
 }
 
 export interface TextGenerationRequest {
@@ -43,7 +60,21 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
 export const MAX_PROMPTS = 16;
 const MAX_STOP_SEQUENCES = 16;
 
-const PARAMETER_NAMES = ['max_new_tokens', 'temperature', 'top_k', 'top_p', 'do_sample', 'seed', 'stop', 'return_full_text'] as const;
+const PARAMETER_NAMES = [
+  'max_new_tokens', 'temperature', 'top_k', 'top_p', 'do_sample', 'seed', 'stop', 'return_full_text',
+  'repetition_penalty', 'frequency_penalty', 'truncate', 'details',
+] as const;
+
+/** TGI parameters this runtime cannot honour, each with the one value that asks for nothing (undefined: none does). */
+const UNSUPPORTED_PARAMETERS: Readonly<Record<string, { readonly harmless?: boolean | number; readonly what: string }>> = {
+  best_of: { harmless: 1, what: 'several sequences per prompt' },
+  watermark: { harmless: false, what: 'watermarking' },
+  decoder_input_details: { harmless: false, what: "the prompt tokens' log-probabilities" },
+  top_n_tokens: { harmless: 0, what: 'the most likely alternatives of each token' },
+  typical_p: { what: 'typical decoding' },
+  grammar: { what: 'constrained (grammar or JSON schema) decoding' },
+  adapter_id: { what: 'LoRA adapters' },
+};
 
 /**
  * Parses the body's text; `maxNewTokensLimit` is the most max_new_tokens this endpoint allows,
@@ -79,6 +110,12 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
   if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`"parameters" must be an object, got ${describe(raw)}`);
   const p = raw as Record<string, unknown>;
   for (const key of Object.keys(p)) {
+    const unsupported = UNSUPPORTED_PARAMETERS[key];
+    if (unsupported !== undefined) {
+      if (p[key] === undefined || p[key] === null || p[key] === unsupported.harmless) continue;
+      const off = unsupported.harmless === undefined ? 'leave it out' : `leave it out or send ${JSON.stringify(unsupported.harmless)}`;
+      throw badRequest(`parameter ${key} is not supported by this endpoint (${unsupported.what}), got ${describe(p[key])}; ${off}`);
+    }
     if (!(PARAMETER_NAMES as readonly string[]).includes(key)) throw badRequest(`unknown parameter ${JSON.stringify(key)}; this endpoint takes ${PARAMETER_NAMES.join(', ')}`);
   }
   const given = (key: string): boolean => p[key] !== undefined && p[key] !== null;
@@ -121,7 +158,23 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
     }
     stop = list as string[];
   }
-  return { maxNewTokens, temperature, topK, topP, doSample: boolean('do_sample', defaults.doSample ?? false), seed, stop, returnFullText: boolean('return_full_text', false) };
+  let repetitionPenalty = defaults.repetitionPenalty ?? 1;
+  if (given('repetition_penalty')) {
+    const v = p.repetition_penalty;
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badRequest(`parameter repetition_penalty must be a number above 0 (1 = off), got ${describe(v)}`);
+    repetitionPenalty = v;
+  }
+  let frequencyPenalty = 0;
+  if (given('frequency_penalty')) {
+    const v = p.frequency_penalty;
+    if (typeof v !== 'number' || !(v >= -FREQUENCY_PENALTY_LIMIT && v <= FREQUENCY_PENALTY_LIMIT)) throw badRequest(`parameter frequency_penalty must be a number from -2 to 2 (0 = off), got ${describe(v)}`);
+    frequencyPenalty = v;
+  }
+  const truncate = given('truncate') ? integer('truncate', 1, Number.MAX_SAFE_INTEGER, 1, 'a whole number >= 1 (the prompt tokens to keep, from the end)') : null;
+  return {
+    maxNewTokens, temperature, topK, topP, doSample: boolean('do_sample', defaults.doSample ?? false), seed, stop, returnFullText: boolean('return_full_text', false),
+    repetitionPenalty, frequencyPenalty, truncate, details: boolean('details', false),
+  };
 }
 
 function describe(v: unknown): string {

@@ -4,7 +4,8 @@
  *     {"index": 1, "token": {"id": 4, "text": "lo", "logprob": -0.02, "special": false}, "generated_text": null, "details": null}
  *
  * the last one carrying the whole `generated_text` and `details` (`finish_reason`: length,
- * eos_token or stop_sequence; `generated_tokens`; `seed`). The eos token's line carries its own
+ * eos_token or stop_sequence; `generated_tokens`; `seed`: TGI's StreamDetails, the fields a
+ * non-streamed answer's details share, text-generation-details.ts). The eos token's line carries its own
  * text (GPT-2's "<|endoftext|>") with `special: true`, which generated_text leaves out, as TGI's
  * does: a client adds up the texts of the lines that are not special. Text the generation held
  * back until the eos came (the possible start of a stop sequence) goes out on a line of its own
@@ -19,6 +20,7 @@
 import type { FinishReason, GeneratedToken, GenerationResult } from '../models/generation.ts';
 import type { HttpError } from './http-error.ts';
 import { EVENT_STREAM_TYPE, JSON_LINES_TYPE } from './media-types.ts';
+import { TGI_FINISH_REASONS, type TgiToken } from './text-generation-details.ts';
 
 export type StreamFraming = 'json-lines' | 'server-sent-events';
 
@@ -26,9 +28,6 @@ export const STREAM_CONTENT_TYPES: Readonly<Record<StreamFraming, string>> = {
   'json-lines': JSON_LINES_TYPE,
   'server-sent-events': EVENT_STREAM_TYPE,
 };
-
-/** TGI's names for why a generation ended. */
-const TGI_FINISH_REASONS: Readonly<Record<FinishReason, string>> = { length: 'length', eos: 'eos_token', stop: 'stop_sequence' };
 
 export interface TgiStreamOptions {
   readonly framing: StreamFraming;
@@ -74,14 +73,6 @@ export async function* tgiStream(tokens: AsyncGenerator<GeneratedToken, Generati
     text += token.text;
     yield line({ id: token.id, text: token.text, logprob: token.logprob, special: false }, token.finishReason);
   }
-}
-
-/** The `token` of a TGI stream line. */
-interface TgiToken {
-  readonly id: number;
-  readonly text: string;
-  readonly logprob: number;
-  readonly special: boolean;
 }
 
 export function tgiStreamError(framing: StreamFraming, error: HttpError): string {

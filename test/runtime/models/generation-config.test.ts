@@ -42,7 +42,7 @@ describe('generation rules from config.json and generation_config.json', () => {
 
   test('the request defaults it sets; keys this runtime does not use are ignored', () => {
     const file = { max_new_tokens: 3, do_sample: true, temperature: 0.6, top_k: 40, top_p: 0.9, max_length: 4096, repetition_penalty: 1.1, pad_token_id: 0, custom_key: 'x' };
-    expect(rules(gpt2ConfigJson(gpt, 1), file).defaults).toEqual({ maxNewTokens: 3, doSample: true, temperature: 0.6, topK: 40, topP: 0.9 });
+    expect(rules(gpt2ConfigJson(gpt, 1), file).defaults).toEqual({ maxNewTokens: 3, doSample: true, temperature: 0.6, topK: 40, topP: 0.9, repetitionPenalty: 1.1 });
     expect(rules(gpt2ConfigJson(gpt, 1), { temperature: null, top_k: null }).defaults).toEqual({});
     // temperature 0 beside greedy decoding is harmless (transformers ignores it); with do_sample true it is not.
     expect(rules(gpt2ConfigJson(gpt, 1), { temperature: 0, do_sample: false }).defaults).toEqual({ doSample: false });
@@ -52,6 +52,7 @@ describe('generation rules from config.json and generation_config.json', () => {
 
   test('a wrong value names the file, the field and the allowed range', () => {
     const parse = (value: object) => () => parseGenerationConfig(JSON.stringify(value), 'gpt/generation_config.json', 100);
+    expect(parse({ repetition_penalty: 0 })).toThrow('gpt/generation_config.json: repetition_penalty must be a number above 0 (1 = off), got 0');
     expect(parse({ max_length: -1 })).toThrow('gpt/generation_config.json: max_length must be a whole number >= 1 (prompt plus new tokens), got -1');
     expect(parse({ bos_token_id: [1, 2] })).toThrow('gpt/generation_config.json: bos_token_id must be a token id or null (token ids 0 to 99, below vocab_size 100), got [1,2]');
     expect(parse({ eos_token_id: [1, 2.5] })).toThrow(/eos_token_id must be a token id, a list of token ids or null .*got 2\.5/);

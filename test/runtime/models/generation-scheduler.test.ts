@@ -3,7 +3,7 @@
  * gets alone, and padding contributes nothing (garbage in the padded columns changes no logit);
  * the scheduler's requests, joining at different times with prompts of different lengths, get
  * exactly the tokens generate gives each alone (greedy and seeded draws, window slides, stop
- * sequences) in far fewer decoder runs; a reader that stops leaves only its own row; the bounds
+ * sequences, repetition and frequency penalties from each row's own history) in far fewer decoder runs; a reader that stops leaves only its own row; the bounds
  * queue requests and refuse them past the queue, naming the bound. Models with Optimum's
  * use_cache_branch input, and models without position_ids, generate the same tokens.
  * Prompts of different lengths arriving together are prefilled in one padded run, each row's
@@ -209,6 +209,9 @@ describe('the scheduler', () => {
     ['greedy', greedy],
     ['seeded draws', sampled],
     ['top-k and top-p draws with a stop sequence', { ...sampled, topK: 5, topP: 0.8, stop: ['o'] }],
+    // Each row's penalties come from its own prompt and tokens, whoever else is in the batch.
+    ['greedy with repetition and frequency penalties', { ...greedy, repetitionPenalty: 1.8, frequencyPenalty: 0.7 }],
+    ['seeded draws with a repetition penalty below 1', { ...sampled, repetitionPenalty: 0.6 }],
   ] as const)('%s: requests joining at different times get the tokens each gets alone, windows sliding, in far fewer runs', async (_, base) => {
     const alone: GenerationResult[] = [];
     const runsBefore = decoder.steps;
@@ -259,6 +262,7 @@ describe('the scheduler', () => {
     ['greedy', greedy],
     ['seeded draws', sampled],
     ['top-k and top-p draws with a stop sequence', { ...sampled, topK: 5, topP: 0.8, stop: ['o'] }],
+    ['greedy with repetition and frequency penalties', { ...greedy, repetitionPenalty: 1.8, frequencyPenalty: 0.7 }],
   ];
   test.each(DECODER_NAMES.flatMap(([model, which]) => together.map(([name, base]) => [model, name, which, base] as const)))(
     '%s, %s: prompts of different lengths arriving together are prefilled together and get the tokens each gets alone',

@@ -17,7 +17,7 @@ import { buildGptEvaluationGraph, buildGptInferenceGraph, buildGptTrainingGraph,
 import { GraphTrainer } from '../../../model-runtime/src/models/graph-trainer.ts';
 import type { TensorValues } from '../../../model-runtime/src/models/graph-trainer.ts';
 import { initialValues } from '../../../model-runtime/src/models/init.ts';
-import { argMax, sampleToken } from '../../../model-runtime/src/models/sampling.ts';
+import { argMax, chooseToken, sampleToken } from '../../../model-runtime/src/models/sampling.ts';
 import type { OptimizerConfig } from '../../../model-runtime/src/optim/optimizer-config.ts';
 import { learnTokenizer } from '../../../model-runtime/src/text/learn-tokenizer.ts';
 import type { Tokenizer } from '../../../model-runtime/src/text/tokenizer.ts';
@@ -80,6 +80,54 @@ describe('an untrained model (logits far from uniform)', () => {
     expect(others.some((ids) => ids.join() !== first.join())).toBe(true);
   });
 
+  /** The first greedy tokens computed here from the decoder's raw logits (the whole window each step), penalised by `penalize`. */
+  const referenceGreedy = async (count: number, penalize: (logits: Float32Array, history: readonly number[]) => Float32Array): Promise<number[]> => {
+    const tokens = prompt();
+    const made: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const { logits } = await decoder.step(tokens, decoder.emptyCache());
+      const id = argMax(penalize(Float32Array.from(logits), tokens));
+      tokens.push(id);
+      made.push(id);
+    }
+    return made;
+  };
+
+  test('repetition_penalty changes greedy tokens exactly as the CTRL rule on the raw logits says', async () => {
+    const penalty = 4;
+    const ctrl = (logits: Float32Array, history: readonly number[]): Float32Array => {
+      for (const id of new Set(history)) logits[id] = logits[id]! > 0 ? logits[id]! / penalty : logits[id]! * penalty;
+      return logits;
+    };
+    const expected = await referenceGreedy(4, ctrl);
+    const plain = await referenceGreedy(4, (l) => l);
+    expect(expected).not.toEqual(plain);
+    const penalised = await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4, repetitionPenalty: penalty });
+    expect(penalised.tokenIds).toEqual(expected);
+    expect((await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4 })).tokenIds).toEqual(plain);
+    // The first token's logprob is the log-softmax of the penalised logits it was chosen from.
+    const first = await generateTokens(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 1, repetitionPenalty: penalty }).next();
+    const scores = ctrl(Float32Array.from((await decoder.step(prompt(), decoder.emptyCache())).logits), prompt());
+    const max = Math.max(...scores);
+    const expectedLogprob = scores[expected[0]!]! - max - Math.log(scores.reduce((a, x) => a + Math.exp(x - max), 0));
+    if (first.done === true) throw new Error('no first token');
+    expect(first.value.logprob).toBeCloseTo(expectedLogprob, 5);
+    // The cache changes nothing with a penalty on either, across window slides.
+    const settings = { ...greedy, maxNewTokens: 30, repetitionPenalty: 1.5 };
+    expect((await generate(decoder, tokenizer, prompt(), settings)).tokenIds).toEqual((await generate(decoder, tokenizer, prompt(), { ...settings, useCache: false })).tokenIds);
+  });
+
+  test("frequency_penalty subtracts penalty x the token's share of prompt and generated tokens (TGI's rule)", async () => {
+    const penalty = 2;
+    const frequency = (logits: Float32Array, history: readonly number[]): Float32Array => {
+      for (const id of new Set(history)) logits[id] = logits[id]! - penalty * (history.filter((t) => t === id).length / history.length);
+      return logits;
+    };
+    const expected = await referenceGreedy(4, frequency);
+    expect(expected).not.toEqual(await referenceGreedy(4, (l) => l));
+    expect((await generate(decoder, tokenizer, prompt(), { ...greedy, maxNewTokens: 4, frequencyPenalty: penalty })).tokenIds).toEqual(expected);
+  });
+
   test('a model.onnx without position_ids (exported before it existed) still loads and generates the same tokens', async () => {
     expect(decoder.takesPositionIds).toBe(true);
     const older = await CausalDecoder.create(buildGptInferenceGraph(config, randomWeights(config, 5), { positionIds: false }), decoderShape(config), engine);
@@ -109,6 +157,8 @@ describe('an untrained model (logits far from uniform)', () => {
     expect(await refused(prompt(), { ...sampled, topP: 1.5 })).toMatch(/top_p must be in \(0, 1\]/);
     expect(await refused(prompt(), { ...greedy, maxNewTokens: 0 })).toMatch(/max_new_tokens must be a whole number >= 1, got 0/);
     expect(await refused([], greedy)).toMatch(/the prompt is empty/);
+    expect(await refused(prompt(), { ...greedy, repetitionPenalty: 0 })).toMatch(/repetition_penalty must be a number above 0 \(1 = off\), got 0/);
+    expect(await refused(prompt(), { ...greedy, frequencyPenalty: -3 })).toMatch(/frequency_penalty must be a number from -2 to 2 \(0 = off\), got -3/);
     // Within the window, 'refuse' generates.
     expect((await generate(decoder, tokenizer, prompt(), { ...greedy, overflow: 'refuse', maxNewTokens: 5 })).tokenIds).toHaveLength(5);
   });
@@ -194,6 +244,19 @@ describe('sampling', () => {
       expect(sampleToken(logits, { doSample: true, temperature: 1, topK: 1, topP: 1 }, random)).toBe(1);
       expect(sampleToken(logits, { doSample: true, temperature: 1, topK: 0, topP: 0.01 }, random)).toBe(1);
     }
+  });
+
+  test("a token's logprob is under the distribution it was drawn from (TGI's): all logits greedy, the kept ones over temperature sampled", () => {
+    const logSoftmax = (xs: number[], i: number): number => xs[i]! - Math.log(xs.reduce((a, x) => a + Math.exp(x), 0));
+    expect(chooseToken(logits, { doSample: false, temperature: 2, topK: 2, topP: 1 }, createRandom(1))).toEqual({ id: 1, logprob: expect.closeTo(logSoftmax(Array.from(logits), 1), 6) });
+    const random = createRandom(3);
+    const seen = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const { id, logprob } = chooseToken(logits, { doSample: true, temperature: 2, topK: 2, topP: 1 }, random);
+      seen.add(id);
+      expect(logprob).toBeCloseTo(logSoftmax([3 / 2, 2.5 / 2], id === 1 ? 0 : 1), 6);
+    }
+    expect([...seen].sort()).toEqual([1, 2]);
   });
 
   test('draws follow softmax(logits / temperature), restricted to the top-k and renormalised', () => {
