@@ -11,6 +11,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadArtifact } from '../../model-runtime/src/artifact/load.ts';
 import { PRETRAINED_ALGORITHM } from '../../model-runtime/src/artifact/model-description.ts';
 import { generateTokens, type GenerationSettings } from '../../model-runtime/src/models/generation.ts';
+import { REPETITION_PENALTY_ALLOWED, REPETITION_PENALTY_RANGE, repetitionPenaltyAllowed } from '../../model-runtime/src/models/penalties.ts';
 import { loadGenerationModel, pretrainedTokenizer, promptIds } from '../../model-runtime/src/models/generation-model.ts';
 import { openModel } from './model-source.ts';
 import { parseWholeNumber } from './serve.ts';
@@ -38,7 +39,7 @@ export function generateCommand(): Command {
     .option('-t, --temperature <value>', 'sampling temperature above 0 (implies sampling)', parsePositive('temperature'))
     .option('-k, --top-k <count>', 'sample from the k most likely tokens only (implies sampling)', parseWholeNumber('top-k', 1, 1_000_000_000))
     .option('--top-p <value>', 'sample from the smallest set of tokens whose probability reaches p, in (0, 1] (implies sampling)', parseProbability)
-    .option('--repetition-penalty <value>', "divide a positive logit (multiply a negative one) of every token already in the prompt or the text by this, above 0; 1 = off (default: generation_config.json's repetition_penalty, else 1)", parsePositive('repetition-penalty'))
+    .option('--repetition-penalty <value>', `divide a positive logit (multiply a negative one) of every token already in the prompt or the text by this, ${REPETITION_PENALTY_RANGE.min} to ${REPETITION_PENALTY_RANGE.max}; 1 = off (default: generation_config.json's repetition_penalty, else 1)`, parseRepetitionPenalty)
     .option('-s, --seed <number>', 'seed of the sampling draws: the same seed gives the same text (implies sampling)', parseWholeNumber('seed', 0, 2 ** 32 - 1))
     .option('--sample', 'sample (temperature 1) instead of taking the most likely token')
     .option('--stop <text>', 'stop once the text contains this, repeatable', (value: string, previous: string[]) => [...previous, value], [])
@@ -93,6 +94,12 @@ function parsePositive(name: string): (value: string) => number {
     if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number above 0, not '${value}'.`);
     return n;
   };
+}
+
+function parseRepetitionPenalty(value: string): number {
+  const n = Number(value);
+  if (!repetitionPenaltyAllowed(n)) throw new InvalidArgumentError(`repetition-penalty must be ${REPETITION_PENALTY_ALLOWED}, not '${value}'.`);
+  return n;
 }
 
 function parseProbability(value: string): number {

@@ -72,6 +72,6 @@ describe('modelstack generate', () => {
     expect(bad.stderr()).toMatch(/temperature must be a number above 0, not '0'/);
     const badPenalty = runCli(['generate', archive, 'hello', '--repetition-penalty', '0']);
     expect(await badPenalty.exited).not.toBe(0);
-    expect(badPenalty.stderr()).toMatch(/repetition-penalty must be a number above 0, not '0'/);
+    expect(badPenalty.stderr()).toMatch(/repetition-penalty must be a number from 0\.01 to 100 \(1 = off\), not '0'/);
   });
 });

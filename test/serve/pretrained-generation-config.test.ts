@@ -242,7 +242,7 @@ describe('a generation_config.json with a wrong value is refused when packaging,
     ['temperature 0 with do_sample true', { temperature: 0, do_sample: true }, /generation_config\.json: temperature must be a number above 0 \(0 only where do_sample is not true: greedy\), got 0/],
     ['do_sample "yes"', { do_sample: 'yes' }, /generation_config\.json: do_sample must be true or false, got "yes"/],
     ['top_k 1.5', { top_k: 1.5 }, /generation_config\.json: top_k must be a whole number >= 0 \(0 = off\), got 1\.5/],
-    ['repetition_penalty 0', { repetition_penalty: 0 }, /generation_config\.json: repetition_penalty must be a number above 0 \(1 = off\), got 0/],
+    ['repetition_penalty 0', { repetition_penalty: 0 }, /generation_config\.json: repetition_penalty must be a number from 0\.01 to 100 \(1 = off\), got 0/],
   ];
   for (const [what, generationConfig, message] of cases) {
     it(what, async () => {

@@ -88,7 +88,7 @@ describe('text generation over /invocations', () => {
     [{ inputs: 'hello', parameters: { top_k: -1 } }, /parameter top_k must be a whole number >= 0/],
     [{ inputs: 'hello', parameters: { stop: [''] } }, /parameter stop must be a list of at most 16 non-empty strings/],
     [{ inputs: 'hello', parameters: { do_sample: 'yes' } }, /parameter do_sample must be true or false, got "yes"/],
-    [{ inputs: 'hello', parameters: { repetition_penalty: 0 } }, /parameter repetition_penalty must be a number above 0 \(1 = off\), got 0/],
+    [{ inputs: 'hello', parameters: { repetition_penalty: 0 } }, /parameter repetition_penalty must be a number from 0\.01 to 100 \(1 = off\), got 0/],
     [{ inputs: 'hello', parameters: { frequency_penalty: 3 } }, /parameter frequency_penalty must be a number from -2 to 2 \(0 = off\), got 3/],
     [{ inputs: 'hello', parameters: { truncate: 0 } }, /parameter truncate must be a whole number >= 1 \(the prompt tokens to keep, from the end\), got 0/],
     [{ inputs: 'hello', parameters: { details: 'yes' } }, /parameter details must be true or false, got "yes"/],

@@ -20,6 +20,7 @@
  * field and the range (`modelstack package` refuses the folder), null is "not set", and fields
  * this runtime does not use (pad_token_id, transformers_version ...) are ignored.
  */
+import { REPETITION_PENALTY_ALLOWED, repetitionPenaltyAllowed } from './penalties.ts';
 import type { DecoderConfig } from './gpt-config.ts';
 import { bosTokenId, eosTokenIds } from './special-token-ids.ts';
 
@@ -84,7 +85,7 @@ export function parseGenerationConfig(text: string, source: string, vocabSize: n
     temperature: record.temperature === 0 && record.do_sample !== true ? undefined : number('temperature', (v) => v > 0, 'a number above 0 (0 only where do_sample is not true: greedy)'),
     topK: integer('top_k', 0, 'a whole number >= 0 (0 = off)'),
     topP: number('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1] (1 = off)'),
-    repetitionPenalty: number('repetition_penalty', (v) => v > 0, 'a number above 0 (1 = off)'),
+    repetitionPenalty: number('repetition_penalty', repetitionPenaltyAllowed, REPETITION_PENALTY_ALLOWED),
   };
   return {
     eosTokenIds: eosTokenIds(record, source, vocabSize),

@@ -22,11 +22,24 @@ export interface PenaltySettings {
 
 export const FREQUENCY_PENALTY_LIMIT = 2;
 
+/**
+ * repetition_penalty's range. TGI asks only for > 0, but a penalty of 1e-40 turns a logit of 10
+ * into float32's infinity (and the step's log-softmax into NaN), and one of 1e40 sends every seen
+ * token's to 0 or minus infinity; 0.01-100 keeps every penalised logit finite and covers what
+ * clients send (1.0-2.0).
+ */
+export const REPETITION_PENALTY_RANGE = { min: 0.01, max: 100 } as const;
+export const REPETITION_PENALTY_ALLOWED = `a number from ${REPETITION_PENALTY_RANGE.min} to ${REPETITION_PENALTY_RANGE.max} (1 = off)`;
+
+export function repetitionPenaltyAllowed(v: number): boolean {
+  return Number.isFinite(v) && v >= REPETITION_PENALTY_RANGE.min && v <= REPETITION_PENALTY_RANGE.max;
+}
+
 /** Why the penalties are unusable, or null (the serving layer turns this into a 400). */
 export function penaltySettingsProblem(s: PenaltySettings): string | null {
   const repetition = s.repetitionPenalty ?? 1;
   const frequency = s.frequencyPenalty ?? 0;
-  if (!(repetition > 0) || !Number.isFinite(repetition)) return `repetition_penalty must be a number above 0 (1 = off), got ${repetition}`;
+  if (!repetitionPenaltyAllowed(repetition)) return `repetition_penalty must be ${REPETITION_PENALTY_ALLOWED}, got ${repetition}`;
   if (!(Math.abs(frequency) <= FREQUENCY_PENALTY_LIMIT)) return `frequency_penalty must be a number from -2 to 2 (0 = off), got ${frequency}`;
   return null;
 }

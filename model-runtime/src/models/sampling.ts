@@ -61,9 +61,11 @@ export function chooseToken(logits: ArrayLike<number>, settings: SamplingSetting
   // Candidates sorted by logit, largest first (ties by id, so the order is deterministic).
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
   const kept = settings.topK > 0 ? order.slice(0, Math.min(settings.topK, n)) : order;
-  // Softmax of logit / temperature over the kept tokens, shifted by the largest for stability.
-  const top = logits[kept[0]!]! / settings.temperature;
-  const weights = kept.map((id) => Math.exp(logits[id]! / settings.temperature - top));
+  // Softmax of logit / temperature over the kept tokens, shifted by the largest before the
+  // division, so a temperature near 0 (5e-324 is above 0) gives the top token weight 1 and the
+  // rest 0 instead of infinity minus infinity.
+  const top = logits[kept[0]!]!;
+  const weights = kept.map((id) => Math.exp((logits[id]! - top) / settings.temperature));
   let total = weights.reduce((s, w) => s + w, 0);
   let count = kept.length;
   if (settings.topP < 1) {

@@ -22,7 +22,7 @@
  * one prompt.
  */
 import type { GenerationDefaults } from '../models/generation-config.ts';
-import { FREQUENCY_PENALTY_LIMIT } from '../models/penalties.ts';
+import { FREQUENCY_PENALTY_LIMIT, REPETITION_PENALTY_ALLOWED, repetitionPenaltyAllowed } from '../models/penalties.ts';
 import { badRequest } from './http-error.ts';
 
 export interface TextGenerationParameters {
@@ -161,7 +161,7 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
   let repetitionPenalty = defaults.repetitionPenalty ?? 1;
   if (given('repetition_penalty')) {
     const v = p.repetition_penalty;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badRequest(`parameter repetition_penalty must be a number above 0 (1 = off), got ${describe(v)}`);
+    if (typeof v !== 'number' || !repetitionPenaltyAllowed(v)) throw badRequest(`parameter repetition_penalty must be ${REPETITION_PENALTY_ALLOWED}, got ${describe(v)}`);
     repetitionPenalty = v;
   }
   let frequencyPenalty = 0;

@@ -52,7 +52,7 @@ describe('generation rules from config.json and generation_config.json', () => {
 
   test('a wrong value names the file, the field and the allowed range', () => {
     const parse = (value: object) => () => parseGenerationConfig(JSON.stringify(value), 'gpt/generation_config.json', 100);
-    expect(parse({ repetition_penalty: 0 })).toThrow('gpt/generation_config.json: repetition_penalty must be a number above 0 (1 = off), got 0');
+    expect(parse({ repetition_penalty: 0 })).toThrow('gpt/generation_config.json: repetition_penalty must be a number from 0.01 to 100 (1 = off), got 0');
     expect(parse({ max_length: -1 })).toThrow('gpt/generation_config.json: max_length must be a whole number >= 1 (prompt plus new tokens), got -1');
     expect(parse({ bos_token_id: [1, 2] })).toThrow('gpt/generation_config.json: bos_token_id must be a token id or null (token ids 0 to 99, below vocab_size 100), got [1,2]');
     expect(parse({ eos_token_id: [1, 2.5] })).toThrow(/eos_token_id must be a token id, a list of token ids or null .*got 2\.5/);

@@ -157,7 +157,7 @@ describe('an untrained model (logits far from uniform)', () => {
     expect(await refused(prompt(), { ...sampled, topP: 1.5 })).toMatch(/top_p must be in \(0, 1\]/);
     expect(await refused(prompt(), { ...greedy, maxNewTokens: 0 })).toMatch(/max_new_tokens must be a whole number >= 1, got 0/);
     expect(await refused([], greedy)).toMatch(/the prompt is empty/);
-    expect(await refused(prompt(), { ...greedy, repetitionPenalty: 0 })).toMatch(/repetition_penalty must be a number above 0 \(1 = off\), got 0/);
+    expect(await refused(prompt(), { ...greedy, repetitionPenalty: 0 })).toMatch(/repetition_penalty must be a number from 0\.01 to 100 \(1 = off\), got 0/);
     expect(await refused(prompt(), { ...greedy, frequencyPenalty: -3 })).toMatch(/frequency_penalty must be a number from -2 to 2 \(0 = off\), got -3/);
     // Within the window, 'refuse' generates.
     expect((await generate(decoder, tokenizer, prompt(), { ...greedy, overflow: 'refuse', maxNewTokens: 5 })).tokenIds).toHaveLength(5);
@@ -257,6 +257,15 @@ describe('sampling', () => {
       expect(logprob).toBeCloseTo(logSoftmax([3 / 2, 2.5 / 2], id === 1 ? 0 : 1), 6);
     }
     expect([...seen].sort()).toEqual([1, 2]);
+  });
+
+  test('a temperature near 0 and large logits still choose the top token with a finite logprob', () => {
+    const logits = Float32Array.of(3e38, 1e38, -3e38, 2e38);
+    for (const temperature of [Number.MIN_VALUE, 1e-300, 1e-3]) {
+      const { id, logprob } = chooseToken(logits, { doSample: true, temperature, topK: 0, topP: 1 }, createRandom(3));
+      expect(id).toBe(0);
+      expect(logprob).toBe(0);
+    }
   });
 
   test('draws follow softmax(logits / temperature), restricted to the top-k and renormalised', () => {
