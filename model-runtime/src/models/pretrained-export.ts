@@ -13,7 +13,9 @@
  * - tokenizer.json loading in @huggingface/tokenizers, with no id past config.json's vocab_size;
  * - for text-generation, config.json's and generation_config.json's eos_token_id (one id or a
  *   list) and bos_token_id, and generation_config.json's request defaults, as serving will read
- *   them (generation-config.ts), so a wrong value fails here and not at the first request.
+ *   them (generation-config.ts), so a wrong value fails here and not at the first request;
+ * - for text-generation, the chat template (chat_template.jinja, else tokenizer_config.json's
+ *   chat_template) parsing as Jinja, when the export has one (text/chat-template.ts).
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +24,7 @@ import type { ArtifactContent } from '../artifact/save.ts';
 import { MODEL_FORMAT, PRETRAINED_ALGORITHM, TOKENIZER_FILE, type ModelDescription, type PretrainedModelDescription, type PretrainedTask } from '../artifact/model-description.ts';
 import { MODEL_ONNX_FILE } from '../artifact/files.ts';
 import { createSession } from '../engine/session.ts';
+import { CHAT_TEMPLATE_FILE, ChatTemplate } from '../text/chat-template.ts';
 import { libraryVocabSize, loadLibraryTokenizer } from '../text/pretrained-tokenizer.ts';
 import { USE_CACHE_BRANCH } from './generation-decoder.ts';
 import { parseGenerationConfig } from './generation-config.ts';
@@ -50,7 +53,7 @@ const ONNX_FILES: Readonly<Record<PretrainedTask, readonly string[]>> = {
 };
 
 /** The export's JSON files kept in the package when present (config.json must be). */
-const OPTIONAL_FILES = [TOKENIZER_CONFIG_FILE, GENERATION_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE] as const;
+const OPTIONAL_FILES = [TOKENIZER_CONFIG_FILE, GENERATION_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, CHAT_TEMPLATE_FILE] as const;
 
 /** A folder that is not a usable export for the task: the message names what and why. */
 export class PretrainedExportError extends Error {
@@ -95,6 +98,13 @@ export async function readPretrainedExport(folder: string, task: PretrainedTask,
     }
   })();
   const tokenizerVocab = libraryVocabSize(library);
+  if (task === 'text-generation') {
+    try {
+      ChatTemplate.fromFiles({ chatTemplateJinja: text(CHAT_TEMPLATE_FILE), tokenizerConfigJson: text(TOKENIZER_CONFIG_FILE), source: folder });
+    } catch (error) {
+      throw new PretrainedExportError((error as Error).message);
+    }
+  }
   const vocabSize = positiveInteger(config, ['vocab_size'], `${folder}/${CONFIG_FILE}`);
   if (tokenizerVocab > vocabSize) throw new PretrainedExportError(`${folder}: tokenizer.json has ids up to ${tokenizerVocab - 1}, past config.json's vocab_size ${vocabSize}: the tokenizer is not this model's`);
 

@@ -22,6 +22,12 @@
  *
  * `"stream": true` answers a token at a time in TGI's shape (text-generation-stream.ts), as JSON
  * Lines, or as Server-Sent Events when Accept asks for text/event-stream.
+ *
+ * A body with OpenAI's `messages` instead of `inputs` is a chat request (chat-request.ts): the
+ * export's chat template (text/chat-template.ts) renders the prompt, which is tokenized without
+ * the tokenizer's own special tokens (the template writes them), and the answer is OpenAI's chat
+ * completion, or its chunks as Server-Sent Events with `"stream": true` (chat-completion.ts),
+ * generated in the same batch as every other request.
  */
 import { randomInt } from 'node:crypto';
 import type { Manifest } from '../artifact/digest.ts';
@@ -29,10 +35,15 @@ import type { LoadedArtifact } from '../artifact/load.ts';
 import type { LanguageModelDescription, PretrainedModelDescription } from '../artifact/model-description.ts';
 import { GenerationRequestError, type GeneratedToken, type GenerationResult, type GenerationSettings } from '../models/generation.ts';
 import { loadGenerationModel, pretrainedTokenizer, promptIds, type GenerationModel } from '../models/generation-model.ts';
+import { TOKENIZER_CONFIG_FILE } from '../models/pretrained-export.ts';
+import { CHAT_TEMPLATE_FILE, CHAT_TEMPLATE_SOURCES, ChatTemplate, ChatTemplateError } from '../text/chat-template.ts';
+import type { PretrainedTokenizer } from '../text/pretrained-tokenizer.ts';
+import { chatCompletion, chatCompletionIdentity, chatCompletionStream } from './chat-completion.ts';
+import { isChatBody, parseChatRequest } from './chat-request.ts';
 import { GenerationScheduler, SchedulerFullError } from '../models/generation-scheduler.ts';
 import { batchFullResponse, batchLimitsFromEnv } from './generation-batching.ts';
 import { badRequest, HttpError } from './http-error.ts';
-import { CSV_TYPE, JSON_TYPE } from './media-types.ts';
+import { CSV_TYPE, EVENT_STREAM_TYPE, JSON_TYPE } from './media-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
 import { tgiDetails, type TgiDetails } from './text-generation-details.ts';
 import { parseTextGenerationRequest, type TextGenerationParameters } from './text-generation-request.ts';
@@ -48,6 +59,8 @@ export class TextGenerationModel implements ServedModel {
     private readonly model: GenerationModel,
     readonly maxNewTokensLimit: number,
     readonly scheduler: GenerationScheduler,
+    /** The export's chat template and its tokenizer, for chat requests; null: the model has none. */
+    private readonly chat: { readonly template: ChatTemplate; readonly tokenizer: PretrainedTokenizer; readonly modelName: string } | null,
   ) {}
 
   static async fromArtifact(
@@ -57,11 +70,17 @@ export class TextGenerationModel implements ServedModel {
   ): Promise<TextGenerationModel> {
     const limit = maxNewTokensLimit(env);
     const batchLimits = batchLimitsFromEnv(env);
+    const tokenizer = pretrainedTokenizer(artifact);
+    // Only a pretrained export can carry a chat template (this runtime's own language model has none).
+    const template = tokenizer === undefined ? null : ChatTemplate.fromFiles({ chatTemplateJinja: fileText(artifact.files, CHAT_TEMPLATE_FILE), tokenizerConfigJson: fileText(artifact.files, TOKENIZER_CONFIG_FILE), source: artifact.dir });
     const model = await loadGenerationModel(
-      { dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: artifact.description.tokenizer.file, tokenizer: pretrainedTokenizer(artifact) },
+      { dir: artifact.dir, onnx: artifact.onnx, files: artifact.files, tokenizerFile: artifact.description.tokenizer.file, tokenizer },
       options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
     );
-    return new TextGenerationModel(artifact.description, artifact.manifest, model, limit, new GenerationScheduler(model.decoder, model.tokenizer, batchLimits));
+    // The answer's "model" when a request names none: config.json's model_type, as packaged.
+    const modelName = 'modelType' in artifact.description ? artifact.description.modelType : artifact.description.algorithm;
+    const chat = template === null || tokenizer === undefined ? null : { template, tokenizer, modelName };
+    return new TextGenerationModel(artifact.description, artifact.manifest, model, limit, new GenerationScheduler(model.decoder, model.tokenizer, batchLimits), chat);
   }
 
   /** Decoder runs so far: one per prompt and per slide of a window, plus one per step of the whole batch. */
@@ -72,6 +91,8 @@ export class TextGenerationModel implements ServedModel {
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer> {
     if (request.contentType !== JSON_TYPE) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}); got Content-Type ${request.contentType}`);
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    const chatBody = parsedOrUndefined(text);
+    if (isChatBody(chatBody)) return this.chatCompletion(chatBody, request);
     const { prompts, batched, parameters, stream } = parseTextGenerationRequest(text, this.maxNewTokensLimit, this.model.generation.defaults);
     if (stream) {
       // A stream is JSON Lines (Accept JSON, JSON Lines or none) or Server-Sent Events.
@@ -108,6 +129,37 @@ export class TextGenerationModel implements ServedModel {
     }
   }
 
+  /** An OpenAI chat request: the template's prompt, answered as a chat completion or its chunks. */
+  private async chatCompletion(body: Record<string, unknown>, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer> {
+    const { messages, parameters, stream, includeUsage, model } = parseChatRequest(body, this.maxNewTokensLimit, this.model.generation.defaults);
+    if (this.chat === null) throw badRequest(`this model has no chat template (${CHAT_TEMPLATE_SOURCES} in the export it was packaged from), so it cannot take "messages"; send {"inputs": "a prompt"} instead`);
+    if (stream && request.accept === CSV_TYPE) throw new HttpError(406, 'NotAcceptable', `a streamed chat completion is Server-Sent Events; ${request.accept} is not available`);
+    if (!stream && request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is the format of a streamed answer: add "stream": true to the body, or accept application/json');
+    if (!stream && request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `a chat completion is JSON; ${request.accept} is not available`);
+    let rendered: string;
+    try {
+      rendered = this.chat.template.render(messages);
+    } catch (error) {
+      throw error instanceof ChatTemplateError ? badRequest(error.message) : error;
+    }
+    const ids = this.chat.tokenizer.encodeRendered(rendered);
+    const identity = chatCompletionIdentity(model ?? this.chat.modelName);
+    const tokens = this.tokensOf(ids, parameters, parameters.seed ?? randomInt(0, 2 ** 32));
+    if (stream) {
+      const options = { promptTokens: ids.length, stops: parameters.stop, includeUsage };
+      return { contentType: EVENT_STREAM_TYPE, chunks: chatCompletionStream(tokens, identity, options), failure: (error) => tgiStreamError('server-sent-events', error), log: { rows: 1 } };
+    }
+    let generated = 0;
+    for (;;) {
+      const next = await tokens.next();
+      if (next.done !== true) {
+        generated++;
+        continue;
+      }
+      return { contentType: JSON_TYPE, body: JSON.stringify(chatCompletion(identity, next.value, generated, ids.length, parameters.stop)), log: { rows: 1 } };
+    }
+  }
+
   /** One prompt's tokens as they are generated: this request's own iterator over the shared batch. */
   private stream(prompt: string, p: TextGenerationParameters, framing: StreamFraming): StreamedInvocationAnswer {
     const seed = p.seed ?? randomInt(0, 2 ** 32);
@@ -124,8 +176,16 @@ export class TextGenerationModel implements ServedModel {
     try {
       const ids = promptIds(this.model, prompt);
       // TGI's truncate: the prompt's last N tokens, the oldest dropped.
-      const kept = p.truncate !== null && ids.length > p.truncate ? ids.slice(ids.length - p.truncate) : ids;
-      return refusalsAsHttpErrors(this.scheduler.generate(kept, this.settings(p, seed)));
+      return this.tokensOf(p.truncate !== null && ids.length > p.truncate ? ids.slice(ids.length - p.truncate) : ids, p, seed);
+    } catch (error) {
+      throw error instanceof GenerationRequestError ? badRequest(error.message) : error;
+    }
+  }
+
+  /** The tokens after prompt ids (checked now, joining the batch on the first pull). */
+  private tokensOf(ids: readonly number[], p: TextGenerationParameters, seed: number): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
+    try {
+      return refusalsAsHttpErrors(this.scheduler.generate(ids, this.settings(p, seed)));
     } catch (error) {
       throw error instanceof GenerationRequestError ? badRequest(error.message) : error;
     }
@@ -165,6 +225,20 @@ async function* refusalsAsHttpErrors(tokens: AsyncGenerator<GeneratedToken, Gene
   } catch (error) {
     if (error instanceof SchedulerFullError) throw batchFullResponse(error);
     throw error;
+  }
+}
+
+function fileText(files: ReadonlyMap<string, Uint8Array>, name: string): string | null {
+  const bytes = files.get(name);
+  return bytes === undefined ? null : new TextDecoder().decode(bytes);
+}
+
+/** The body as JSON, or undefined where it is not (the TGI parser then says why). */
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

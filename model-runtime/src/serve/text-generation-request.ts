@@ -58,7 +58,7 @@ export interface TextGenerationRequest {
 export const DEFAULT_MAX_NEW_TOKENS = 20;
 /** Most prompts one request may carry: each is generated in turn within the 60 s invocation limit. */
 export const MAX_PROMPTS = 16;
-const MAX_STOP_SEQUENCES = 16;
+export const MAX_STOP_SEQUENCES = 16;
 
 const PARAMETER_NAMES = [
   'max_new_tokens', 'temperature', 'top_k', 'top_p', 'do_sample', 'seed', 'stop', 'return_full_text',
@@ -92,13 +92,13 @@ export function parseTextGenerationRequest(text: string, maxNewTokensLimit: numb
   const unknownKeys = Object.keys(record).filter((k) => k !== 'inputs' && k !== 'parameters' && k !== 'stream');
   if (unknownKeys.length > 0) throw badRequest(`unknown key ${JSON.stringify(unknownKeys[0])} in the body; a text-generation request has "inputs" and optionally "parameters" and "stream"`);
   const stream = record.stream ?? false;
-  if (typeof stream !== 'boolean') throw badRequest(`"stream" must be true or false, got ${describe(stream)}`);
+  if (typeof stream !== 'boolean') throw badRequest(`"stream" must be true or false, got ${describeValue(stream)}`);
 
   const inputs = record.inputs;
   let prompts: string[];
   if (typeof inputs === 'string') prompts = [inputs];
   else if (Array.isArray(inputs) && inputs.length > 0 && inputs.every((p) => typeof p === 'string')) prompts = inputs as string[];
-  else throw badRequest(`"inputs" must be a prompt string or a non-empty list of prompt strings, got ${describe(inputs)}`);
+  else throw badRequest(`"inputs" must be a prompt string or a non-empty list of prompt strings, got ${describeValue(inputs)}`);
   if (prompts.length > MAX_PROMPTS) throw badRequest(`"inputs" holds ${prompts.length} prompts; at most ${MAX_PROMPTS} per request`);
   if (stream && Array.isArray(inputs)) throw badRequest(`"stream": true streams one prompt; "inputs" must then be a prompt string, not a list of ${prompts.length}`);
 
@@ -107,14 +107,14 @@ export function parseTextGenerationRequest(text: string, maxNewTokensLimit: numb
 
 function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: GenerationDefaults): TextGenerationParameters {
   if (raw === undefined || raw === null) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`"parameters" must be an object, got ${describe(raw)}`);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`"parameters" must be an object, got ${describeValue(raw)}`);
   const p = raw as Record<string, unknown>;
   for (const key of Object.keys(p)) {
     const unsupported = UNSUPPORTED_PARAMETERS[key];
     if (unsupported !== undefined) {
       if (p[key] === undefined || p[key] === null || p[key] === unsupported.harmless) continue;
       const off = unsupported.harmless === undefined ? 'leave it out' : `leave it out or send ${JSON.stringify(unsupported.harmless)}`;
-      throw badRequest(`parameter ${key} is not supported by this endpoint (${unsupported.what}), got ${describe(p[key])}; ${off}`);
+      throw badRequest(`parameter ${key} is not supported by this endpoint (${unsupported.what}), got ${describeValue(p[key])}; ${off}`);
     }
     if (!(PARAMETER_NAMES as readonly string[]).includes(key)) throw badRequest(`unknown parameter ${JSON.stringify(key)}; this endpoint takes ${PARAMETER_NAMES.join(', ')}`);
   }
@@ -122,12 +122,12 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
   const integer = (key: string, min: number, max: number, fallback: number, allowed: string): number => {
     if (!given(key)) return fallback;
     const v = p[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw badRequest(`parameter ${key} must be ${allowed}, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw badRequest(`parameter ${key} must be ${allowed}, got ${describeValue(v)}`);
     return v;
   };
   const boolean = (key: string, fallback: boolean): boolean => {
     if (!given(key)) return fallback;
-    if (typeof p[key] !== 'boolean') throw badRequest(`parameter ${key} must be true or false, got ${describe(p[key])}`);
+    if (typeof p[key] !== 'boolean') throw badRequest(`parameter ${key} must be true or false, got ${describeValue(p[key])}`);
     return p[key] as boolean;
   };
 
@@ -138,14 +138,14 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
   let temperature = defaults.temperature ?? 1;
   if (given('temperature')) {
     const v = p.temperature;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badRequest(`parameter temperature must be a number above 0, got ${describe(v)}`);
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badRequest(`parameter temperature must be a number above 0, got ${describeValue(v)}`);
     temperature = v;
   }
   const topK = integer('top_k', 0, Number.MAX_SAFE_INTEGER, defaults.topK ?? 0, 'a whole number >= 0 (0 = off)');
   let topP = defaults.topP ?? 1;
   if (given('top_p')) {
     const v = p.top_p;
-    if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw badRequest(`parameter top_p must be a number in (0, 1], got ${describe(v)}`);
+    if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw badRequest(`parameter top_p must be a number in (0, 1], got ${describeValue(v)}`);
     topP = v;
   }
   const seed = given('seed') ? integer('seed', 0, 2 ** 32 - 1, 0, 'a whole number from 0 to 4294967295') : null;
@@ -154,20 +154,20 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
     const v = p.stop;
     const list = typeof v === 'string' ? [v] : v;
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s.length > 0) || list.length > MAX_STOP_SEQUENCES) {
-      throw badRequest(`parameter stop must be a list of at most ${MAX_STOP_SEQUENCES} non-empty strings, got ${describe(v)}`);
+      throw badRequest(`parameter stop must be a list of at most ${MAX_STOP_SEQUENCES} non-empty strings, got ${describeValue(v)}`);
     }
     stop = list as string[];
   }
   let repetitionPenalty = defaults.repetitionPenalty ?? 1;
   if (given('repetition_penalty')) {
     const v = p.repetition_penalty;
-    if (typeof v !== 'number' || !repetitionPenaltyAllowed(v)) throw badRequest(`parameter repetition_penalty must be ${REPETITION_PENALTY_ALLOWED}, got ${describe(v)}`);
+    if (typeof v !== 'number' || !repetitionPenaltyAllowed(v)) throw badRequest(`parameter repetition_penalty must be ${REPETITION_PENALTY_ALLOWED}, got ${describeValue(v)}`);
     repetitionPenalty = v;
   }
   let frequencyPenalty = 0;
   if (given('frequency_penalty')) {
     const v = p.frequency_penalty;
-    if (typeof v !== 'number' || !(v >= -FREQUENCY_PENALTY_LIMIT && v <= FREQUENCY_PENALTY_LIMIT)) throw badRequest(`parameter frequency_penalty must be a number from -2 to 2 (0 = off), got ${describe(v)}`);
+    if (typeof v !== 'number' || !(v >= -FREQUENCY_PENALTY_LIMIT && v <= FREQUENCY_PENALTY_LIMIT)) throw badRequest(`parameter frequency_penalty must be a number from -2 to 2 (0 = off), got ${describeValue(v)}`);
     frequencyPenalty = v;
   }
   const truncate = given('truncate') ? integer('truncate', 1, Number.MAX_SAFE_INTEGER, 1, 'a whole number >= 1 (the prompt tokens to keep, from the end)') : null;
@@ -177,7 +177,8 @@ function parseParameters(raw: unknown, maxNewTokensLimit: number, defaults: Gene
   };
 }
 
-function describe(v: unknown): string {
+/** A value as a message quotes it, cut to 60 characters. */
+export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   const text = JSON.stringify(v);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;

@@ -68,6 +68,14 @@ export class PretrainedTokenizer implements Tokenizer {
     return this.library.encode(text).ids;
   }
 
+  /**
+   * Without the post-processor's special tokens (a Llama's BOS): for a chat template's render,
+   * which writes them itself, as transformers' apply_chat_template tokenizes it.
+   */
+  encodeRendered(text: string): number[] {
+    return this.library.encode(text, { add_special_tokens: false }).ids;
+  }
+
   /** Without the clean-up of spaces: a stream's text must only grow as tokens arrive. */
   decode(ids: readonly number[]): string {
     return this.library.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
