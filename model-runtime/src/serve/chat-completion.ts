@@ -54,8 +54,10 @@ function withoutStop(text: string, reason: FinishReason | undefined, stops: read
 /** The whole generation's answer; `generatedTokens` counts the eos token too. */
 export function chatCompletion(identity: ChatCompletionIdentity, result: GenerationResult, generatedTokens: number, promptTokens: number, stops: readonly string[]): object {
   return {
-    ...identity,
+    id: identity.id,
     object: 'chat.completion',
+    created: identity.created,
+    model: identity.model,
     choices: [{ index: 0, message: { role: 'assistant', content: withoutStop(result.text, result.finishReason, stops) }, logprobs: null, finish_reason: finishReason(result.finishReason) }],
     usage: usage(promptTokens, generatedTokens),
   };
@@ -72,7 +74,7 @@ export interface ChatStreamOptions {
  * a refusal at joining the batch (a 429) is still answered with its status.
  */
 export async function* chatCompletionStream(tokens: AsyncGenerator<GeneratedToken, GenerationResult, undefined>, identity: ChatCompletionIdentity, options: ChatStreamOptions): AsyncGenerator<string, void, undefined> {
-  const chunk = (choices: readonly object[], extra: object = {}): string => frame('server-sent-events', JSON.stringify({ ...identity, object: 'chat.completion.chunk', choices, ...extra }));
+  const chunk = (choices: readonly object[], extra: object = {}): string => frame('server-sent-events', JSON.stringify({ id: identity.id, object: 'chat.completion.chunk', created: identity.created, model: identity.model, choices, ...extra }));
   const delta = (content: object, reason: ChatFinishReason | null): string => chunk([{ index: 0, delta: content, logprobs: null, finish_reason: reason }]);
   let generated = 0;
   let first = true;
