@@ -8,7 +8,7 @@
  *   second BOS although the tokenizer's post-processor adds one to a plain prompt (as a Llama's);
  * - the answer is OpenAI's chat completion, its content the greedy tokens ONNX Runtime computes
  *   directly over the rendered prompt's ids (fixtures/direct-greedy.ts), its usage those counts;
- *   a stop sequence ends it with finish_reason "stop" and is left out of the content;
+ *   a stop sequence or the eos token ends it with finish_reason "stop", left out of the content;
  * - streamed, as Server-Sent Events on /invocations and through the AWS SDK's
  *   InvokeEndpointWithResponseStream, the deltas add up to the same content, then [DONE];
  * - a model without a template, bad messages and unsupported OpenAI parameters are 400s naming
@@ -162,11 +162,20 @@ describe('a chat completion', () => {
   });
 
   it('a stop sequence ends it with finish_reason "stop", left out of the content as OpenAI leaves it', async () => {
-    const full = text(greedy);
-    const stop = text(greedy.slice(2, 3));
+    const stop = text(greedy.slice(1, 2));
+    expect(text(greedy.slice(0, 1))).not.toContain(stop);
     const answer = await complete(chat.server, { messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0, stop });
     expect(answer.choices[0]!.finish_reason).toBe('stop');
-    expect(answer.choices[0]!.message.content).toBe(full.slice(0, full.indexOf(stop)));
+    expect(answer.choices[0]!.message.content).toBe(text(greedy.slice(0, 1)));
+    expect(answer.usage.completion_tokens).toBe(2);
+  });
+
+  it('the eos token ends it with finish_reason "stop", counted in completion_tokens, its text not in the content', async () => {
+    expect(greedy.indexOf(greedy[3]!)).toBe(3);
+    const eos = await serveExport('chat-eos', { tokenizerConfig: { chat_template: CHATML }, bosPostProcessor: true, generationConfig: { bos_token_id: GPT2_END_OF_TEXT, eos_token_id: [GPT2_END_OF_TEXT, greedy[3]!] } });
+    const answer = await complete(eos.server, { messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0 });
+    expect(answer.choices[0]).toMatchObject({ message: { content: text(greedy.slice(0, 3)) }, finish_reason: 'stop' });
+    expect(answer.usage).toEqual({ prompt_tokens: promptIds.length, completion_tokens: 4, total_tokens: promptIds.length + 4 });
   });
 
   it('the same seed samples the same answer (no temperature: sampling, as TGI\'s Messages API does)', async () => {
@@ -197,12 +206,11 @@ describe('a streamed chat completion', () => {
   });
 
   it('leaves a stop sequence out of the deltas too', async () => {
-    const full = text(greedy);
-    const stop = text(greedy.slice(2, 3));
+    const stop = text(greedy.slice(1, 2));
     const answer = await invoke(chat.server.url, JSON.stringify({ messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0, stop: [stop], stream: true }));
     const { chunks, done } = events(answer.text);
     expect(done).toBe(true);
-    expect(content(chunks)).toBe(full.slice(0, full.indexOf(stop)));
+    expect(content(chunks)).toBe(text(greedy.slice(0, 1)));
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
   });
 
@@ -243,6 +251,7 @@ describe('refused chat requests', () => {
     ['logprobs true', { messages: MESSAGES, logprobs: true }, /logprobs is not supported/],
     ['temperature 3', { messages: MESSAGES, temperature: 3 }, /temperature must be a number from 0 to 2 \(0 = greedy\), got 3/],
     ['an unknown key', { messages: MESSAGES, inputs: 'x' }, /unknown key "inputs" in the chat request/],
+    ['messages longer than the context', { messages: [{ role: 'user', content: 'word '.repeat(80) }] }, /the prompt is \d+ tokens, more than the model's context length of 64 tokens/],
     ["the template's raise_exception", { messages: [{ role: 'assistant', content: 'hi' }] }, /chat template \(tokenizer_config\.json\) refused the messages: Conversations must start with a system or user message/],
   ];
   for (const [what, body, message] of cases) it(what, () => refused(chat.server, body, message));

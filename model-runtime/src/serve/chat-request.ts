@@ -17,8 +17,8 @@
  * - `n` only 1, `logprobs` only false, `presence_penalty` only 0: other values are a 400 that says
  *   so, as are tools, response_format and logit_bias; `model` and `user` are accepted (the answer
  *   echoes `model`).
- * Messages are {role: system | user | assistant, content: string}; anything else is a 400 naming
- * the message and the field.
+ * Messages are {role: system | user | assistant, content: string} (and OpenAI's optional `name`,
+ * handed to the template); anything else is a 400 naming the message and the field.
  */
 import type { GenerationDefaults } from '../models/generation-config.ts';
 import { FREQUENCY_PENALTY_LIMIT } from '../models/penalties.ts';
@@ -133,7 +133,7 @@ function parseMessages(value: unknown): ChatMessage[] {
     if (typeof m.role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(m.role)) throw badRequest(`${at}.role must be one of ${CHAT_ROLES.join(', ')}, got ${describeValue(m.role)}`);
     if (typeof m.content !== 'string') throw badRequest(`${at}.content must be a string (the message's text), got ${describeValue(m.content)}`);
     if (m.name !== undefined && typeof m.name !== 'string') throw badRequest(`${at}.name must be a string, got ${describeValue(m.name)}`);
-    return { role: m.role as ChatRole, content: m.content };
+    return { role: m.role as ChatRole, content: m.content, ...(m.name === undefined ? {} : { name: m.name as string }) };
   });
 }
 

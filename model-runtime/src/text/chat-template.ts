@@ -33,6 +33,8 @@ export type ChatRole = (typeof CHAT_ROLES)[number];
 export interface ChatMessage {
   readonly role: ChatRole;
   readonly content: string;
+  /** OpenAI's participant name; templates that know it render it. */
+  readonly name?: string;
 }
 
 /** A template that does not parse, or a render it refuses (raise_exception); the message says which file and why. */
