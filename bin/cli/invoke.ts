@@ -96,7 +96,7 @@ async function printStream(client: EndpointClient, body: Uint8Array, options: Se
   if (!endsInNewline) process.stdout.write('\n');
 }
 
-/** A JSON request (`{"inputs": ...}`) without "stream" gets `"stream": true`; any other body goes as it is. */
+/** A JSON request (`{"inputs": ...}`, or a chat's `{"messages": ...}`) without "stream" gets `"stream": true`; any other body goes as it is. */
 function streamedBody(body: Uint8Array): Uint8Array {
   let parsed: unknown;
   try {
@@ -104,7 +104,7 @@ function streamedBody(body: Uint8Array): Uint8Array {
   } catch {
     return body;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !('inputs' in parsed) || 'stream' in parsed) return body;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !('inputs' in parsed || 'messages' in parsed) || 'stream' in parsed) return body;
   return new TextEncoder().encode(JSON.stringify({ ...parsed, stream: true }));
 }
 

@@ -40,6 +40,15 @@ describe('streamed lines across payload parts', () => {
     expect(() => tokenText('{"error":"prediction took longer than 1 s","error_type":"ModelTimeout"}', 'e')).toThrow(/the model's stream failed: prediction took longer than 1 s \(ModelTimeout\)/);
     expect(() => tokenText('{"predictions":[1]}', 'e')).toThrow(EndpointError);
   });
+
+  it("reads a chat model's chunks as their delta's content, and [DONE] as no line", () => {
+    const chunk = (choices: readonly object[]): string => `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices })}`;
+    expect(tokenText(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]), 'e')).toBe('');
+    expect(tokenText(chunk([{ index: 0, delta: { content: ' world' }, finish_reason: null }]), 'e')).toBe(' world');
+    expect(tokenText(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]), 'e')).toBe('');
+    expect(tokenText(chunk([]), 'e')).toBe('');
+    expect(tokenText('data: [DONE]', 'e')).toBeUndefined();
+  });
 });
 
 describe('generate() and generateStream() against a language model', () => {

@@ -10,7 +10,8 @@
  *   directly over the rendered prompt's ids (fixtures/direct-greedy.ts), its usage those counts;
  *   a stop sequence or the eos token ends it with finish_reason "stop", left out of the content;
  * - streamed, as Server-Sent Events on /invocations and through the AWS SDK's
- *   InvokeEndpointWithResponseStream, the deltas add up to the same content, then [DONE];
+ *   InvokeEndpointWithResponseStream, the deltas add up to the same content, then [DONE]; and
+ *   `modelstack invoke --stream` prints that content;
  * - a model without a template, bad messages and unsupported OpenAI parameters are 400s naming
  *   what is wrong; a template that does not parse fails packaging; the packaged
  *   chat_template.jinja is sealed.
@@ -28,6 +29,7 @@ import { loadServedModel } from '../../model-runtime/src/serve/load-served-model
 import { ChatTemplate } from '../../model-runtime/src/text/chat-template.ts';
 import { loadLibraryTokenizer, PretrainedTokenizer } from '../../model-runtime/src/text/pretrained-tokenizer.ts';
 import { directGreedy } from './fixtures/direct-greedy.ts';
+import { runCli } from './fixtures/spawn-cli.ts';
 import { GPT2_END_OF_TEXT, writeGpt2ExportFolder, type Gpt2ExportFolderOptions } from './fixtures/hf-exports.ts';
 import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
 
@@ -229,6 +231,14 @@ describe('a streamed chat completion', () => {
       client.destroy();
     }
   });
+});
+
+describe('`modelstack invoke --stream` with a chat body', () => {
+  it('adds "stream": true and prints the deltas as they arrive: the content, nothing of the chunks around it', async () => {
+    const cli = runCli(['invoke', 'chat', '--local', chat.server.url, '--stream', '--body', JSON.stringify({ messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0 })]);
+    expect(await cli.exited, cli.stderr()).toBe(0);
+    expect(cli.stdout()).toBe(`${text(greedy)}\n`);
+  }, 30_000);
 });
 
 describe('refused chat requests', () => {
