@@ -81,6 +81,24 @@ describe('modelstack inspect on a trained model', () => {
     expect(out).toMatch(/^inputs: features float32 \(\S+, 2\)$/m);
   });
 
+  it('lists the content types the server then takes: each one listed is read, an unlisted one is a 415', async () => {
+    const inspect = runCli(['inspect', archive, '--json']);
+    expect(await inspect.exited, inspect.stderr()).toBe(0);
+    const { contentTypes } = JSON.parse(inspect.stdout()) as Report;
+    const bodies: Record<string, string> = { 'application/json': '{"instances": [[1, 0]]}', 'text/csv': '1,0\n', 'application/jsonlines': '[1, 0]\n' };
+    const serve = runCli(['serve', archive, '--port', '0']);
+    try {
+      const { port } = await serve.waitForLog((entry) => entry.msg === 'listening');
+      await serve.waitForLog((entry) => entry.msg === 'model loaded');
+      const post = (type: string, body: string) => fetch(`http://127.0.0.1:${port as number}/invocations`, { method: 'POST', headers: { 'content-type': type }, body });
+      for (const type of contentTypes.requests) expect([type, (await post(type, bodies[type]!)).status]).toEqual([type, 200]);
+      expect((await post('image/png', 'not a table')).status).toBe(415);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  });
+
   it('passes with the digest it was sealed with, and exits 1 with another, as serving would refuse it', async () => {
     const matching = runCli(['inspect', archive, '--expected-digest', trainedDigest.toUpperCase()]);
     expect(await matching.exited, matching.stderr()).toBe(0);
@@ -99,9 +117,11 @@ describe('modelstack inspect on a trained model', () => {
     await mkdir(copy);
     await extractTar({ file: archive, cwd: copy, strict: true });
     await writeFile(path.join(copy, 'model.json'), '{"format": "modelstack/1"}\n');
-    const inspect = runCli(['inspect', copy]);
+    const tampered = path.join(work, 'tampered.tar.gz');
+    await createTar({ gzip: true, file: tampered, cwd: copy }, ['MANIFEST.json', 'model.json', 'model.onnx']);
+    const inspect = runCli(['inspect', tampered]);
     expect(await inspect.exited).toBe(1);
-    expect(inspect.stderr()).toMatch(/does not verify, so serving would refuse it: .*changed: model\.json$/m);
+    expect(inspect.stderr()).toMatch(/tampered\.tar\.gz does not verify, so serving would refuse it: .*changed: model\.json$/m);
     expect(inspect.stderr()).not.toMatch(/\n\s+at /);
     expect(inspect.stdout()).toBe('');
   });

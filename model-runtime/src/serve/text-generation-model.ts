@@ -33,6 +33,7 @@ import { GenerationScheduler, SchedulerFullError } from '../models/generation-sc
 import { batchFullResponse, batchLimitsFromEnv } from './generation-batching.ts';
 import { badRequest, HttpError } from './http-error.ts';
 import { CSV_TYPE, JSON_TYPE } from './media-types.ts';
+import { readsRequest, TEXT_GENERATION_CONTENT_TYPES } from './served-content-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
 import { tgiDetails, type TgiDetails } from './text-generation-details.ts';
 import { parseTextGenerationRequest, type TextGenerationParameters } from './text-generation-request.ts';
@@ -70,7 +71,7 @@ export class TextGenerationModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer> {
-    if (request.contentType !== JSON_TYPE) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}); got Content-Type ${request.contentType}`);
+    if (!readsRequest(TEXT_GENERATION_CONTENT_TYPES, request.contentType)) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}); got Content-Type ${request.contentType}`);
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const { prompts, batched, parameters, stream } = parseTextGenerationRequest(text, this.maxNewTokensLimit, this.model.generation.defaults);
     if (stream) {
