@@ -3,6 +3,7 @@
  * deployed: whether its seal verifies as serving verifies it, its digest, what model.json
  * describes, the content types it is called with, its graph's tensors and its sizes.
  */
+import { readdir } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { ArtifactIntegrityError, MANIFEST_FILE } from '../../model-runtime/src/artifact/digest.ts';
 import { digestProblem, EXPECTED_DIGEST_ENV } from '../../model-runtime/src/artifact/expected-digest.ts';
@@ -61,9 +62,11 @@ Exits 1 when the model is missing, is not a modelstack model, does not match ${M
         if (options.json === true) {
           process.stdout.write(`${JSON.stringify({ model: source, verified: false, problem, changed: error.changed, missing: error.missing, extra: error.extra }, null, 2)}\n`);
         }
-        throw new Error(error.missing.includes(MANIFEST_FILE)
-          ? `${source} is not a modelstack model: ${problem}`
-          : `${source} does not verify, so serving would refuse it: ${problem}`);
+        if (error.missing.includes(MANIFEST_FILE)) {
+          const found = (await readdir(model.dir)).sort();
+          throw new Error(`${source} is not a modelstack model: it has no ${MANIFEST_FILE} (it holds ${found.length === 0 ? 'nothing' : found.slice(0, 5).join(', ')}${found.length > 5 ? ', ...' : ''}); pass a model.tar.gz written by \`modelstack train\` or \`modelstack package\`, or its extracted folder`);
+        }
+        throw new Error(`${source} does not verify, so serving would refuse it: ${problem}`);
       } finally {
         await model.cleanup();
       }

@@ -136,7 +136,7 @@ describe('modelstack inspect on a trained model', () => {
     await createTar({ gzip: true, file: notModel, cwd: work }, ['notes.txt']);
     const inspect = runCli(['inspect', notModel]);
     expect(await inspect.exited).toBe(1);
-    expect(inspect.stderr()).toMatch(/notes\.tar\.gz is not a modelstack model: .*no MANIFEST\.json/);
+    expect(inspect.stderr()).toMatch(/notes\.tar\.gz is not a modelstack model: it has no MANIFEST\.json \(it holds notes\.txt\); pass a model\.tar\.gz written by `modelstack train`/);
   });
 });
 
