@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { StdoutClosedError } from '../../model-runtime/src/closed-stdout.ts';
 import { generateCommand } from './generate.ts';
+import { inspectCommand } from './inspect.ts';
 import { invokeCommand } from './invoke.ts';
 import { packageCommand } from './package.ts';
 import { serveCommand } from './serve.ts';
@@ -19,6 +20,7 @@ const program = new Command('modelstack')
   .addCommand(serveCommand())
   .addCommand(invokeCommand())
   .addCommand(packageCommand())
+  .addCommand(inspectCommand())
   .addCommand(generateCommand());
 
 try {

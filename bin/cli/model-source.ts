@@ -9,6 +9,8 @@ import { x as extractTar } from 'tar';
 
 export interface ModelFolder {
   readonly dir: string;
+  /** The archive `dir` was extracted from; null for a folder given directly. */
+  readonly archive: string | null;
   /** Removes what was extracted; a no-op for a folder given directly. */
   cleanup(): Promise<void>;
 }
@@ -19,7 +21,7 @@ export async function openModel(source: string): Promise<ModelFolder> {
   if (info === undefined) {
     throw new Error(`model ${source} does not exist; pass a model.tar.gz written by \`modelstack train\` or a model folder`);
   }
-  if (info.isDirectory()) return { dir: resolved, cleanup: async () => undefined };
+  if (info.isDirectory()) return { dir: resolved, archive: null, cleanup: async () => undefined };
   if (!/\.(tar\.gz|tgz|tar)$/.test(resolved)) {
     throw new Error(`model ${source} is neither a folder nor a .tar.gz archive`);
   }
@@ -30,5 +32,5 @@ export async function openModel(source: string): Promise<ModelFolder> {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`could not extract ${source}: ${(error as Error).message}`);
   }
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, archive: resolved, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -19,6 +19,7 @@ import { createSession } from '../../model-runtime/src/engine/session.ts';
 import { declaredTensors } from '../../model-runtime/src/serve/tensor-model.ts';
 import { runtimeVersions } from '../../model-runtime/src/train/training-job.ts';
 import { archivePath, displayPath, writeModelArchive } from './model-archive.ts';
+import { tensorText } from './tensor-text.ts';
 
 interface PackageOptions {
   readonly task: 'tensors';
@@ -55,7 +56,7 @@ Example:
       const packaged = await packageOnnxModel(file, options);
       process.stdout.write(`model: ${displayPath(packaged.archive)}\nsha256: ${packaged.sha256}\nmodel digest: ${packaged.digest}\n`);
       for (const [side, specs] of [['inputs', packaged.description.inputs], ['outputs', packaged.description.outputs]] as const) {
-        process.stdout.write(`${side}: ${specs.map((t) => `${t.name} ${t.dtype} (${t.shape.map((d) => (d === '' ? '?' : d)).join(', ')})`).join('; ')}\n`);
+        process.stdout.write(`${side}: ${specs.map(tensorText).join('; ')}\n`);
       }
     });
 }

@@ -25,6 +25,7 @@ import { IMAGE_INPUT } from '../models/image-classifier.ts';
 import { HttpError } from './http-error.ts';
 import { jsonNumber, jsonString } from './json-text.ts';
 import { JPEG_TYPE, JSON_TYPE, PNG_TYPE, WAV_TYPE, type RequestMediaType } from './media-types.ts';
+import { AUDIO_CONTENT_TYPES, IMAGE_CONTENT_TYPES, readsRequest, writesResponse } from './served-content-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 
 /** One request body -> the example model.onnx reads, (exampleShape) row-major; throws an HttpError. */
@@ -71,7 +72,7 @@ export class CnnClassifierModel implements ServedModel {
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
     // The body's format first: a CSV body (whose answer would default to CSV) is a 415, not a 406.
     const example = await this.decodeBody(body, request.contentType);
-    if (request.accept !== JSON_TYPE) {
+    if (!writesResponse(this.description.algorithm === 'image-classifier' ? IMAGE_CONTENT_TYPES : AUDIO_CONTENT_TYPES, request.accept)) {
       throw new HttpError(406, 'NotAcceptable', `a ${this.description.algorithm} answers ${JSON_TYPE} ([{"label", "score"}, ...]), not ${request.accept}`);
     }
     this.runs += 1;
@@ -98,7 +99,7 @@ function imageDecoder(shape: ImageShape): BodyDecoder {
   const reads = `${PNG_TYPE}, ${JPEG_TYPE} or ${JSON_TYPE} (pixels as nested arrays)`;
   return async (body, type) => {
     if (type === JSON_TYPE) return pixelsFromJson(parseJson(body, 'InvalidImage'), shape);
-    if (type !== PNG_TYPE && type !== JPEG_TYPE) throw unsupported('image', type, reads);
+    if (!readsRequest(IMAGE_CONTENT_TYPES, type)) throw unsupported('image', type, reads);
     try {
       return await decodeImage(body, shape, { format: type === PNG_TYPE ? 'png' : 'jpeg' });
     } catch (error) {
@@ -113,7 +114,7 @@ function audioDecoder(sampleRate: number, samples: number): BodyDecoder {
   const reads = `${WAV_TYPE} (or audio/x-wav) or ${JSON_TYPE} (an array of samples)`;
   return async (body, type) => {
     if (type === JSON_TYPE) return samplesFromJson(parseJson(body, 'InvalidAudio'), samples, sampleRate);
-    if (type !== WAV_TYPE) throw unsupported('audio', type, reads);
+    if (!readsRequest(AUDIO_CONTENT_TYPES, type)) throw unsupported('audio', type, reads);
     try {
       return decodeWav(body, { sampleRate, samples });
     } catch (error) {

@@ -13,6 +13,7 @@ import type { PretrainedModelDescription } from '../artifact/model-description.t
 import { LOGITS } from '../models/gpt.ts';
 import { HttpError } from './http-error.ts';
 import { JSON_LINES_TYPE, JSON_TYPE } from './media-types.ts';
+import { TEXT_CLASSIFICATION_CONTENT_TYPES, writesResponse } from './served-content-types.ts';
 import { PretrainedEncoder, TEXTS_PER_RUN } from './pretrained-encoder.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 import { encodeAnswers, type Classification } from './text-classification-model.ts';
@@ -41,7 +42,7 @@ export class PretrainedClassificationModel implements ServedModel {
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
     checkRequestType(request.contentType);
-    if (request.accept !== JSON_TYPE && request.accept !== JSON_LINES_TYPE) {
+    if (!writesResponse(TEXT_CLASSIFICATION_CONTENT_TYPES, request.accept)) {
       throw new HttpError(406, 'NotAcceptable', `a text classifier answers in ${JSON_TYPE} or ${JSON_LINES_TYPE}, not ${request.accept}`);
     }
     const parsed = parseClassificationRequest(body, request.contentType, TEXT_KEY);

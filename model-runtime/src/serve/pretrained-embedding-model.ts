@@ -15,6 +15,7 @@ import type { PretrainedModelDescription } from '../artifact/model-description.t
 import { hiddenStateOutput } from '../models/pretrained-export.ts';
 import { HttpError } from './http-error.ts';
 import { JSON_TYPE } from './media-types.ts';
+import { JSON_CONTENT_TYPES, readsRequest, writesResponse } from './served-content-types.ts';
 import { shortest } from './predictions.ts';
 import { parseFeatureExtractionRequest, type FeatureExtractionRequest } from './feature-extraction-request.ts';
 import { PretrainedEncoder, TEXTS_PER_RUN, type EncoderRun } from './pretrained-encoder.ts';
@@ -36,8 +37,8 @@ export class PretrainedEmbeddingModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
-    if (request.contentType !== JSON_TYPE) throw new HttpError(415, 'UnsupportedMediaType', `a feature-extraction request is JSON ({"inputs": "text", "parameters": {"normalize": true}}); got Content-Type ${request.contentType}`);
-    if (request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `embeddings are answered as JSON arrays; ${request.accept} is not available`);
+    if (!readsRequest(JSON_CONTENT_TYPES, request.contentType)) throw new HttpError(415, 'UnsupportedMediaType', `a feature-extraction request is JSON ({"inputs": "text", "parameters": {"normalize": true}}); got Content-Type ${request.contentType}`);
+    if (!writesResponse(JSON_CONTENT_TYPES, request.accept)) throw new HttpError(406, 'NotAcceptable', `embeddings are answered as JSON arrays; ${request.accept} is not available`);
     const parsed = parseFeatureExtractionRequest(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
     const encoded = this.encoder.encode(parsed.texts, parsed.truncation);
     const answers: string[] = [];

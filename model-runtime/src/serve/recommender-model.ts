@@ -17,6 +17,7 @@ import { MF_ITEM, MF_PREDICTION, MF_USER } from '../models/matrix-factorization.
 import { parseJson } from './decode.ts';
 import { HttpError, badRequest } from './http-error.ts';
 import { JSON_TYPE } from './media-types.ts';
+import { JSON_CONTENT_TYPES, readsRequest, writesResponse } from './served-content-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 
 /** Pairs one request may ask for. */
@@ -57,10 +58,10 @@ export class RecommenderModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
-    if (request.contentType !== JSON_TYPE) {
+    if (!readsRequest(JSON_CONTENT_TYPES, request.contentType)) {
       throw new HttpError(415, 'UnsupportedMediaType', `a matrix-factorization model takes ${JSON_TYPE}: {"instances": [{"user": "u1", "item": "i9"}]} or {"user": "u1", "top_k": 10}`);
     }
-    if (request.accept !== JSON_TYPE) throw new HttpError(406, 'NotAcceptable', `a matrix-factorization model answers ${JSON_TYPE} only, not ${request.accept}`);
+    if (!writesResponse(JSON_CONTENT_TYPES, request.accept)) throw new HttpError(406, 'NotAcceptable', `a matrix-factorization model answers ${JSON_TYPE} only, not ${request.accept}`);
     const value = parseJson(Buffer.from(body).toString('utf8'), 'body');
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw badRequest('the body must be {"instances": [{"user": "u1", "item": "i9"}, ...]} or {"user": "u1", "top_k": 10, "exclude_seen": true}');

@@ -12,7 +12,8 @@ import { DynamicBatcher } from './dynamic-batcher.ts';
 import { encodeResponse } from './encode.ts';
 import { HttpError } from './http-error.ts';
 import { InferenceModel } from './inference-model.ts';
-import { SUPPORTED_MEDIA_TYPES, isTextMediaType } from './media-types.ts';
+import { SUPPORTED_MEDIA_TYPES } from './media-types.ts';
+import { readsRequest, TABULAR_CONTENT_TYPES } from './served-content-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 
 export class TabularModel implements ServedModel {
@@ -48,7 +49,7 @@ export class TabularModel implements ServedModel {
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
     if (request.eventStream) throw new HttpError(406, 'NotAcceptable', 'text/event-stream is for streamed text generation; predictions come as application/json, text/csv or application/jsonlines');
-    if (!isTextMediaType(request.contentType)) {
+    if (!readsRequest(TABULAR_CONTENT_TYPES, request.contentType)) {
       throw new HttpError(415, 'UnsupportedMediaType', `this ${this.description.algorithm} model reads rows of features as ${SUPPORTED_MEDIA_TYPES.join(', ')}, not ${request.contentType}`);
     }
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');

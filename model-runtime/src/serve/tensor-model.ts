@@ -12,6 +12,7 @@ import { createSession } from '../engine/session.ts';
 import { parseJson } from './decode.ts';
 import { HttpError, badRequest } from './http-error.ts';
 import { JSON_TYPE } from './media-types.ts';
+import { JSON_CONTENT_TYPES, readsRequest, writesResponse } from './served-content-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 import { decodeTensorRequest, encodeTensorResponse } from './tensor-payload.ts';
 
@@ -36,10 +37,10 @@ export class TensorModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
-    if (request.contentType !== JSON_TYPE) {
+    if (!readsRequest(JSON_CONTENT_TYPES, request.contentType)) {
       throw new HttpError(415, 'UnsupportedMediaType', `a tensors model takes ${JSON_TYPE} bodies of named tensors, not ${request.contentType}`);
     }
-    if (request.accept !== JSON_TYPE) {
+    if (!writesResponse(JSON_CONTENT_TYPES, request.accept)) {
       throw new HttpError(406, 'NotAcceptable', `a tensors model answers ${JSON_TYPE} only, not ${request.accept}`);
     }
     const decoded = decodeTensorRequest(parseJson(Buffer.from(body).toString('utf8'), 'body'), this.description.inputs);

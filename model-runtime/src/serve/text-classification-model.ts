@@ -27,6 +27,7 @@ import type { Tokenizer } from '../text/tokenizer.ts';
 import { badRequest, HttpError } from './http-error.ts';
 import { jsonNumber, jsonString } from './json-text.ts';
 import { JSON_LINES_TYPE, JSON_TYPE } from './media-types.ts';
+import { TEXT_CLASSIFICATION_CONTENT_TYPES, writesResponse } from './served-content-types.ts';
 import { shortest } from './predictions.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions } from './served-model.ts';
 import { checkRequestType, parseClassificationRequest, type ClassificationRequest } from './text-classification-request.ts';
@@ -74,7 +75,7 @@ export class TextClassificationModel implements ServedModel {
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer> {
     checkRequestType(request.contentType);
-    if (request.accept !== JSON_TYPE && request.accept !== JSON_LINES_TYPE) {
+    if (!writesResponse(TEXT_CLASSIFICATION_CONTENT_TYPES, request.accept)) {
       throw new HttpError(406, 'NotAcceptable', `a text classifier answers in ${JSON_TYPE} or ${JSON_LINES_TYPE}, not ${request.accept}`);
     }
     const parsed = parseClassificationRequest(body, request.contentType, this.description.textColumn);

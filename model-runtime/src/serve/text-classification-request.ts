@@ -16,6 +16,7 @@
  */
 import { badRequest, HttpError } from './http-error.ts';
 import { JSON_LINES_TYPE, JSON_TYPE, type MediaType, type RequestMediaType } from './media-types.ts';
+import { readsRequest, TEXT_CLASSIFICATION_CONTENT_TYPES } from './served-content-types.ts';
 
 /** Inputs one request may carry: more is a 400 (split them, or use batch transform). */
 export const MAX_INPUTS = 1024;
@@ -42,7 +43,7 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A 415 for a body format the classifier does not read (before the answer's format is looked at). */
 export function checkRequestType(type: RequestMediaType): asserts type is typeof JSON_TYPE | typeof JSON_LINES_TYPE {
-  if (type !== JSON_TYPE && type !== JSON_LINES_TYPE) {
+  if (!readsRequest(TEXT_CLASSIFICATION_CONTENT_TYPES, type)) {
     throw new HttpError(415, 'UnsupportedMediaType', `a text classifier reads ${JSON_TYPE} ({"inputs": "text"} or {"instances": [...]}) or ${JSON_LINES_TYPE} (one text per line), not ${type}`);
   }
 }

@@ -38,12 +38,13 @@ import { loadGenerationModel, pretrainedTokenizer, promptIds, type GenerationMod
 import { TOKENIZER_CONFIG_FILE } from '../models/pretrained-export.ts';
 import { CHAT_TEMPLATE_FILE, CHAT_TEMPLATE_SOURCES, ChatTemplate, ChatTemplateError } from '../text/chat-template.ts';
 import type { PretrainedTokenizer } from '../text/pretrained-tokenizer.ts';
+import { GenerationScheduler, SchedulerFullError } from '../models/generation-scheduler.ts';
 import { chatCompletion, chatCompletionIdentity, chatCompletionStream } from './chat-completion.ts';
 import { isChatBody, parseChatRequest } from './chat-request.ts';
-import { GenerationScheduler, SchedulerFullError } from '../models/generation-scheduler.ts';
 import { batchFullResponse, batchLimitsFromEnv } from './generation-batching.ts';
 import { badRequest, HttpError } from './http-error.ts';
 import { CSV_TYPE, EVENT_STREAM_TYPE, JSON_TYPE } from './media-types.ts';
+import { readsRequest, TEXT_GENERATION_CONTENT_TYPES } from './served-content-types.ts';
 import type { InvocationAnswer, InvocationRequest, ServedModel, ServedModelOptions, StreamedInvocationAnswer } from './served-model.ts';
 import { tgiDetails, type TgiDetails } from './text-generation-details.ts';
 import { parseTextGenerationRequest, type TextGenerationParameters } from './text-generation-request.ts';
@@ -89,7 +90,7 @@ export class TextGenerationModel implements ServedModel {
   }
 
   async invoke(body: Uint8Array, request: InvocationRequest): Promise<InvocationAnswer | StreamedInvocationAnswer> {
-    if (request.contentType !== JSON_TYPE) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}); got Content-Type ${request.contentType}`);
+    if (!readsRequest(TEXT_GENERATION_CONTENT_TYPES, request.contentType)) throw new HttpError(415, 'UnsupportedMediaType', `a text-generation request is JSON ({"inputs": "a prompt", "parameters": {...}}, or a chat's {"messages": [...]}); got Content-Type ${request.contentType}`);
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     const chatBody = parsedOrUndefined(text);
     if (isChatBody(chatBody)) return this.chatCompletion(chatBody, request);
