@@ -41,6 +41,7 @@ Examples:
   hyperparameters, metrics  as the run resolved and ended them (the algorithm's own keys only)
   sourceFiles               a packaged model's files from its source (null for a trained model)
   contentTypes              {requests, responses}: the Content-Type and Accept values the server takes
+  chatTemplate              a text-generation export's chat template file (it takes OpenAI messages), else null
   inputs, outputs           model.onnx's tensors: [{name, dtype, shape}], a dynamic axis its name or ""
   files, totalBytes         [{name, bytes}] of every file, MANIFEST.json included, and their sum
   versions                  {modelstack, onnxruntime, node} it was made with
@@ -101,6 +102,7 @@ function reportText(r: ModelReport): string {
     ...(r.sourceFiles === null ? [] : [`source files: ${r.sourceFiles.join(', ')}`]),
     `accepts (Content-Type): ${r.contentTypes.requests.join(', ')}`,
     `returns (Accept): ${r.contentTypes.responses.join(', ')}`,
+    ...(r.chatTemplate === null ? [] : [`chat: OpenAI messages through the chat template in ${r.chatTemplate}`]),
     `inputs: ${r.inputs.map(tensorText).join('; ')}`,
     `outputs: ${r.outputs.map(tensorText).join('; ')}`,
     `files: ${r.files.length}, ${r.totalBytes} bytes`,

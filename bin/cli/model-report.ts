@@ -13,6 +13,7 @@ import { PACKAGED_ALGORITHM, PRETRAINED_ALGORITHM, type ModelDescription, type S
 import { createSession } from '../../model-runtime/src/engine/session.ts';
 import { servedContentTypes } from '../../model-runtime/src/serve/served-content-types.ts';
 import { declaredTensors } from '../../model-runtime/src/serve/tensor-model.ts';
+import { CHAT_TEMPLATE_FILE, ChatTemplate } from '../../model-runtime/src/text/chat-template.ts';
 
 export interface ModelReport {
   /** The path given on the command line. */
@@ -40,6 +41,8 @@ export interface ModelReport {
   /** Packaged models: the files they were sealed from (as named in the archive); null for a trained model. */
   readonly sourceFiles: readonly string[] | null;
   readonly contentTypes: { readonly requests: readonly string[]; readonly responses: readonly string[] };
+  /** A text-generation export's chat template: the file it is read from (chat requests take OpenAI messages); null without one. */
+  readonly chatTemplate: string | null;
   /** model.onnx's graph inputs and outputs as ONNX Runtime reads them. */
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
@@ -83,12 +86,23 @@ export async function modelReport(dir: string, options: ReportOptions): Promise<
     metrics: d.metrics,
     sourceFiles: sourceFiles(d),
     contentTypes: { requests: contentTypes.requests, responses: contentTypes.responses },
+    chatTemplate: chatTemplateFile(d, artifact.files),
     inputs,
     outputs,
     files,
     totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
     versions: d.versions,
   };
+}
+
+function chatTemplateFile(d: ModelDescription, files: ReadonlyMap<string, Uint8Array>): string | null {
+  if (d.algorithm !== PRETRAINED_ALGORITHM || d.task !== 'text-generation') return null;
+  const text = (name: string): string | null => {
+    const bytes = files.get(name);
+    return bytes === undefined ? null : new TextDecoder().decode(bytes);
+  };
+  // Serving parses the same files the same way, so a template that loads there is named here.
+  return ChatTemplate.fromFiles({ chatTemplateJinja: text(CHAT_TEMPLATE_FILE), tokenizerConfigJson: text('tokenizer_config.json'), source: '.' })?.file ?? null;
 }
 
 function sourceFiles(d: ModelDescription): readonly string[] | null {

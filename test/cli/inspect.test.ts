@@ -11,6 +11,7 @@ import path from 'node:path';
 import { c as createTar, x as extractTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HYPERPARAMETER_SPECS } from '../../model-runtime/src/contract/hyperparameters.ts';
+import { writeGpt2ExportFolder } from '../serve/fixtures/hf-exports.ts';
 import { runCli } from '../serve/fixtures/spawn-cli.ts';
 
 const sileroV5 = path.join(path.dirname(createRequire(import.meta.url).resolve('@ricky0123/vad-web/package.json')), 'dist', 'silero_vad_v5.onnx');
@@ -157,4 +158,24 @@ describe('modelstack inspect on a packaged ONNX model', () => {
     expect(await text.exited, text.stderr()).toBe(0);
     expect(text.stdout()).toMatch(/^inputs: input float32 \([^)]*\); state float32 \(2, [^)]*128\); sr int64 \(\)$/m);
   });
+
+  it("names a text-generation export's chat template, and null where the export has none", async () => {
+    const withTemplate = path.join(work, 'chat-export');
+    await writeGpt2ExportFolder(withTemplate, { chatTemplateJinja: "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}" });
+    const without = path.join(work, 'plain-export');
+    await writeGpt2ExportFolder(without);
+    const reports: Record<string, unknown>[] = [];
+    for (const folder of [withTemplate, without]) {
+      const archive = `${folder}.tar.gz`;
+      const pack = runCli(['package', folder, '--task', 'text-generation', '-o', archive]);
+      expect(await pack.exited, pack.stderr()).toBe(0);
+      const inspect = runCli(['inspect', archive, '--json']);
+      expect(await inspect.exited, inspect.stderr()).toBe(0);
+      reports.push(JSON.parse(inspect.stdout()) as Record<string, unknown>);
+    }
+    expect(reports.map((r) => r.chatTemplate)).toEqual(['chat_template.jinja', null]);
+    const text = runCli(['inspect', `${withTemplate}.tar.gz`]);
+    expect(await text.exited, text.stderr()).toBe(0);
+    expect(text.stdout()).toMatch(/^chat: OpenAI messages through the chat template in chat_template\.jinja$/m);
+  }, 60_000);
 });
