@@ -78,6 +78,12 @@ export const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/** The first and third quartiles (the nearest-rank ones outside), for a table's spread. */
+export const quartiles = (xs: readonly number[]): [number, number] => {
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[Math.floor((s.length - 1) / 4)]!, s[Math.ceil(((s.length - 1) * 3) / 4)]!];
+};
+
 export const maxRelative = (a: readonly number[], b: readonly number[]): number =>
   Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / Math.max(Math.abs(b[i]!), 1e-12)));
 

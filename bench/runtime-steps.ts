@@ -25,3 +25,30 @@ export async function timeSteps<B>(model: Steppable<B>, batches: readonly B[], s
   }
   return times;
 }
+
+/** The peer side of interleavedTimes: its steps' milliseconds (TorchPeer.time, bound to a case). */
+export type PeerSteps = (steps: number) => Promise<number[]>;
+
+/**
+ * Milliseconds of each timed step of both engines, after `warmUp` untimed steps each (the first
+ * runs allocate the arena), in rounds that alternate which engine goes first (runtime, peer,
+ * peer, runtime, ...), so drift in the machine's load falls on both alike.
+ */
+export async function interleavedTimes<B>(
+  model: Steppable<B>,
+  batches: readonly B[],
+  peer: PeerSteps,
+  rounds: number,
+  stepsPerRound: number,
+  warmUp = 3,
+): Promise<{ runtime: number[]; peer: number[] }> {
+  await timeSteps(model, batches, warmUp, 0);
+  await peer(warmUp);
+  const times = { runtime: [] as number[], peer: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    const runRuntime = async (): Promise<void> => { times.runtime.push(...(await timeSteps(model, batches, stepsPerRound, round))); };
+    const runPeer = async (): Promise<void> => { times.peer.push(...(await peer(stepsPerRound))); };
+    if (round % 2 === 0) { await runRuntime(); await runPeer(); } else { await runPeer(); await runRuntime(); }
+  }
+  return times;
+}
