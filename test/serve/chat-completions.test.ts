@@ -22,16 +22,17 @@ import path from 'node:path';
 import { InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openModel, type ModelFolder } from '../../bin/cli/model-source.ts';
+import type { ModelFolder } from '../../bin/cli/model-source.ts';
 import { packagePretrainedModel } from '../../bin/cli/package.ts';
 import type { GptConfig } from '../../model-runtime/src/models/gpt.ts';
 import { loadServedModel } from '../../model-runtime/src/serve/load-served-model.ts';
 import { ChatTemplate } from '../../model-runtime/src/text/chat-template.ts';
 import { loadLibraryTokenizer, PretrainedTokenizer } from '../../model-runtime/src/text/pretrained-tokenizer.ts';
 import { directGreedy } from './fixtures/direct-greedy.ts';
+import { ServedExports } from './fixtures/served-exports.ts';
 import { runCli } from './fixtures/spawn-cli.ts';
 import { GPT2_END_OF_TEXT, writeGpt2ExportFolder, type Gpt2ExportFolderOptions } from './fixtures/hf-exports.ts';
-import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
+import { invoke, type LocalServer } from './fixtures/local-server.ts';
 
 /**
  * ChatML as Qwen's and SmolLM's templates write it, with a BOS first and a raise_exception as many
@@ -62,22 +63,12 @@ let promptIds: number[];
 let greedy: number[];
 let chat: { server: LocalServer; folder: ModelFolder };
 let plain: { server: LocalServer; folder: ModelFolder };
-const opened: ModelFolder[] = [];
-const servers: LocalServer[] = [];
+const served = new ServedExports(() => root);
 
-const exportDir = (name: string): string => path.join(root, 'exports', name);
+const exportDir = (name: string): string => served.dir(name);
 const text = (ids: readonly number[]): string => gpt2.decode([...ids], { clean_up_tokenization_spaces: false });
 
-async function serveExport(name: string, options: Gpt2ExportFolderOptions): Promise<{ server: LocalServer; folder: ModelFolder }> {
-  await writeGpt2ExportFolder(exportDir(name), options);
-  const packaged = await packagePretrainedModel(exportDir(name), { task: 'text-generation', output: path.join(root, `${name}.tar.gz`) });
-  const folder = await openModel(packaged.archive);
-  opened.push(folder);
-  const server = await startLocalServer(folder.dir);
-  servers.push(server);
-  await server.server.ready;
-  return { server, folder };
-}
+const serveExport = (name: string, options: Gpt2ExportFolderOptions): ReturnType<ServedExports['serve']> => served.serve(name, options);
 
 interface Completion {
   readonly id: string;
@@ -127,8 +118,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const server of servers) await server.close();
-  for (const folder of opened) await folder.cleanup();
+  await served.close();
   if (root !== undefined) await rm(root, { recursive: true, force: true });
 });
 

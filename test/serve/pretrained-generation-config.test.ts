@@ -20,13 +20,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openModel, type ModelFolder } from '../../bin/cli/model-source.ts';
+import type { ModelFolder } from '../../bin/cli/model-source.ts';
 import { packagePretrainedModel } from '../../bin/cli/package.ts';
 import type { GptConfig } from '../../model-runtime/src/models/gpt.ts';
 import { loadServedModel } from '../../model-runtime/src/serve/load-served-model.ts';
 import { directGreedy } from './fixtures/direct-greedy.ts';
+import { ServedExports } from './fixtures/served-exports.ts';
 import { GPT2_END_OF_TEXT, GPT2_VOCAB_SIZE, gpt2TokenizerJson, writeGpt2ExportFolder, type Gpt2ExportFolderOptions } from './fixtures/hf-exports.ts';
-import { invoke, startLocalServer, type LocalServer } from './fixtures/local-server.ts';
+import { invoke, type LocalServer } from './fixtures/local-server.ts';
 
 const PROMPT = 'Hello world';
 let root: string;
@@ -34,23 +35,12 @@ let gpt2: Tokenizer;
 let config: GptConfig;
 /** The export's greedy tokens after PROMPT, no eos: every variant below has these weights. */
 let greedy: number[];
-const opened: ModelFolder[] = [];
-const servers: LocalServer[] = [];
+const served = new ServedExports(() => root);
 
-const exportDir = (name: string): string => path.join(root, 'exports', name);
+const exportDir = (name: string): string => served.dir(name);
 const text = (tokenIds: readonly number[]): string => gpt2.decode([...tokenIds], { clean_up_tokenization_spaces: false });
 
-/** Writes the export `name` with `options`, packages it for text-generation and serves it. */
-async function serveExport(name: string, options: Gpt2ExportFolderOptions): Promise<{ server: LocalServer; folder: ModelFolder }> {
-  await writeGpt2ExportFolder(exportDir(name), options);
-  const packaged = await packagePretrainedModel(exportDir(name), { task: 'text-generation', output: path.join(root, `${name}.tar.gz`) });
-  const folder = await openModel(packaged.archive);
-  opened.push(folder);
-  const server = await startLocalServer(folder.dir);
-  servers.push(server);
-  await server.server.ready;
-  return { server, folder };
-}
+const serveExport = (name: string, options: Gpt2ExportFolderOptions): ReturnType<ServedExports['serve']> => served.serve(name, options);
 
 async function generated(server: LocalServer, inputs: string, parameters: object): Promise<string> {
   const answer = await invoke(server.url, JSON.stringify({ inputs, parameters }));
@@ -81,8 +71,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const server of servers) await server.close();
-  for (const folder of opened) await folder.cleanup();
+  await served.close();
   if (root !== undefined) await rm(root, { recursive: true, force: true });
 });
 
