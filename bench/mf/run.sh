@@ -4,10 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
-  echo "bench/mf needs PyTorch for /usr/bin/python3. Install it with:" >&2
-  echo "  sudo apt-get install -y python3-torch libopenblas0-pthread" >&2
-  exit 2
-fi
+source bench/require-torch.sh bench/mf
 
 exec npx tsx bench/mf/bench.ts --write-results "$@"

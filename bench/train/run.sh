@@ -5,11 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
-  echo "bench/train needs PyTorch for /usr/bin/python3. Install it with:" >&2
-  echo "  sudo apt-get install -y python3-torch libopenblas0-pthread" >&2
-  exit 2
-fi
+source bench/require-torch.sh bench/train
 if ! /sbin/ldconfig -p 2>/dev/null | grep -q libopenblas; then
   echo "warning: OpenBLAS not found; PyTorch will use the slow reference BLAS. Install libopenblas0-pthread." >&2
 fi
